@@ -1,0 +1,377 @@
+"""Activation functions and their derivatives.
+
+Each activation maps a pre-activation ``z: (batch, units * pieces)`` to ``a: (batch, units)``
+(``pieces`` is 1 except for maxout) and knows its derivative ``f'(z)``. Backward passes are
+written with the derivative expressed through ``a`` where the formula allows it (tanh, sigmoid),
+which is both cheaper and what the textbooks write.
+
+``max_derivative`` is the largest value of f' over the real line; the probes call a unit
+*saturated* where ``f'(z) < 1% * max_derivative`` (sigmoid, tanh, softsign: the flat tails; ReLU:
+the zero side).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gradlab import validate
+from gradlab.errors import SpecError
+from gradlab.registry import Registry
+
+REGISTRY: Registry[type[Activation]] = Registry("activation")
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class Activation:
+    """Base class: an elementwise f with derivative f'.
+
+    Subclasses implement :meth:`forward` and :meth:`derivative`; :meth:`backward` multiplies.
+    """
+
+    name: ClassVar[str] = ""
+    #: the largest value of f' (for the saturation threshold of the probes)
+    max_derivative: ClassVar[float] = 1.0
+    #: pieces per unit (maxout only): the dense layer feeding it has ``units * pieces`` outputs
+    pieces: int = 1
+    #: one-line description (tooltips)
+    description: ClassVar[str] = ""
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able parameters (round-trips through :func:`get`)."""
+        return {}
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """a = f(z)."""
+        raise NotImplementedError
+
+    def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """f'(z) elementwise, shape of ``a`` (``a`` is ``forward(z)``, passed to save work)."""
+        raise NotImplementedError
+
+    def backward(self, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
+        """dL/dz = dL/da * f'(z)."""
+        d = self.derivative(z, a)
+        d *= da
+        return d
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def get(name: str, prefix: str = "", **params: Any) -> Activation:
+    """An activation instance by name (case-insensitive, aliases accepted).
+
+    ``prefix`` is the spec path of the entry holding it (e.g. ``"layers[2]"``), so a bad name
+    reports ``layers[2].activation`` and a bad parameter ``layers[2].alpha``.
+
+    >>> get("leaky_relu", alpha=0.1)
+    LeakyReLU(alpha=0.1)
+    """
+    cls = REGISTRY.get(name, f"{prefix}.activation" if prefix else "activation")
+    try:
+        return cls(**params)
+    except SpecError as err:
+        raise err.prefixed(prefix) from None
+    except TypeError:
+        bad = next(iter(params))
+        raise SpecError(f"{prefix}.{bad}" if prefix else bad,
+                        f"{cls.name} takes no parameter {bad!r}") from None
+
+
+def names() -> list[str]:
+    return REGISTRY.names()
+
+
+@REGISTRY.register("linear", "identity", "none")
+class Linear(Activation):
+    """f(z) = z, f'(z) = 1 (never saturates)."""
+
+    name = "linear"
+    description = "identity: f(z) = z"
+
+    def forward(self, z):
+        return z
+
+    def derivative(self, z, a):
+        return np.ones_like(a)
+
+    def backward(self, z, a, da):
+        return da
+
+
+@REGISTRY.register("sigmoid", "logistic")
+class Sigmoid(Activation):
+    """f(z) = 1 / (1 + e^{-z}) = (1 + tanh(z/2)) / 2;  f'(z) = a (1 - a), at most 1/4.
+
+    The tanh form is exact and cannot overflow.
+    """
+
+    name = "sigmoid"
+    max_derivative = 0.25
+    description = "logistic sigmoid, f' <= 1/4: not zero-centred, saturates at 0 and 1"
+
+    def forward(self, z):
+        a = np.multiply(z, 0.5)
+        np.tanh(a, out=a)
+        a += 1.0
+        a *= 0.5
+        return a
+
+    def derivative(self, z, a):
+        d = np.subtract(1.0, a)
+        d *= a
+        return d
+
+
+@REGISTRY.register("tanh")
+class Tanh(Activation):
+    """f(z) = tanh z;  f'(z) = 1 - a^2."""
+
+    name = "tanh"
+    description = "hyperbolic tangent, zero-centred, saturates at -1 and 1"
+
+    def forward(self, z):
+        return np.tanh(z)
+
+    def derivative(self, z, a):
+        d = np.multiply(a, a)
+        np.subtract(1.0, d, out=d)
+        return d
+
+
+@REGISTRY.register("relu")
+class ReLU(Activation):
+    """f(z) = max(z, 0);  f'(z) = 1 if z > 0 else 0."""
+
+    name = "relu"
+    description = "rectified linear unit: dies where z <= 0 for every input"
+
+    def forward(self, z):
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(a.dtype)
+
+    def backward(self, z, a, da):
+        d = np.multiply(da, z > 0)
+        return d.astype(da.dtype, copy=False)
+
+
+@REGISTRY.register("leaky_relu", "leakyrelu")
+class LeakyReLU(Activation):
+    """f(z) = z if z > 0 else alpha z;  f'(z) = 1 if z > 0 else alpha."""
+
+    name = "leaky_relu"
+    description = "ReLU with a small slope alpha on the negative side"
+
+    def __init__(self, alpha: float = 0.01):
+        self.alpha = validate.number(alpha, "alpha", minimum=0.0, exclusive_maximum=1.0)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+    def forward(self, z):
+        return np.where(z > 0, z, z * self.alpha)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, self.alpha).astype(a.dtype)
+
+
+@REGISTRY.register("elu")
+class ELU(Activation):
+    """f(z) = z if z > 0 else alpha (e^z - 1);  f'(z) = 1 if z > 0 else f(z) + alpha."""
+
+    name = "elu"
+    description = "exponential linear unit: smooth, negative values push the mean towards 0"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = validate.number(alpha, "alpha", exclusive_minimum=0.0)
+        # the largest slope is max(1, alpha) (alpha at z -> 0 from below)
+        self.max_derivative = max(1.0, self.alpha)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+    def forward(self, z):
+        neg = np.minimum(z, 0.0)
+        np.expm1(neg, out=neg)
+        neg *= self.alpha
+        return np.where(z > 0, z, neg)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, a + self.alpha).astype(a.dtype)
+
+
+@REGISTRY.register("selu")
+class SELU(Activation):
+    """f(z) = lambda z if z > 0 else lambda alpha (e^z - 1), lambda ~ 1.0507, alpha ~ 1.6733.
+
+    f'(z) = lambda if z > 0 else f(z) + lambda alpha; the largest slope is lambda alpha ~ 1.758.
+    """
+
+    name = "selu"
+    max_derivative = _SELU_SCALE * _SELU_ALPHA
+    description = "scaled ELU (Klambauer et al.): self-normalising with lecun_normal init"
+
+    def forward(self, z):
+        neg = np.minimum(z, 0.0)
+        np.expm1(neg, out=neg)
+        neg *= _SELU_ALPHA
+        a = np.where(z > 0, z, neg)
+        a *= _SELU_SCALE
+        return a
+
+    def derivative(self, z, a):
+        return np.where(z > 0, _SELU_SCALE, a + _SELU_SCALE * _SELU_ALPHA).astype(a.dtype)
+
+
+@REGISTRY.register("softsign")
+class Softsign(Activation):
+    """f(z) = z / (1 + |z|);  f'(z) = 1 / (1 + |z|)^2 (polynomial tails, Glorot & Bengio)."""
+
+    name = "softsign"
+    description = "z / (1 + |z|): like tanh but with polynomial, gentler saturation"
+
+    def forward(self, z):
+        d = np.abs(z)
+        d += 1.0
+        return np.divide(z, d, out=d)
+
+    def derivative(self, z, a):
+        d = np.abs(z)
+        d += 1.0
+        np.multiply(d, d, out=d)
+        np.reciprocal(d, out=d)
+        return d
+
+
+@REGISTRY.register("softplus")
+class Softplus(Activation):
+    """f(z) = log(1 + e^z);  f'(z) = sigmoid(z)."""
+
+    name = "softplus"
+    description = "smooth ReLU: log(1 + e^z)"
+
+    def forward(self, z):
+        return np.logaddexp(0.0, z).astype(z.dtype, copy=False)
+
+    def derivative(self, z, a):
+        return Sigmoid.forward(Sigmoid(), z)
+
+
+@REGISTRY.register("gelu")
+class GELU(Activation):
+    """GELU, tanh form: f(z) = z/2 (1 + tanh(u)), u = sqrt(2/pi) (z + 0.044715 z^3).
+
+    f'(z) = (1 + t)/2 + z/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 z^2), t = tanh(u);
+    the largest slope is about 1.129 (at z ~ 1.5).
+    """
+
+    name = "gelu"
+    max_derivative = 1.1289
+    description = "Gaussian error linear unit (tanh approximation), as in BERT/GPT"
+
+    @staticmethod
+    def _t(z):
+        u = z * z
+        u *= _GELU_C
+        u += 1.0
+        u *= z
+        u *= _SQRT_2_OVER_PI
+        return np.tanh(u, out=u)
+
+    def forward(self, z):
+        t = self._t(z)
+        t += 1.0
+        t *= z
+        t *= 0.5
+        return t
+
+    def derivative(self, z, a):
+        t = self._t(z)
+        z2 = z * z
+        inner = z2 * (3.0 * _GELU_C)
+        inner += 1.0
+        inner *= _SQRT_2_OVER_PI
+        inner *= 1.0 - t * t
+        inner *= z
+        inner += 1.0 + t
+        inner *= 0.5
+        return inner
+
+
+@REGISTRY.register("silu", "swish")
+class SiLU(Activation):
+    """f(z) = z sigmoid(z);  f'(z) = s + z s (1 - s) = s + a (1 - s), s = sigmoid(z).
+
+    The largest slope is about 1.0998 (at z ~ 2.4).
+    """
+
+    name = "silu"
+    max_derivative = 1.0998
+    description = "sigmoid-weighted linear unit (swish): z * sigmoid(z)"
+
+    def forward(self, z):
+        s = Sigmoid.forward(Sigmoid(), z)
+        s *= z
+        return s
+
+    def derivative(self, z, a):
+        s = Sigmoid.forward(Sigmoid(), z)
+        d = np.subtract(1.0, s)
+        d *= a
+        d += s
+        return d
+
+
+@REGISTRY.register("maxout")
+class Maxout(Activation):
+    """Maxout with k pieces: a_j = max_{i < k} z_{j k + i}.
+
+    ``z: (batch, units * k)`` (the pieces of unit j are the k adjacent columns ``j*k .. j*k+k-1``),
+    ``a: (batch, units)``. The gradient flows to the winning piece only; per unit, f' = 1 always
+    (a maxout unit never saturates nor dies), so :meth:`derivative` returns ones.
+    """
+
+    name = "maxout"
+    description = "max over k linear pieces per unit (Goodfellow et al.)"
+
+    def __init__(self, pieces: int = 2):
+        self.pieces = validate.integer(pieces, "pieces", minimum=2)
+
+    def config(self):
+        return {"pieces": self.pieces}
+
+    def _grouped(self, z):
+        n, m = z.shape
+        return z.reshape(n, m // self.pieces, self.pieces)
+
+    def forward(self, z):
+        return self._grouped(z).max(axis=2)
+
+    def winners(self, z: np.ndarray) -> np.ndarray:
+        """Index of the winning piece per (example, unit): (batch, units) int."""
+        return self._grouped(z).argmax(axis=2)
+
+    def derivative(self, z, a):
+        return np.ones_like(a)
+
+    def backward(self, z, a, da):
+        g = self._grouped(z)
+        win = g.argmax(axis=2)
+        dz = np.zeros_like(g)
+        np.put_along_axis(dz, win[:, :, None], da[:, :, None], axis=2)
+        return dz.reshape(z.shape)
+
+
+def saturation_threshold(act: Activation) -> float:
+    """f' below this value counts as saturated (1% of the largest derivative)."""
+    return 0.01 * float(act.max_derivative)

@@ -1,0 +1,229 @@
+"""Layers: the dense block, batch normalisation and inverted dropout.
+
+A *dense block* is what the probes call a layer::
+
+    x --(x @ W + b)--> z_lin --[batchnorm]--> z --f--> a --[dropout]--> out
+
+``z`` (the input of the activation function) is the block's pre-activation and ``a`` its
+activation; ``delta = dL/dz`` is Glorot & Bengio's back-propagated gradient. Every forward and
+backward pass leaves these in ``block.taps`` so the probes read them without recomputing.
+
+Standalone :class:`BatchNorm` and :class:`Dropout` modules act on the previous module's output.
+
+Shapes: ``x: (batch, fan_in)``, ``W: (fan_in, fan_out)``, ``b: (fan_out,)``.
+Parameter and gradient arrays keep their identity for the network's life: optimisers update
+``params`` in place, and every backward overwrites ``grads`` in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradlab.engine.activations import Activation, Maxout
+
+
+class Module:
+    """Base: named, with ``params``/``grads`` dicts (keys are short: ``"W"``, ``"gamma"``)."""
+
+    name: str = ""
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    buffers: dict[str, np.ndarray]  # non-learned state saved with a session (BN running stats)
+
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None,
+                update_stats: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        raise NotImplementedError
+
+
+class BatchNorm(Module):
+    """Batch normalisation over the batch axis (Ioffe & Szegedy, 2015).
+
+    Training: mu = mean_b(x), var = var_b(x) (biased), xhat = (x - mu) / sqrt(var + eps),
+    y = gamma * xhat + beta; running averages r <- m r + (1 - m) batch_stat (the running variance
+    uses the unbiased batch variance, as PyTorch does). Evaluation: the running averages replace
+    the batch statistics.
+
+    Backward (training): dxhat = dy * gamma,
+    dx = (1 / N) / sqrt(var + eps) * (N dxhat - sum_b dxhat - xhat * sum_b(dxhat * xhat)).
+    """
+
+    def __init__(self, name: str, features: int, dtype: np.dtype, momentum: float = 0.9,
+                 eps: float = 1e-5):
+        self.name = name
+        self.features = features
+        self.momentum = momentum
+        self.eps = eps
+        self.params = {"gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {
+            "running_mean": np.zeros(features, dtype),
+            "running_var": np.ones(features, dtype),
+        }
+        self._cache: tuple | None = None
+
+    def forward(self, x, training, rng=None, update_stats=True):
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if training:
+            n = x.shape[0]
+            mu = x.mean(axis=0)
+            xc = x - mu
+            var = np.einsum("ij,ij->j", xc, xc) / n
+            inv_std = 1.0 / np.sqrt(var + self.eps)
+            xhat = xc
+            xhat *= inv_std
+            if update_stats:
+                m = self.momentum
+                rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+                rm *= m
+                rm += (1.0 - m) * mu
+                rv *= m
+                rv += (1.0 - m) * (var * (n / max(n - 1, 1)))
+            self._cache = (xhat, inv_std, True)
+        else:
+            inv_std = 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
+            xhat = (x - self.buffers["running_mean"]) * inv_std
+            self._cache = (xhat, inv_std, False)
+        y = xhat * gamma
+        y += beta
+        return y
+
+    def scale(self) -> np.ndarray:
+        """dy/dx per feature when the statistics are held fixed: gamma / sqrt(var + eps)."""
+        return self.params["gamma"] * self._cache[1]
+
+    def backward(self, dout, need_dx=True):
+        xhat, inv_std, batch_stats = self._cache
+        g = self.grads
+        np.einsum("ij,ij->j", dout, xhat, out=g["gamma"])
+        np.sum(dout, axis=0, out=g["beta"])
+        if not need_dx:
+            return None
+        if not batch_stats:  # evaluation mode: an affine map per feature
+            return dout * (self.params["gamma"] * inv_std)
+        n = dout.shape[0]
+        # dxhat = dout * gamma;  sum_b dxhat = gamma * dbeta;  sum_b dxhat * xhat = gamma * dgamma
+        dx = xhat * (g["gamma"] / n)
+        dx -= dout
+        dx += g["beta"] / n
+        dx *= -(self.params["gamma"] * inv_std)
+        return dx
+
+
+class Dropout(Module):
+    """Inverted dropout: out = x * m / (1 - rate), m ~ Bernoulli(1 - rate); identity in evaluation.
+
+    E[out] = x, so nothing changes between training and evaluation.
+    """
+
+    def __init__(self, name: str, rate: float):
+        self.name = name
+        self.rate = rate
+        self.params, self.grads, self.buffers = {}, {}, {}
+        self._mask: np.ndarray | None = None
+
+    def forward(self, x, training, rng=None, update_stats=True):
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        if rng is None:
+            raise ValueError(f"{self.name}: dropout in training mode needs a random generator")
+        keep = rng.random(x.shape, dtype=np.float32) >= self.rate
+        self._mask = keep.astype(x.dtype)
+        self._mask *= 1.0 / (1.0 - self.rate)
+        return x * self._mask
+
+    def backward(self, dout, need_dx=True):
+        if not need_dx:
+            return None
+        return dout if self._mask is None else dout * self._mask
+
+
+class Dense(Module):
+    """A dense block: z_lin = x @ W + b, [z = BN(z_lin)], a = f(z), [out = dropout(a)].
+
+    Parameters
+    ----------
+    fan_in, units : sizes; W is (fan_in, units * pieces) (maxout has ``pieces`` per unit).
+    activation : the :class:`~gradlab.engine.activations.Activation`.
+    W, b : initial arrays (b may be None: no bias).
+    batchnorm : a :class:`BatchNorm` applied to z_lin, or None.
+    dropout : a :class:`Dropout` applied to a, or None.
+
+    Taps after forward: ``x, z, a``; after backward: ``delta`` (dL/dz), and ``grads``.
+    """
+
+    def __init__(self, name: str, index: int, activation: Activation, W: np.ndarray,
+                 b: np.ndarray | None, batchnorm: BatchNorm | None = None,
+                 dropout: Dropout | None = None, spec: dict[str, Any] | None = None):
+        self.name = name
+        self.index = index
+        self.act = activation
+        self.fan_in, self.width = W.shape
+        self.units = self.width // activation.pieces
+        self.params = {"W": W}
+        if b is not None:
+            self.params["b"] = b
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {}
+        self.bn = batchnorm
+        self.dropout = dropout
+        self.spec = spec or {}
+        self.taps: dict[str, np.ndarray | None] = {}
+
+    @property
+    def has_bias(self) -> bool:
+        return "b" in self.params
+
+    def forward(self, x, training, rng=None, update_stats=True):
+        W = self.params["W"]
+        z = x @ W
+        if "b" in self.params:
+            z += self.params["b"]
+        if self.bn is not None:
+            z = self.bn.forward(z, training, rng, update_stats)
+        a = self.act.forward(z)
+        self.taps = {"x": x, "z": z, "a": a, "delta": None}
+        if self.dropout is not None:
+            return self.dropout.forward(a, training, rng, update_stats)
+        return a
+
+    def backward(self, dout, need_dx=True):
+        taps = self.taps
+        da = self.dropout.backward(dout) if self.dropout is not None else dout
+        delta = self.act.backward(taps["z"], taps["a"], da)
+        taps["delta"] = delta
+        dz_lin = self.bn.backward(delta) if self.bn is not None else delta
+        x = taps["x"]
+        np.matmul(x.T, dz_lin, out=self.grads["W"])
+        if "b" in self.grads:
+            np.sum(dz_lin, axis=0, out=self.grads["b"])
+        if not need_dx:
+            return None
+        return dz_lin @ self.params["W"].T
+
+    def derivative(self) -> np.ndarray:
+        """f'(z) per (example, unit) from the last forward: (batch, units)."""
+        return self.act.derivative(self.taps["z"], self.taps["a"])
+
+    def jacobian(self, rows: slice | np.ndarray) -> np.ndarray:
+        """d a / d x for the examples ``rows`` of the last forward: (k, units, fan_in).
+
+        J_e = diag(f'(z_e)) [diag(BN scale)] W^T; BN is taken with its statistics held fixed
+        (the batch's in training). For maxout, row j of J_e is the column of W of unit j's
+        winning piece.
+        """
+        W = self.params["W"]
+        z = self.taps["z"][rows]
+        scale = self.bn.scale() if self.bn is not None else None
+        Wt = W.T if scale is None else W.T * scale[:, None]  # (width, fan_in)
+        if isinstance(self.act, Maxout):
+            win = self.act.winners(z)  # (k, units)
+            cols = np.arange(self.units)[None, :] * self.act.pieces + win
+            return Wt[cols]  # (k, units, fan_in)
+        d = self.act.derivative(z, self.taps["a"][rows])  # (k, units)
+        return d[:, :, None] * Wt[None, :, :]

@@ -1,0 +1,346 @@
+"""The feed-forward network: a JSON layer list in, forward/backward with taps out.
+
+>>> net = Network.from_spec([{"type": "dense", "units": 8, "activation": "tanh"}],
+...                         input_dim=2, output_dim=3, seed=0)
+>>> net.layer_names
+['dense1', 'dense2']
+>>> sorted(net.params)
+['dense1.W', 'dense1.b', 'dense2.W', 'dense2.b']
+
+Layer entries (``layers[i]``), every key optional but ``units``:
+
+``{"type": "dense", "units": 500, "activation": "tanh", "init": "glorot_uniform", "gain": 1.0,
+"bias": true, "bias_init": "zeros", "batchnorm": false, "dropout": 0.0}``; leaky_relu and elu
+take ``"alpha"``, maxout takes ``"pieces"``; ``init``/``bias_init`` are a name or an object such
+as ``{"name": "normal", "std": 0.01}``. ``{"type": "batchnorm", "momentum": 0.9, "eps": 1e-5}``
+and ``{"type": "dropout", "rate": 0.5}`` act on the previous layer's output.
+``{"type": "output", ...}`` (or a dense entry with ``"output": true``) ends the list with an
+explicit output layer of ``output_dim`` units; without one, a linear output layer is appended that
+takes the initialiser, gain and bias settings of the last hidden layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gradlab import validate
+from gradlab.engine import activations, initializers
+from gradlab.engine.layers import BatchNorm, Dense, Dropout, Module
+from gradlab.errors import SpecError
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+_DENSE_KEYS = {
+    "type", "units", "activation", "alpha", "pieces", "init", "gain", "bias", "bias_init",
+    "batchnorm", "dropout", "output",
+}
+_BN_KEYS = {"type", "momentum", "eps"}
+_DROPOUT_KEYS = {"type", "rate"}
+_ACT_PARAMS = {"leaky_relu": ("alpha",), "elu": ("alpha",), "maxout": ("pieces",)}
+
+
+def _init_entry(init: initializers.Initializer, drop_gain: bool) -> str | dict:
+    """The canonical JSON form of an initialiser: its name, or a dict when it has parameters."""
+    cfg = init.config()
+    if drop_gain:
+        cfg.pop("gain", None)
+    return {"name": init.name, **cfg} if cfg else init.name
+
+
+def _resolve_dense(entry: dict, path: str, *, output_dim: int | None, defaults: dict) -> dict:
+    validate.no_unknown_keys(entry, path, _DENSE_KEYS)
+    is_output = entry.get("type") == "output" or bool(entry.get("output", False))
+    out: dict[str, Any] = {"type": "dense"}
+    if is_output:
+        units = entry.get("units", output_dim)
+        units = validate.integer(units, f"{path}.units", minimum=1)
+        if output_dim is not None and units != output_dim:
+            raise SpecError(f"{path}.units",
+                            f"the output layer must have {output_dim} units (the number of "
+                            f"outputs the data needs), got {units}")
+    else:
+        if "units" not in entry:
+            raise SpecError(f"{path}.units", "missing (how many units in this layer?)")
+        units = validate.integer(entry["units"], f"{path}.units", minimum=1)
+    out["units"] = units
+
+    act_name = entry.get("activation", "linear" if is_output else "relu")
+    act_params = {k: entry[k] for k in ("alpha", "pieces") if k in entry}
+    act = activations.get(act_name, path, **act_params)
+    out["activation"] = act.name
+    out.update(act.config())
+
+    init_spec = entry.get("init", defaults.get("init", "glorot_uniform"))
+    gain = entry.get("gain", defaults.get("gain", 1.0) if is_output and "init" not in entry else 1.0)
+    if isinstance(init_spec, dict) and "gain" in init_spec and "gain" in entry:
+        raise SpecError(f"{path}.gain", "given both in the layer and in its init; keep one")
+    init = initializers.get(init_spec, path, "init",
+                            **({} if isinstance(init_spec, dict) and "gain" in init_spec
+                               else {"gain": gain}))
+    out["init"] = _init_entry(init, drop_gain=True)
+    out["gain"] = init.gain
+
+    batchnorm = validate.boolean(entry.get("batchnorm", False), f"{path}.batchnorm")
+    if is_output and batchnorm:
+        raise SpecError(f"{path}.batchnorm", "the output layer cannot use batch normalisation")
+    bias_default = defaults.get("bias", True) if is_output else not batchnorm
+    out["bias"] = validate.boolean(entry.get("bias", bias_default), f"{path}.bias")
+    bias_init = entry.get("bias_init", defaults.get("bias_init", "zeros") if is_output else "zeros")
+    binit = initializers.get(bias_init, path, "bias_init")
+    if isinstance(binit, initializers.Orthogonal):
+        raise SpecError(f"{path}.bias_init", "orthogonal initialisation needs a matrix, not a bias")
+    out["bias_init"] = _init_entry(binit, drop_gain=False)
+    out["batchnorm"] = batchnorm
+    rate = validate.number(entry.get("dropout", 0.0), f"{path}.dropout", minimum=0.0,
+                           exclusive_maximum=1.0)
+    if is_output and rate:
+        raise SpecError(f"{path}.dropout", "the output layer cannot use dropout")
+    out["dropout"] = rate
+    out["output"] = is_output
+    return out
+
+
+def resolve_layers(layers: Sequence[dict], output_dim: int | None = None) -> list[dict]:
+    """Validate a layer list and return it with every default filled in, output layer included.
+
+    Errors are :class:`~gradlab.errors.SpecError` naming ``layers[i].field``. With
+    ``output_dim=None`` the output layer is resolved without checking its width.
+    """
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise SpecError("layers", f"must be a list of layer objects, got {type(layers).__name__}")
+    resolved: list[dict] = []
+    last_dense: dict = {}
+    for i, entry in enumerate(layers):
+        path = f"layers[{i}]"
+        entry = validate.mapping(entry, path)
+        kind = entry.get("type", "dense")
+        if kind in ("dense", "output"):
+            if resolved and resolved[-1]["type"] == "dense" and resolved[-1]["output"]:
+                raise SpecError(path, "comes after the output layer; the output layer must be last")
+            r = _resolve_dense(entry, path, output_dim=output_dim, defaults=last_dense)
+            resolved.append(r)
+            if not r["output"]:
+                last_dense = {k: r[k] for k in ("init", "gain", "bias", "bias_init")}
+                if r["batchnorm"]:
+                    last_dense["bias"] = True
+        elif kind == "batchnorm":
+            validate.no_unknown_keys(entry, path, _BN_KEYS)
+            resolved.append({
+                "type": "batchnorm",
+                "momentum": validate.number(entry.get("momentum", 0.9), f"{path}.momentum",
+                                            minimum=0.0, exclusive_maximum=1.0),
+                "eps": validate.number(entry.get("eps", 1e-5), f"{path}.eps", exclusive_minimum=0.0),
+            })
+        elif kind == "dropout":
+            validate.no_unknown_keys(entry, path, _DROPOUT_KEYS)
+            if "rate" not in entry:
+                raise SpecError(f"{path}.rate", "missing (the fraction of units to drop, 0 to 1)")
+            resolved.append({
+                "type": "dropout",
+                "rate": validate.number(entry["rate"], f"{path}.rate", minimum=0.0,
+                                        exclusive_maximum=1.0),
+            })
+        else:
+            raise SpecError(f"{path}.type",
+                            f"unknown layer type {kind!r} (choose from: batchnorm, dense, "
+                            f"dropout, output)")
+    if not resolved or not (resolved[-1]["type"] == "dense" and resolved[-1]["output"]):
+        if output_dim is None:
+            raise SpecError("layers", "needs an output layer or an output_dim")
+        resolved.append(_resolve_dense({"type": "output", "units": output_dim},
+                                       f"layers[{len(resolved)}]", output_dim=output_dim,
+                                       defaults=last_dense))
+    return resolved
+
+
+class Network:
+    """A feed-forward network of dense blocks with optional batch-norm and dropout.
+
+    Attributes
+    ----------
+    params, grads : dict name -> ndarray (``"dense1.W"``, ``"dense1.b"``, ``"bn1.gamma"``...).
+        The arrays keep their identity: optimisers update ``params`` in place and every
+        :meth:`backward` overwrites ``grads`` in place (copy what you want to keep).
+    buffers : non-learned state (``"bn1.running_mean"``, ``"bn1.running_var"``).
+    blocks : the dense blocks in order (probe layers 1..L, the output layer last).
+    layers : the resolved layer list (every default filled in; JSON-able).
+    rng : the generator dropout draws its masks from.
+    """
+
+    def __init__(self, layers: list[dict], input_dim: int, output_dim: int, seed: int = 0,
+                 dtype: str = "float32"):
+        self.layers = layers
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+        self.seed = seed
+        self.dtype_name = dtype
+        self.dtype = np.dtype(DTYPES[dtype])
+        init_seq, drop_seq = np.random.SeedSequence(seed).spawn(2)
+        init_rng = np.random.default_rng(init_seq)
+        self.rng = np.random.default_rng(drop_seq)
+
+        self.modules: list[Module] = []
+        self.blocks: list[Dense] = []
+        width = input_dim
+        n_bn = n_drop = 0
+        for entry in layers:
+            if entry["type"] == "dense":
+                l = len(self.blocks) + 1
+                act = activations.get(entry["activation"],
+                                      **{k: entry[k] for k in _ACT_PARAMS.get(entry["activation"], ())})
+                init = initializers.get(entry["init"], gain=entry["gain"])
+                W = init.sample((width, entry["units"] * act.pieces), init_rng, self.dtype)
+                b = None
+                if entry["bias"]:
+                    b = initializers.get(entry["bias_init"]).sample(
+                        (entry["units"] * act.pieces,), init_rng, self.dtype)
+                bn = drop = None
+                if entry["batchnorm"]:
+                    n_bn += 1
+                    bn = BatchNorm(f"bn{n_bn}", entry["units"] * act.pieces, self.dtype)
+                if entry["dropout"]:
+                    n_drop += 1
+                    drop = Dropout(f"dropout{n_drop}", entry["dropout"])
+                block = Dense(f"dense{l}", l, act, W, b, bn, drop, spec=entry)
+                block.init = init
+                block.bias_init_obj = initializers.get(entry["bias_init"]) if entry["bias"] else None
+                self.modules.append(block)
+                self.blocks.append(block)
+                width = entry["units"]
+            elif entry["type"] == "batchnorm":
+                n_bn += 1
+                self.modules.append(BatchNorm(f"bn{n_bn}", width, self.dtype,
+                                              entry["momentum"], entry["eps"]))
+            else:
+                n_drop += 1
+                self.modules.append(Dropout(f"dropout{n_drop}", entry["rate"]))
+
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        for m in self._all_modules():
+            for k, v in m.params.items():
+                self.params[f"{m.name}.{k}"] = v
+                self.grads[f"{m.name}.{k}"] = m.grads[k]
+            for k, v in m.buffers.items():
+                self.buffers[f"{m.name}.{k}"] = v
+        self._first = self.modules[0]
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_spec(cls, layers: Sequence[dict], input_dim: int, output_dim: int, seed: int = 0,
+                  dtype: str = "float32") -> Network:
+        """Validate ``layers`` (see the module docstring) and build the network.
+
+        Raises :class:`~gradlab.errors.SpecError` (a ``ValueError``) naming the bad field.
+        """
+        input_dim = validate.integer(input_dim, "input_dim", minimum=1)
+        output_dim = validate.integer(output_dim, "output_dim", minimum=1)
+        seed = validate.integer(seed, "seed", minimum=0)
+        validate.choice(dtype, "dtype", DTYPES)
+        return cls(resolve_layers(layers, output_dim), input_dim, output_dim, seed, dtype)
+
+    def _all_modules(self):
+        for m in self.modules:
+            if isinstance(m, Dense):
+                yield m
+                if m.bn is not None:
+                    yield m.bn
+            else:
+                yield m
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, x: np.ndarray, training: bool = True, *,
+                rng: np.random.Generator | None = None, update_stats: bool = True) -> np.ndarray:
+        """Network output (logits for the cross-entropy losses): (batch, output_dim).
+
+        ``training`` selects batch statistics for batch-norm and draws dropout masks (from
+        ``rng``, default :attr:`rng`); ``update_stats=False`` leaves BN running averages alone
+        (the probes use it to look without touching).
+        """
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.input_dim:
+            raise ValueError(f"expected inputs of shape (batch, {self.input_dim}), got {x.shape}")
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        rng = rng if rng is not None else self.rng
+        for m in self.modules:
+            x = m.forward(x, training, rng, update_stats)
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate dL/d(output); fills :attr:`grads` and every block's ``delta`` tap.
+
+        Returns dL/dx, or None with ``input_grad=False`` (one matrix product saved).
+        """
+        dout = np.asarray(dout, dtype=self.dtype)
+        last = len(self.modules) - 1
+        for i in range(last, -1, -1):
+            dout = self.modules[i].backward(dout, need_dx=(i > 0 or input_grad))
+        return dout
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs in evaluation mode (running BN statistics, no dropout)."""
+        return self.forward(x, training=False)
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def layer_names(self) -> list[str]:
+        return [b.name for b in self.blocks]
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def describe(self) -> str:
+        """``"2-[8]x6-2 tanh"``-style summary."""
+        hidden = [b for b in self.blocks[:-1]]
+        widths = [b.units for b in hidden]
+        acts = sorted({b.act.name for b in hidden})
+        if widths and all(w == widths[0] for w in widths):
+            body = f"[{widths[0]}]x{len(widths)}"
+        else:
+            body = "-".join(map(str, widths))
+        mid = f"-{body}" if widths else ""
+        return f"{self.input_dim}{mid}-{self.output_dim}" + (f" {'/'.join(acts)}" if acts else "")
+
+    def jacobians(self, rows: slice | np.ndarray) -> list[np.ndarray]:
+        """d a(l) / d a(l-1) for each block l (a(0) = x), for the examples ``rows`` of the last
+        forward pass: a list of (k, units_l, units_{l-1}) arrays.
+
+        Stand-alone batch-norm modules between blocks enter with their statistics held fixed;
+        dropout enters as the identity (its expectation).
+        """
+        out = []
+        scale = None
+        for m in self.modules:
+            if isinstance(m, Dense):
+                J = m.jacobian(rows)
+                if scale is not None:
+                    J = J * scale[None, None, :]
+                out.append(J)
+                scale = None
+            elif isinstance(m, BatchNorm):
+                s = m.scale()
+                scale = s if scale is None else scale * s
+        return out
+
+    # ------------------------------------------------------------------ state
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers, by name (what a session file stores)."""
+        return {**self.params, **self.buffers}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy saved arrays into the network in place (names and shapes must match)."""
+        own = self.state_arrays()
+        missing = set(own) - set(arrays)
+        if missing:
+            raise ValueError(f"saved network state lacks {sorted(missing)[0]}")
+        for k, dst in own.items():
+            src = np.asarray(arrays[k])
+            if src.shape != dst.shape:
+                raise ValueError(f"saved {k} has shape {src.shape}, the network needs {dst.shape}")
+            dst[...] = src
