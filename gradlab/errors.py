@@ -19,8 +19,10 @@ class SpecError(ValueError):
         """The same error with ``prefix`` put in front of the field path."""
         if not prefix:
             return self
-        field = f"{prefix}{self.field}" if self.field.startswith("[") else (
-            f"{prefix}.{self.field}" if self.field else prefix
+        field = (
+            f"{prefix}{self.field}"
+            if self.field.startswith("[")
+            else (f"{prefix}.{self.field}" if self.field else prefix)
         )
         return SpecError(field, self.message)
 

@@ -43,14 +43,19 @@ class Param:
             lo = self.minimum if self.exclusive_minimum is None else self.exclusive_minimum + 1
             hi = self.maximum if self.exclusive_maximum is None else self.exclusive_maximum - 1
             return validate.integer(
-                value, field,
+                value,
+                field,
                 minimum=None if lo is None else int(lo),
                 maximum=None if hi is None else int(hi),
             )
         if self.kind == "float":
             return validate.number(
-                value, field, minimum=self.minimum, maximum=self.maximum,
-                exclusive_minimum=self.exclusive_minimum, exclusive_maximum=self.exclusive_maximum,
+                value,
+                field,
+                minimum=self.minimum,
+                maximum=self.maximum,
+                exclusive_minimum=self.exclusive_minimum,
+                exclusive_maximum=self.exclusive_maximum,
             )
         if self.kind == "bool":
             return validate.boolean(value, field)
@@ -61,8 +66,9 @@ class Param:
         raise AssertionError(f"unknown Param kind {self.kind!r}")
 
 
-def resolve(params: Sequence[Param], given: Mapping[str, Any] | None, field: str,
-            ignore: Sequence[str] = ()) -> dict[str, Any]:
+def resolve(
+    params: Sequence[Param], given: Mapping[str, Any] | None, field: str, ignore: Sequence[str] = ()
+) -> dict[str, Any]:
     """Validate ``given`` against ``params`` and fill in defaults.
 
     Keys in ``ignore`` are allowed but not returned (e.g. the ``name`` key of the entry itself).

@@ -56,7 +56,9 @@ class Registry(Generic[T]):
         key = self._aliases.get(_norm(name))
         if key is None:
             choices = ", ".join(sorted(self._items))
-            raise SpecError(field or self.kind, f"unknown {self.kind} {name!r} (choose from: {choices})")
+            raise SpecError(
+                field or self.kind, f"unknown {self.kind} {name!r} (choose from: {choices})"
+            )
         return key
 
     def get(self, name: str, field: str | None = None) -> T:

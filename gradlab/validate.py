@@ -13,7 +13,9 @@ from typing import Any
 from gradlab.errors import SpecError
 
 
-def integer(value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def integer(
+    value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An int (bools refused; floats accepted only when whole, e.g. 500.0 from JSON)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(field, f"must be a whole number, got {value!r}")

@@ -7,7 +7,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
-    "gradlab", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+    "gradlab",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
     max_examples=25,
 )
 settings.load_profile("gradlab")

@@ -48,9 +48,18 @@ def away_from_kinks(z: np.ndarray, margin: float = 1e-3) -> np.ndarray:
 
 
 ACTIVATION_CASES = [
-    ("linear", {}), ("sigmoid", {}), ("tanh", {}), ("relu", {}), ("leaky_relu", {"alpha": 0.1}),
-    ("elu", {"alpha": 1.3}), ("selu", {}), ("softsign", {}), ("softplus", {}), ("gelu", {}),
-    ("silu", {}), ("maxout", {"pieces": 3}),
+    ("linear", {}),
+    ("sigmoid", {}),
+    ("tanh", {}),
+    ("relu", {}),
+    ("leaky_relu", {"alpha": 0.1}),
+    ("elu", {"alpha": 1.3}),
+    ("selu", {}),
+    ("softsign", {}),
+    ("softplus", {}),
+    ("gelu", {}),
+    ("silu", {}),
+    ("maxout", {"pieces": 3}),
 ]
 
 
@@ -109,7 +118,7 @@ def test_loss_gradient_matches_finite_differences(name, label_form):
     if label_form == "dense":
         y = rng.random((n, k)) if name == "mse" else losses.one_hot(y, k, np.float64)
     loss = losses.get(name)
-    value, d = loss(o.copy(), y)
+    _, d = loss(o.copy(), y)
     num = numeric_grad(lambda: loss(o.copy(), y)[0], o)
     assert rel_error(d, num) < 1e-6
 
@@ -122,7 +131,8 @@ def test_cross_entropy_values_by_hand():
     # Nielsen's quadratic cost (1/2n) sum ||a - y||^2 with one-hot targets
     a = np.array([[0.2, 0.7], [0.9, 0.1]])
     assert losses.get("mse")(a, np.array([1, 0]))[0] == pytest.approx(
-        (0.2**2 + 0.3**2 + 0.1**2 + 0.1**2) / 4)
+        (0.2**2 + 0.3**2 + 0.1**2 + 0.1**2) / 4
+    )
     # binary cross-entropy on sigmoid outputs: -(1/n) sum [y ln s + (1-y) ln(1-s)]
     z = np.array([[0.5, -1.0]])
     s = 1 / (1 + np.exp(-z))
@@ -137,15 +147,18 @@ def test_cross_entropy_survives_huge_logits():
     assert np.all(np.isfinite(d))
 
 
-def check_network(layers, input_dim=3, output_dim=4, n=5, loss_name="softmax_cross_entropy",
-                  seed=0, tol=1e-5):
+def check_network(
+    layers, input_dim=3, output_dim=4, n=5, loss_name="softmax_cross_entropy", seed=0, tol=1e-5
+):
     """Compare every parameter gradient and dL/dx with finite differences (float64)."""
-    net = Network.from_spec(layers, input_dim=input_dim, output_dim=output_dim, seed=seed,
-                            dtype="float64")
+    net = Network.from_spec(
+        layers, input_dim=input_dim, output_dim=output_dim, seed=seed, dtype="float64"
+    )
     rng = np.random.default_rng(seed + 100)
     x = rng.standard_normal((n, input_dim))
     y = rng.integers(0, output_dim, n)
     loss = losses.get(loss_name)
+
     # dropout masks must be the same in every evaluation: a fresh generator with a fixed seed
     def f():
         out = net.forward(x, training=True, rng=np.random.default_rng(7), update_stats=False)
@@ -164,24 +177,38 @@ def check_network(layers, input_dim=3, output_dim=4, n=5, loss_name="softmax_cro
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_dense_layer_gradients(bias):
-    check_network([{"units": 6, "activation": "tanh", "bias": bias,
-                    "bias_init": {"name": "normal", "std": 1.0}}])
+    check_network(
+        [
+            {
+                "units": 6,
+                "activation": "tanh",
+                "bias": bias,
+                "bias_init": {"name": "normal", "std": 1.0},
+            }
+        ]
+    )
 
 
 def test_batchnorm_in_block_and_standalone_gradients():
-    check_network([
-        {"units": 5, "activation": "tanh", "batchnorm": True},
-        {"type": "batchnorm"},
-        {"units": 4, "activation": "sigmoid"},
-    ], n=7)
+    check_network(
+        [
+            {"units": 5, "activation": "tanh", "batchnorm": True},
+            {"type": "batchnorm"},
+            {"units": 4, "activation": "sigmoid"},
+        ],
+        n=7,
+    )
 
 
 def test_dropout_in_block_and_standalone_gradients():
-    check_network([
-        {"units": 6, "activation": "softsign", "dropout": 0.3},
-        {"type": "dropout", "rate": 0.5},
-        {"units": 5, "activation": "elu"},
-    ], n=6)
+    check_network(
+        [
+            {"units": 6, "activation": "softsign", "dropout": 0.3},
+            {"type": "dropout", "rate": 0.5},
+            {"units": 5, "activation": "elu"},
+        ],
+        n=6,
+    )
 
 
 def test_maxout_network_gradients():
@@ -194,8 +221,12 @@ def test_network_gradients_under_each_loss(loss_name):
 
 
 def test_batchnorm_gradient_in_evaluation_mode():
-    net = Network.from_spec([{"units": 4, "activation": "tanh", "batchnorm": True}],
-                            input_dim=3, output_dim=2, dtype="float64")
+    net = Network.from_spec(
+        [{"units": 4, "activation": "tanh", "batchnorm": True}],
+        input_dim=3,
+        output_dim=2,
+        dtype="float64",
+    )
     rng = np.random.default_rng(3)
     net.buffers["bn1.running_mean"][:] = rng.standard_normal(4)
     net.buffers["bn1.running_var"][:] = rng.random(4) + 0.5
@@ -221,15 +252,18 @@ smooth = ["tanh", "sigmoid", "softsign", "softplus", "gelu", "silu", "selu", "el
     seed=st.integers(0, 1000),
 )
 def test_random_networks_gradients(depth, widths, acts, bn, input_dim, output_dim, seed):
-    layers = [{"units": widths[i], "activation": acts[i], "batchnorm": bn[i]}
-              for i in range(depth)]
+    layers = [{"units": widths[i], "activation": acts[i], "batchnorm": bn[i]} for i in range(depth)]
     loss_name = "bce_with_logits" if output_dim == 1 else "softmax_cross_entropy"
-    check_network(layers, input_dim=input_dim, output_dim=output_dim, n=6, seed=seed,
-                  loss_name=loss_name)
+    check_network(
+        layers, input_dim=input_dim, output_dim=output_dim, n=6, seed=seed, loss_name=loss_name
+    )
 
 
-@given(seed=st.integers(0, 1000), pieces=st.integers(2, 3),
-       act=st.sampled_from(["relu", "leaky_relu", "maxout"]))
+@given(
+    seed=st.integers(0, 1000),
+    pieces=st.integers(2, 3),
+    act=st.sampled_from(["relu", "leaky_relu", "maxout"]),
+)
 def test_random_piecewise_linear_networks_gradients(seed, pieces, act):
     extra = {"pieces": pieces} if act == "maxout" else {}
     layers = [{"units": 5, "activation": act, **extra}, {"units": 4, "activation": act, **extra}]

@@ -73,19 +73,26 @@ def test_pytorch_aliases_name_the_same_initialisers():
 
 def test_biases_get_their_own_initialiser():
     net = Network.from_spec(
-        [{"units": 2000, "activation": "sigmoid", "bias_init": {"name": "normal", "std": 1.0}},
-         {"units": 30, "activation": "sigmoid"}],
-        input_dim=4, output_dim=2, seed=0, dtype="float64")
-    assert net.params["dense1.b"].std() == pytest.approx(1.0, rel=0.1)   # Nielsen's N(0, 1)
-    assert np.all(net.params["dense2.b"] == 0)                           # zeros by default
+        [
+            {"units": 2000, "activation": "sigmoid", "bias_init": {"name": "normal", "std": 1.0}},
+            {"units": 30, "activation": "sigmoid"},
+        ],
+        input_dim=4,
+        output_dim=2,
+        seed=0,
+        dtype="float64",
+    )
+    assert net.params["dense1.b"].std() == pytest.approx(1.0, rel=0.1)  # Nielsen's N(0, 1)
+    assert np.all(net.params["dense2.b"] == 0)  # zeros by default
 
 
 # ---------------------------------------------------------------------------- batch norm
 
 
 def test_batchnorm_training_normalises_each_feature_and_eval_uses_running_averages():
-    net = Network.from_spec([{"type": "batchnorm", "momentum": 0.5}],
-                            input_dim=3, output_dim=3, dtype="float64")
+    net = Network.from_spec(
+        [{"type": "batchnorm", "momentum": 0.5}], input_dim=3, output_dim=3, dtype="float64"
+    )
     rng = np.random.default_rng(0)
     bn = net.modules[0]
     x = rng.standard_normal((256, 3)) * [1.0, 5.0, 0.1] + [3.0, -2.0, 10.0]
@@ -95,8 +102,7 @@ def test_batchnorm_training_normalises_each_feature_and_eval_uses_running_averag
     np.testing.assert_allclose(y.std(axis=0), np.sqrt(v / (v + 1e-5)), rtol=1e-10)
     # running stats moved half-way (momentum 0.5) from (0, 1) to the batch statistics
     np.testing.assert_allclose(net.buffers["bn1.running_mean"], 0.5 * x.mean(axis=0))
-    np.testing.assert_allclose(net.buffers["bn1.running_var"],
-                               0.5 + 0.5 * x.var(axis=0, ddof=1))
+    np.testing.assert_allclose(net.buffers["bn1.running_var"], 0.5 + 0.5 * x.var(axis=0, ddof=1))
     # evaluation: (x - running_mean) / sqrt(running_var + eps), independent of the batch
     one = x[:1]
     rm, rv = net.buffers["bn1.running_mean"], net.buffers["bn1.running_var"]
@@ -108,8 +114,9 @@ def test_batchnorm_training_normalises_each_feature_and_eval_uses_running_averag
 
 
 def test_batchnorm_gamma_and_beta_are_learned_parameters():
-    net = Network.from_spec([{"units": 4, "activation": "relu", "batchnorm": True}],
-                            input_dim=2, output_dim=2)
+    net = Network.from_spec(
+        [{"units": 4, "activation": "relu", "batchnorm": True}], input_dim=2, output_dim=2
+    )
     assert {"bn1.gamma", "bn1.beta"} <= set(net.params)
     assert "dense1.b" not in net.params  # beta replaces the bias before batch-norm
 
@@ -118,8 +125,9 @@ def test_batchnorm_gamma_and_beta_are_learned_parameters():
 
 
 def test_inverted_dropout_keeps_the_expectation_and_drops_the_rate():
-    net = Network.from_spec([{"type": "dropout", "rate": 0.3}], input_dim=1000, output_dim=2,
-                            dtype="float64")
+    net = Network.from_spec(
+        [{"type": "dropout", "rate": 0.3}], input_dim=1000, output_dim=2, dtype="float64"
+    )
     drop = net.modules[0]
     x = np.ones((200, 1000))
     out = drop.forward(x, training=True, rng=np.random.default_rng(0))
@@ -135,8 +143,10 @@ def test_inverted_dropout_keeps_the_expectation_and_drops_the_rate():
 def _train(seed, steps=20, dtype="float32"):
     from gradlab.engine import optimizers
 
-    layers = [{"units": 16, "activation": "tanh", "dropout": 0.2},
-              {"units": 16, "activation": "relu", "batchnorm": True}]
+    layers = [
+        {"units": 16, "activation": "tanh", "dropout": 0.2},
+        {"units": 16, "activation": "relu", "batchnorm": True},
+    ]
     net = Network.from_spec(layers, input_dim=5, output_dim=3, seed=seed, dtype=dtype)
     opt = optimizers.get("adam", lr=1e-2)
     rng = np.random.default_rng(seed)
@@ -172,9 +182,18 @@ def test_float64_on_request_and_same_draws_as_float32():
 
 
 def test_output_layer_is_appended_and_inherits_the_hidden_initialiser():
-    net = Network.from_spec([{"units": 10, "activation": "tanh", "init": {"name": "normal",
-                                                                           "std": 0.01},
-                              "bias": False}], input_dim=4, output_dim=3)
+    net = Network.from_spec(
+        [
+            {
+                "units": 10,
+                "activation": "tanh",
+                "init": {"name": "normal", "std": 0.01},
+                "bias": False,
+            }
+        ],
+        input_dim=4,
+        output_dim=3,
+    )
     out = net.layers[-1]
     assert out["output"] and out["units"] == 3 and out["activation"] == "linear"
     assert out["init"] == {"name": "normal", "std": 0.01} and out["bias"] is False
@@ -183,31 +202,36 @@ def test_output_layer_is_appended_and_inherits_the_hidden_initialiser():
 
 
 def test_an_explicit_output_layer_is_used_as_given():
-    net = Network.from_spec([{"units": 10, "activation": "sigmoid"},
-                             {"type": "output", "activation": "sigmoid"}],
-                            input_dim=4, output_dim=3)
+    net = Network.from_spec(
+        [{"units": 10, "activation": "sigmoid"}, {"type": "output", "activation": "sigmoid"}],
+        input_dim=4,
+        output_dim=3,
+    )
     assert len(net.blocks) == 2 and net.blocks[-1].act.name == "sigmoid"
 
 
-@pytest.mark.parametrize(("layers", "field"), [
-    ([{"units": 10, "activation": "tanhh"}], "layers[0].activation"),
-    ([{"units": 0}], "layers[0].units"),
-    ([{"units": 5}, {"units": -3}], "layers[1].units"),
-    ([{"units": 5, "dropout": -0.5}], "layers[0].dropout"),
-    ([{"units": 5, "dropout": 1.0}], "layers[0].dropout"),
-    ([{"type": "dropout", "rate": -0.1}], "layers[0].rate"),
-    ([{"type": "dropout"}], "layers[0].rate"),
-    ([{"units": 5, "init": "glorot_unifrom"}], "layers[0].init"),
-    ([{"units": 5, "init": {"name": "normal", "std": -1}}], "layers[0].init.std"),
-    ([{"units": 5, "activation": "leaky_relu", "alpha": -1}], "layers[0].alpha"),
-    ([{"units": 5, "activation": "maxout", "pieces": 1}], "layers[0].pieces"),
-    ([{"units": 5, "activaton": "relu"}], "layers[0].activaton"),
-    ([{"type": "conv", "units": 5}], "layers[0].type"),
-    ([{"units": "many"}], "layers[0].units"),
-    ([{"units": 5}, {"type": "output", "units": 7}], "layers[1].units"),
-    ([{"type": "output"}, {"units": 5}], "layers[1]"),
-    ([{"units": 5, "activation": "tanh", "batchnorm": "yes"}], "layers[0].batchnorm"),
-])
+@pytest.mark.parametrize(
+    ("layers", "field"),
+    [
+        ([{"units": 10, "activation": "tanhh"}], "layers[0].activation"),
+        ([{"units": 0}], "layers[0].units"),
+        ([{"units": 5}, {"units": -3}], "layers[1].units"),
+        ([{"units": 5, "dropout": -0.5}], "layers[0].dropout"),
+        ([{"units": 5, "dropout": 1.0}], "layers[0].dropout"),
+        ([{"type": "dropout", "rate": -0.1}], "layers[0].rate"),
+        ([{"type": "dropout"}], "layers[0].rate"),
+        ([{"units": 5, "init": "glorot_unifrom"}], "layers[0].init"),
+        ([{"units": 5, "init": {"name": "normal", "std": -1}}], "layers[0].init.std"),
+        ([{"units": 5, "activation": "leaky_relu", "alpha": -1}], "layers[0].alpha"),
+        ([{"units": 5, "activation": "maxout", "pieces": 1}], "layers[0].pieces"),
+        ([{"units": 5, "activaton": "relu"}], "layers[0].activaton"),
+        ([{"type": "conv", "units": 5}], "layers[0].type"),
+        ([{"units": "many"}], "layers[0].units"),
+        ([{"units": 5}, {"type": "output", "units": 7}], "layers[1].units"),
+        ([{"type": "output"}, {"units": 5}], "layers[1]"),
+        ([{"units": 5, "activation": "tanh", "batchnorm": "yes"}], "layers[0].batchnorm"),
+    ],
+)
 def test_bad_specs_raise_one_clear_value_error_naming_the_field(layers, field):
     with pytest.raises(ValueError) as info:
         Network.from_spec(layers, input_dim=4, output_dim=3)
@@ -218,7 +242,7 @@ def test_bad_specs_raise_one_clear_value_error_naming_the_field(layers, field):
 
 
 def test_unknown_activation_error_lists_the_choices():
-    with pytest.raises(SpecError, match="choose from: .*tanh"):
+    with pytest.raises(SpecError, match=r"choose from: .*tanh"):
         Network.from_spec([{"units": 3, "activation": "tanhh"}], input_dim=2, output_dim=2)
 
 
@@ -229,8 +253,12 @@ def test_forward_refuses_inputs_of_the_wrong_width():
 
 
 def test_taps_hold_every_layer_quantity_after_a_pass():
-    net = Network.from_spec([{"units": 7, "activation": "tanh"}, {"units": 5}], input_dim=3,
-                            output_dim=2, dtype="float64")
+    net = Network.from_spec(
+        [{"units": 7, "activation": "tanh"}, {"units": 5}],
+        input_dim=3,
+        output_dim=2,
+        dtype="float64",
+    )
     x = np.random.default_rng(0).standard_normal((4, 3))
     out = net.forward(x)
     net.backward(losses.get("ce")(out, np.array([0, 1, 1, 0]))[1])
@@ -243,9 +271,15 @@ def test_taps_hold_every_layer_quantity_after_a_pass():
 
 
 def test_jacobian_matches_finite_differences_between_layers():
-    net = Network.from_spec([{"units": 6, "activation": "tanh"},
-                             {"units": 5, "activation": "softsign", "batchnorm": True}],
-                            input_dim=4, output_dim=3, dtype="float64")
+    net = Network.from_spec(
+        [
+            {"units": 6, "activation": "tanh"},
+            {"units": 5, "activation": "softsign", "batchnorm": True},
+        ],
+        input_dim=4,
+        output_dim=3,
+        dtype="float64",
+    )
     x = np.random.default_rng(2).standard_normal((3, 4))
     net.forward(x, update_stats=False)
     J = net.jacobians(slice(0, 3))

@@ -82,8 +82,9 @@ def get(name: str, prefix: str = "", **params: Any) -> Activation:
         raise err.prefixed(prefix) from None
     except TypeError:
         bad = next(iter(params))
-        raise SpecError(f"{prefix}.{bad}" if prefix else bad,
-                        f"{cls.name} takes no parameter {bad!r}") from None
+        raise SpecError(
+            f"{prefix}.{bad}" if prefix else bad, f"{cls.name} takes no parameter {bad!r}"
+        ) from None
 
 
 def names() -> list[str]:

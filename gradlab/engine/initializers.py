@@ -70,8 +70,9 @@ class Initializer:
     def base_second_moment(self, fan_in: int, fan_out: int) -> float:
         raise NotImplementedError
 
-    def sample(self, shape: tuple[int, ...], rng: np.random.Generator,
-               dtype: np.dtype | str = np.float32) -> np.ndarray:
+    def sample(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: np.dtype | str = np.float32
+    ) -> np.ndarray:
         w = self.draw(tuple(shape), rng)
         if self.gain != 1.0:
             w = w * self.gain

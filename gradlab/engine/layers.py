@@ -32,8 +32,9 @@ class Module:
     grads: dict[str, np.ndarray]
     buffers: dict[str, np.ndarray]  # non-learned state saved with a session (BN running stats)
 
-    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None,
-                update_stats: bool) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, training: bool, rng: np.random.Generator | None, update_stats: bool
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -52,8 +53,9 @@ class BatchNorm(Module):
     dx = (1 / N) / sqrt(var + eps) * (N dxhat - sum_b dxhat - xhat * sum_b(dxhat * xhat)).
     """
 
-    def __init__(self, name: str, features: int, dtype: np.dtype, momentum: float = 0.9,
-                 eps: float = 1e-5):
+    def __init__(
+        self, name: str, features: int, dtype: np.dtype, momentum: float = 0.9, eps: float = 1e-5
+    ):
         self.name = name
         self.features = features
         self.momentum = momentum
@@ -157,9 +159,17 @@ class Dense(Module):
     Taps after forward: ``x, z, a``; after backward: ``delta`` (dL/dz), and ``grads``.
     """
 
-    def __init__(self, name: str, index: int, activation: Activation, W: np.ndarray,
-                 b: np.ndarray | None, batchnorm: BatchNorm | None = None,
-                 dropout: Dropout | None = None, spec: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        name: str,
+        index: int,
+        activation: Activation,
+        W: np.ndarray,
+        b: np.ndarray | None,
+        batchnorm: BatchNorm | None = None,
+        dropout: Dropout | None = None,
+        spec: dict[str, Any] | None = None,
+    ):
         self.name = name
         self.index = index
         self.act = activation

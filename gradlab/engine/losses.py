@@ -41,7 +41,7 @@ def _targets(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 class Loss:
-    """Base: ``loss(outputs, y) -> (value, d value / d outputs)``; ``predict(outputs) -> labels``."""
+    """Base: ``loss(outputs, y) -> (value, dvalue/doutputs)``; ``predict(outputs) -> labels``."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -79,8 +79,14 @@ def accuracy(loss: Loss, outputs: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(loss.predict(outputs) == y))
 
 
-@REGISTRY.register("softmax_cross_entropy", "cross_entropy", "ce", "categorical_crossentropy",
-                   "sparse_categorical_crossentropy", "nll")
+@REGISTRY.register(
+    "softmax_cross_entropy",
+    "cross_entropy",
+    "ce",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "nll",
+)
 class SoftmaxCrossEntropy(Loss):
     """L = -(1/n) sum_i sum_j t_ij log softmax(o_i)_j;  dL/do = (softmax(o) - t) / n.
 
@@ -134,8 +140,9 @@ class MeanSquaredError(Loss):
         return loss, diff
 
 
-@REGISTRY.register("bce_with_logits", "binary_cross_entropy", "bce", "sigmoid_cross_entropy",
-                   "binary_crossentropy")
+@REGISTRY.register(
+    "bce_with_logits", "binary_cross_entropy", "bce", "sigmoid_cross_entropy", "binary_crossentropy"
+)
 class BinaryCrossEntropyWithLogits(Loss):
     """Cross-entropy of sigmoid outputs, computed on the logits o:
 

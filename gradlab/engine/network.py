@@ -34,8 +34,18 @@ from gradlab.errors import SpecError
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 _DENSE_KEYS = {
-    "type", "units", "activation", "alpha", "pieces", "init", "gain", "bias", "bias_init",
-    "batchnorm", "dropout", "output",
+    "type",
+    "units",
+    "activation",
+    "alpha",
+    "pieces",
+    "init",
+    "gain",
+    "bias",
+    "bias_init",
+    "batchnorm",
+    "dropout",
+    "output",
 }
 _BN_KEYS = {"type", "momentum", "eps"}
 _DROPOUT_KEYS = {"type", "rate"}
@@ -58,9 +68,11 @@ def _resolve_dense(entry: dict, path: str, *, output_dim: int | None, defaults: 
         units = entry.get("units", output_dim)
         units = validate.integer(units, f"{path}.units", minimum=1)
         if output_dim is not None and units != output_dim:
-            raise SpecError(f"{path}.units",
-                            f"the output layer must have {output_dim} units (the number of "
-                            f"outputs the data needs), got {units}")
+            raise SpecError(
+                f"{path}.units",
+                f"the output layer must have {output_dim} units (the number of "
+                f"outputs the data needs), got {units}",
+            )
     else:
         if "units" not in entry:
             raise SpecError(f"{path}.units", "missing (how many units in this layer?)")
@@ -74,12 +86,17 @@ def _resolve_dense(entry: dict, path: str, *, output_dim: int | None, defaults: 
     out.update(act.config())
 
     init_spec = entry.get("init", defaults.get("init", "glorot_uniform"))
-    gain = entry.get("gain", defaults.get("gain", 1.0) if is_output and "init" not in entry else 1.0)
+    gain = entry.get(
+        "gain", defaults.get("gain", 1.0) if is_output and "init" not in entry else 1.0
+    )
     if isinstance(init_spec, dict) and "gain" in init_spec and "gain" in entry:
         raise SpecError(f"{path}.gain", "given both in the layer and in its init; keep one")
-    init = initializers.get(init_spec, path, "init",
-                            **({} if isinstance(init_spec, dict) and "gain" in init_spec
-                               else {"gain": gain}))
+    init = initializers.get(
+        init_spec,
+        path,
+        "init",
+        **({} if isinstance(init_spec, dict) and "gain" in init_spec else {"gain": gain}),
+    )
     out["init"] = _init_entry(init, drop_gain=True)
     out["gain"] = init.gain
 
@@ -94,8 +111,9 @@ def _resolve_dense(entry: dict, path: str, *, output_dim: int | None, defaults: 
         raise SpecError(f"{path}.bias_init", "orthogonal initialisation needs a matrix, not a bias")
     out["bias_init"] = _init_entry(binit, drop_gain=False)
     out["batchnorm"] = batchnorm
-    rate = validate.number(entry.get("dropout", 0.0), f"{path}.dropout", minimum=0.0,
-                           exclusive_maximum=1.0)
+    rate = validate.number(
+        entry.get("dropout", 0.0), f"{path}.dropout", minimum=0.0, exclusive_maximum=1.0
+    )
     if is_output and rate:
         raise SpecError(f"{path}.dropout", "the output layer cannot use dropout")
     out["dropout"] = rate
@@ -107,7 +125,8 @@ def resolve_layers(layers: Sequence[dict], output_dim: int | None = None) -> lis
     """Validate a layer list and return it with every default filled in, output layer included.
 
     Errors are :class:`~gradlab.errors.SpecError` naming ``layers[i].field``. With
-    ``output_dim=None`` the output layer is resolved without checking its width.
+    ``output_dim=None`` an explicit output layer is resolved without checking its width and none
+    is appended (the hidden layers alone are checked).
     """
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
         raise SpecError("layers", f"must be a list of layer objects, got {type(layers).__name__}")
@@ -128,31 +147,48 @@ def resolve_layers(layers: Sequence[dict], output_dim: int | None = None) -> lis
                     last_dense["bias"] = True
         elif kind == "batchnorm":
             validate.no_unknown_keys(entry, path, _BN_KEYS)
-            resolved.append({
-                "type": "batchnorm",
-                "momentum": validate.number(entry.get("momentum", 0.9), f"{path}.momentum",
-                                            minimum=0.0, exclusive_maximum=1.0),
-                "eps": validate.number(entry.get("eps", 1e-5), f"{path}.eps", exclusive_minimum=0.0),
-            })
+            resolved.append(
+                {
+                    "type": "batchnorm",
+                    "momentum": validate.number(
+                        entry.get("momentum", 0.9),
+                        f"{path}.momentum",
+                        minimum=0.0,
+                        exclusive_maximum=1.0,
+                    ),
+                    "eps": validate.number(
+                        entry.get("eps", 1e-5), f"{path}.eps", exclusive_minimum=0.0
+                    ),
+                }
+            )
         elif kind == "dropout":
             validate.no_unknown_keys(entry, path, _DROPOUT_KEYS)
             if "rate" not in entry:
                 raise SpecError(f"{path}.rate", "missing (the fraction of units to drop, 0 to 1)")
-            resolved.append({
-                "type": "dropout",
-                "rate": validate.number(entry["rate"], f"{path}.rate", minimum=0.0,
-                                        exclusive_maximum=1.0),
-            })
+            resolved.append(
+                {
+                    "type": "dropout",
+                    "rate": validate.number(
+                        entry["rate"], f"{path}.rate", minimum=0.0, exclusive_maximum=1.0
+                    ),
+                }
+            )
         else:
-            raise SpecError(f"{path}.type",
-                            f"unknown layer type {kind!r} (choose from: batchnorm, dense, "
-                            f"dropout, output)")
+            raise SpecError(
+                f"{path}.type",
+                f"unknown layer type {kind!r} (choose from: batchnorm, dense, dropout, output)",
+            )
     if not resolved or not (resolved[-1]["type"] == "dense" and resolved[-1]["output"]):
         if output_dim is None:
-            raise SpecError("layers", "needs an output layer or an output_dim")
-        resolved.append(_resolve_dense({"type": "output", "units": output_dim},
-                                       f"layers[{len(resolved)}]", output_dim=output_dim,
-                                       defaults=last_dense))
+            return resolved  # hidden layers checked; the output layer comes with the data
+        resolved.append(
+            _resolve_dense(
+                {"type": "output", "units": output_dim},
+                f"layers[{len(resolved)}]",
+                output_dim=output_dim,
+                defaults=last_dense,
+            )
+        )
     return resolved
 
 
@@ -170,8 +206,14 @@ class Network:
     rng : the generator dropout draws its masks from.
     """
 
-    def __init__(self, layers: list[dict], input_dim: int, output_dim: int, seed: int = 0,
-                 dtype: str = "float32"):
+    def __init__(
+        self,
+        layers: list[dict],
+        input_dim: int,
+        output_dim: int,
+        seed: int = 0,
+        dtype: str = "float32",
+    ):
         self.layers = layers
         self.input_dim = input_dim
         self.output_dim = output_dim
@@ -189,14 +231,17 @@ class Network:
         for entry in layers:
             if entry["type"] == "dense":
                 l = len(self.blocks) + 1
-                act = activations.get(entry["activation"],
-                                      **{k: entry[k] for k in _ACT_PARAMS.get(entry["activation"], ())})
+                act = activations.get(
+                    entry["activation"],
+                    **{k: entry[k] for k in _ACT_PARAMS.get(entry["activation"], ())},
+                )
                 init = initializers.get(entry["init"], gain=entry["gain"])
                 W = init.sample((width, entry["units"] * act.pieces), init_rng, self.dtype)
                 b = None
                 if entry["bias"]:
                     b = initializers.get(entry["bias_init"]).sample(
-                        (entry["units"] * act.pieces,), init_rng, self.dtype)
+                        (entry["units"] * act.pieces,), init_rng, self.dtype
+                    )
                 bn = drop = None
                 if entry["batchnorm"]:
                     n_bn += 1
@@ -206,14 +251,17 @@ class Network:
                     drop = Dropout(f"dropout{n_drop}", entry["dropout"])
                 block = Dense(f"dense{l}", l, act, W, b, bn, drop, spec=entry)
                 block.init = init
-                block.bias_init_obj = initializers.get(entry["bias_init"]) if entry["bias"] else None
+                block.bias_init_obj = (
+                    initializers.get(entry["bias_init"]) if entry["bias"] else None
+                )
                 self.modules.append(block)
                 self.blocks.append(block)
                 width = entry["units"]
             elif entry["type"] == "batchnorm":
                 n_bn += 1
-                self.modules.append(BatchNorm(f"bn{n_bn}", width, self.dtype,
-                                              entry["momentum"], entry["eps"]))
+                self.modules.append(
+                    BatchNorm(f"bn{n_bn}", width, self.dtype, entry["momentum"], entry["eps"])
+                )
             else:
                 n_drop += 1
                 self.modules.append(Dropout(f"dropout{n_drop}", entry["rate"]))
@@ -231,8 +279,14 @@ class Network:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_spec(cls, layers: Sequence[dict], input_dim: int, output_dim: int, seed: int = 0,
-                  dtype: str = "float32") -> Network:
+    def from_spec(
+        cls,
+        layers: Sequence[dict],
+        input_dim: int,
+        output_dim: int,
+        seed: int = 0,
+        dtype: str = "float32",
+    ) -> Network:
         """Validate ``layers`` (see the module docstring) and build the network.
 
         Raises :class:`~gradlab.errors.SpecError` (a ``ValueError``) naming the bad field.
@@ -253,8 +307,14 @@ class Network:
                 yield m
 
     # ------------------------------------------------------------------ passes
-    def forward(self, x: np.ndarray, training: bool = True, *,
-                rng: np.random.Generator | None = None, update_stats: bool = True) -> np.ndarray:
+    def forward(
+        self,
+        x: np.ndarray,
+        training: bool = True,
+        *,
+        rng: np.random.Generator | None = None,
+        update_stats: bool = True,
+    ) -> np.ndarray:
         """Network output (logits for the cross-entropy losses): (batch, output_dim).
 
         ``training`` selects batch statistics for batch-norm and draws dropout masks (from

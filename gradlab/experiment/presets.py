@@ -1,0 +1,46 @@
+"""Presets: JSON specs in ``resources/presets/`` that reproduce classic experiments.
+
+Each file is a full spec plus ``description`` (one line) and ``reference`` (the published
+numbers it reproduces and what GradLab measured).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+
+from gradlab.errors import SpecError
+from gradlab.resources import resource_path
+
+DEFAULT = "spiral"
+
+
+@lru_cache(maxsize=1)
+def _all() -> dict[str, dict]:
+    out = {}
+    for path in sorted(resource_path("presets").glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        out[spec["name"]] = spec
+    return out
+
+
+def names() -> list[str]:
+    """Preset names, in a teaching order (the default first, then by family)."""
+    specs = _all()
+    return sorted(specs, key=lambda n: (n != DEFAULT, specs[n].get("order", 99), n))
+
+
+def load(name: str) -> dict:
+    """A deep copy of preset ``name``'s spec."""
+    specs = _all()
+    if name not in specs:
+        raise SpecError("preset", f"unknown preset {name!r} (choose from: {', '.join(names())})")
+    spec = copy.deepcopy(specs[name])
+    spec.pop("order", None)
+    return spec
+
+
+def describe(name: str) -> str:
+    """The preset's one-line description."""
+    return load(name).get("description", "")

@@ -1,0 +1,319 @@
+"""Layer-wise probes: the statistics of DESIGN.md, one record per probe step, per dense block.
+
+A probe runs its own forward and backward pass on a fixed sample of the training set (the probe
+batch), with batch-norm running averages untouched and dropout masks from a generator of its own,
+so probing never changes the course of training and successive probes look at the same inputs.
+
+Notation per block l: ``z`` the pre-activation (the input of f), ``a = f(z)``, ``W``. The network's
+loss is a batch mean, so its dL/dz holds 1/n of each example's gradient; the probes report the
+*per-example* back-propagated gradient ``delta = n dL/dz = dL_i/dz_i`` (what Glorot & Bengio
+histogram, independent of the probe batch size) and the batch-mean gradients dL/dW and dL/db that
+training uses.
+
+==================  ===========================================================================
+stat                definition
+==================  ===========================================================================
+act_mean, act_std   mean and std of a over (example, unit)
+act_p02, act_p98    2nd and 98th percentiles of a (linear interpolation, as numpy.percentile)
+pre_mean, pre_std   mean and std of z
+act_saturated       fraction of (example, unit) with f'(z) < 1% of max f'
+act_dead            fraction of units with f'(z) < 1% of max f' for every example of the batch
+delta_std           std of delta over (example, unit)
+delta_norm          mean over examples of ||delta_i||_2
+bias_grad_norm      ||dL/db||_2 = ||sum_i dL/dz_i||_2, Nielsen's speed of learning (with
+                    batch-norm in the block: ||dL/dbeta||; a block without bias: the gradient a
+                    bias would get)
+wgrad_std, _norm    std and Frobenius norm of dL/dW
+weight_std, _norm   std and Frobenius norm of W
+update_ratio        ||last update of W|| / ||W|| (NaN before the first update)
+jacobian_sv_mean    mean singular value of d a(l) / d a(l-1), a(0) = x, averaged over
+                    ``jacobian_examples`` examples (NaN when not measured at this probe)
+nonfinite           number of NaN/inf values among z, a, delta and dL/dW
+==================  ===========================================================================
+
+Histograms (``act``, ``pre``, ``delta``, ``wgrad``, ``weight``, and ``delta_log``, ``wgrad_log``
+of log10|x| for the gradients, whose sizes span decades) are counts over ``bins`` equal bins of a
+range shared by all layers. The range of a quantity stays fixed while its values stay inside it, so
+successive frames are comparable, and widens (never narrows) when a value escapes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradlab.engine import Network
+from gradlab.engine.activations import saturation_threshold
+from gradlab.engine.losses import Loss
+
+LAYER_STATS = (
+    "act_mean",
+    "act_std",
+    "act_p02",
+    "act_p98",
+    "pre_mean",
+    "pre_std",
+    "act_saturated",
+    "act_dead",
+    "delta_std",
+    "delta_norm",
+    "bias_grad_norm",
+    "wgrad_std",
+    "wgrad_norm",
+    "weight_std",
+    "weight_norm",
+    "update_ratio",
+    "jacobian_sv_mean",
+    "nonfinite",
+)
+HIST_QUANTITIES = ("act", "pre", "delta", "wgrad", "weight", "delta_log", "wgrad_log")
+LOG_QUANTITIES = ("delta_log", "wgrad_log")
+
+#: initial log10 range of the gradient histograms (widened in whole decades)
+LOG_RANGE = (-10.0, 1.0)
+#: the floor of a linear range's half-width (an all-zero quantity still gets a valid range)
+MIN_HALF_WIDTH = 1e-12
+
+
+@dataclass
+class ProbeRecord:
+    """One probe: per-layer stats (L,), histogram counts (L, bins) and their ranges."""
+
+    step: int
+    epoch: float
+    loss: float
+    lr: float
+    stats: dict[str, np.ndarray]
+    hists: dict[str, np.ndarray]
+    ranges: dict[str, tuple[float, float]]
+    jacobian: bool = False
+    first_bad_layer: int | None = None  # index of the first block with a non-finite value
+    extra: dict = field(default_factory=dict)
+
+
+class HistRange:
+    """The bin range of one quantity: fixed while values fit, widened when they escape.
+
+    Linear quantities get [0, r] when every value so far is >= 0 (ReLU activations) and a
+    symmetric [-r, r] otherwise, with r 10% beyond the largest magnitude at creation and 25%
+    beyond it when widened (so a slowly growing quantity does not widen every frame).
+    Log quantities widen by whole decades.
+    """
+
+    def __init__(self, log: bool):
+        self.log = log
+        self.lo: float | None = None
+        self.hi: float | None = None
+
+    def fit(self, vmin: float, vmax: float) -> bool:
+        """Make the range hold [vmin, vmax]; True if it changed."""
+        if not (math.isfinite(vmin) and math.isfinite(vmax)):
+            return False
+        first = self.lo is None
+        if self.log:
+            lo, hi = math.floor(vmin), math.floor(vmax) + 1.0
+            if first:
+                new_lo, new_hi = min(LOG_RANGE[0], lo), max(LOG_RANGE[1], hi)
+            else:
+                new_lo, new_hi = min(self.lo, lo), max(self.hi, hi)
+        else:
+            if not first and self.lo <= vmin and vmax <= self.hi:
+                return False
+            margin = 1.1 if first else 1.25
+            if vmin >= 0.0 and (first or self.lo >= 0.0):
+                new_lo = 0.0
+                new_hi = max(vmax * margin, 0.0 if first else self.hi, MIN_HALF_WIDTH)
+            else:
+                m = max(abs(vmin), abs(vmax)) * margin
+                r = max(m, MIN_HALF_WIDTH) if first else max(m, abs(self.lo), abs(self.hi))
+                new_lo, new_hi = -r, r
+        changed = (new_lo, new_hi) != (self.lo, self.hi)
+        self.lo, self.hi = float(new_lo), float(new_hi)
+        return changed
+
+    def state(self) -> list[float | None]:
+        return [self.lo, self.hi]
+
+
+def bin_counts(x: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Counts of x over ``bins`` equal bins of [lo, hi] (the top edge included): (bins,) int64.
+
+    Same counts as ``np.histogram(x, bins, (lo, hi))`` for values inside the range, about three
+    times faster (one multiply, one cast, one bincount). Values outside are clipped into the end
+    bins; the caller keeps the range wide enough that none are.
+    """
+    idx = np.subtract(x.ravel(), lo, dtype=np.float64)
+    idx *= bins / (hi - lo)
+    np.clip(idx, 0, bins - 1, out=idx)
+    return np.bincount(idx.astype(np.intp), minlength=bins)
+
+
+def mean_singular_value(J: np.ndarray) -> float:
+    """Mean singular value of each J[e] (k, m, n), averaged over e; through the eigenvalues of
+    the smaller Gram matrix (half the work of an SVD)."""
+    J = J.astype(np.float64, copy=False)
+    m, n = J.shape[1:]
+    G = J @ J.transpose(0, 2, 1) if m <= n else J.transpose(0, 2, 1) @ J
+    ev = np.linalg.eigvalsh(G)
+    return float(np.sqrt(np.clip(ev, 0.0, None)).mean())
+
+
+class Prober:
+    """Computes :class:`ProbeRecord` s for a network on a fixed probe batch.
+
+    Parameters
+    ----------
+    net, loss : what to probe.
+    x, y : the probe batch (a fixed sample of the training set).
+    bins : histogram bins.
+    jacobian_every : measure the Jacobians at every ``jacobian_every``-th probe (0: never),
+        the first probe included.
+    jacobian_examples : how many examples of the probe batch the Jacobians average over.
+    seed : seeds the probe's own dropout masks (probe k uses ``default_rng([seed, k])``).
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        loss: Loss,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        bins: int = 50,
+        jacobian_every: int = 10,
+        jacobian_examples: int = 2,
+        seed: int = 0,
+    ):
+        self.net = net
+        self.loss = loss
+        self.x = np.ascontiguousarray(x, dtype=net.dtype)
+        self.y = y
+        self.bins = bins
+        self.jacobian_every = jacobian_every
+        self.jacobian_examples = min(jacobian_examples, len(self.x))
+        self.seed = seed
+        self.count = 0
+        self.ranges = {q: HistRange(q in LOG_QUANTITIES) for q in HIST_QUANTITIES}
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict:
+        return {"count": self.count, "ranges": {q: r.state() for q, r in self.ranges.items()}}
+
+    def load_state(self, state: dict) -> None:
+        self.count = int(state["count"])
+        for q, (lo, hi) in state["ranges"].items():
+            self.ranges[q].lo, self.ranges[q].hi = lo, hi
+
+    def input_mean_square(self) -> float:
+        """Mean of x^2 over the probe batch (the theory's m(0))."""
+        return float(np.mean(np.square(self.x, dtype=np.float64)))
+
+    # ------------------------------------------------------------------ the probe
+    def probe(
+        self, step: int, epoch: float, lr: float, update_norms: dict[str, float] | None = None
+    ) -> ProbeRecord:
+        net = self.net
+        rng = np.random.default_rng([self.seed, self.count])
+        with np.errstate(all="ignore"):
+            out = net.forward(self.x, training=True, rng=rng, update_stats=False)
+            loss, dout = self.loss(out, self.y)
+            net.backward(dout, input_grad=False)
+        with_jacobian = self.jacobian_every > 0 and self.count % self.jacobian_every == 0
+        self.count += 1
+
+        n = self.x.shape[0]
+        L = len(net.blocks)
+        stats = {k: np.full(L, np.nan) for k in LAYER_STATS}
+        values: dict[str, list[np.ndarray]] = {q: [] for q in HIST_QUANTITIES}
+        first_bad = None
+        for i, blk in enumerate(net.blocks):
+            z, a, dz = blk.taps["z"], blk.taps["a"], blk.taps["delta"]
+            W, dW = blk.params["W"], blk.grads["W"]
+            delta = dz * n  # per-example gradients dL_i/dz_i
+            bad = sum(int(v.size - np.count_nonzero(np.isfinite(v))) for v in (z, a, delta, dW))
+            stats["nonfinite"][i] = bad
+            if bad and first_bad is None:
+                first_bad = i
+            if bad:
+                z, a, delta, dW = (v[np.isfinite(v)] for v in (z, a, delta, dW))
+            self._layer_stats(stats, i, blk, z, a, delta, dz, W, dW, bad)
+            if update_norms and blk.name in update_norms:
+                wn = stats["weight_norm"][i]
+                stats["update_ratio"][i] = update_norms[blk.name] / wn if wn > 0 else np.nan
+            values["act"].append(a)
+            values["pre"].append(z)
+            values["delta"].append(delta)
+            values["wgrad"].append(dW)
+            values["weight"].append(W)
+
+        if with_jacobian and first_bad is None:
+            rows = slice(0, self.jacobian_examples)
+            for i, J in enumerate(net.jacobians(rows)):
+                stats["jacobian_sv_mean"][i] = mean_singular_value(J)
+
+        hists, ranges = self._histograms(values)
+        return ProbeRecord(
+            step=step,
+            epoch=epoch,
+            loss=float(loss),
+            lr=float(lr),
+            stats=stats,
+            hists=hists,
+            ranges=ranges,
+            jacobian=with_jacobian,
+            first_bad_layer=first_bad,
+        )
+
+    def _layer_stats(self, stats, i, blk, z, a, delta, dz, W, dW, bad) -> None:
+        stats["act_mean"][i] = a.mean(dtype=np.float64)
+        stats["act_std"][i] = a.std(dtype=np.float64)
+        if a.size:
+            stats["act_p02"][i], stats["act_p98"][i] = np.percentile(a, (2.0, 98.0))
+        stats["pre_mean"][i] = z.mean(dtype=np.float64)
+        stats["pre_std"][i] = z.std(dtype=np.float64)
+        if not bad:
+            thr = saturation_threshold(blk.act)
+            flat = blk.derivative() < thr  # (batch, units)
+            stats["act_saturated"][i] = flat.mean()
+            stats["act_dead"][i] = flat.all(axis=0).mean()
+            stats["bias_grad_norm"][i] = np.linalg.norm(dz.sum(axis=0, dtype=np.float64))
+            stats["delta_norm"][i] = np.sqrt(
+                np.einsum("ij,ij->i", delta, delta, dtype=np.float64)
+            ).mean()
+        stats["delta_std"][i] = delta.std(dtype=np.float64)
+        stats["wgrad_std"][i] = dW.std(dtype=np.float64)
+        stats["wgrad_norm"][i] = math.sqrt(np.vdot(dW, dW))
+        stats["weight_std"][i] = W.std(dtype=np.float64)
+        stats["weight_norm"][i] = math.sqrt(np.vdot(W, W))
+
+    def _histograms(self, values: dict[str, list[np.ndarray]]):
+        hists: dict[str, np.ndarray] = {}
+        ranges: dict[str, tuple[float, float]] = {}
+        L = len(values["act"])
+        for q in HIST_QUANTITIES:
+            if q in LOG_QUANTITIES:
+                base = values[q.removesuffix("_log")]
+                layers = []
+                for v in base:
+                    v = np.abs(v.ravel())
+                    v = v[v > 0]
+                    layers.append(np.log10(v, dtype=np.float64))
+            else:
+                layers = values[q]
+            finite = [v for v in layers if v.size]
+            if finite:
+                vmin = min(float(v.min()) for v in finite)
+                vmax = max(float(v.max()) for v in finite)
+                self.ranges[q].fit(vmin, vmax)
+            r = self.ranges[q]
+            if r.lo is None:
+                r.fit(-1.0, 1.0) if not r.log else r.fit(*LOG_RANGE)
+            counts = np.zeros((L, self.bins), np.int32)
+            for i, v in enumerate(layers):
+                if v.size:
+                    counts[i] = bin_counts(v, r.lo, r.hi, self.bins)
+            hists[q] = counts
+            ranges[q] = (r.lo, r.hi)
+        return hists, ranges
