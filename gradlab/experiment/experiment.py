@@ -531,8 +531,8 @@ class Experiment:
     def _report(self, status: str, t_last: float, s_last: int, message: str = "") -> Report:
         dt = time.perf_counter() - t_last
         rate = (self.step_count - s_last) / dt if dt > 0 else 0.0
-        steps = self.history.steps()
-        loss = float(steps["loss"][-1]) if len(steps["loss"]) else math.nan
+        last = self.history.latest_step()
+        loss = last["loss"] if last else math.nan
         return Report(
             self.step_count,
             self.epoch_float,

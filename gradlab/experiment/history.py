@@ -253,6 +253,14 @@ class History:
         with self._lock:
             return self._steps.arrays()
 
+    def latest_step(self) -> dict[str, float] | None:
+        """The newest step row as plain numbers (cheap: no column copies), or None."""
+        with self._lock:
+            t = self._steps
+            if t.n == 0:
+                return None
+            return {k: v[t.n - 1].item() for k, v in t.cols.items()}
+
     def evals(self) -> dict[str, np.ndarray]:
         with self._lock:
             return self._evals.arrays()

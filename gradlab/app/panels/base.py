@@ -1,0 +1,44 @@
+"""The base of the spec-editing panels (Network, Data, Training).
+
+A panel edits one section of the experiment spec. The window owns the spec (the document):
+it calls :meth:`SpecPanel.set_spec` to show it (model -> UI, with the panel's signals blocked so
+nothing loops), and the panel emits :attr:`SpecPanel.specEdited` with the whole spec, its section
+changed (UI -> model). A panel validates inline: a bad cell is marked red with the message in its
+tooltip and in :meth:`SpecPanel.errors`, and the window refuses to start a run while any panel
+has errors.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+
+class SpecPanel(QWidget):
+    #: the full spec after a user edit (a new dict; the window adopts it)
+    specEdited = Signal(object)
+    #: the panel's error list changed (the window updates the Run action and the status bar)
+    errorsChanged = Signal()
+
+    #: the dock title
+    title = ""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._spec: dict = {}
+
+    def set_spec(self, spec: dict) -> None:
+        """Show ``spec`` (the window's document); must not emit :attr:`specEdited`."""
+        self._spec = copy.deepcopy(spec)
+
+    def spec(self) -> dict:
+        return copy.deepcopy(self._spec)
+
+    def errors(self) -> list[str]:
+        """Inline validation errors, one sentence each, naming the field ("" list: all good)."""
+        return []
+
+    def set_running(self, running: bool) -> None:
+        """Training started/stopped (panels may lock fields that cannot change mid-run)."""

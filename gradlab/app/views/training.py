@@ -1,0 +1,180 @@
+"""The Training view: loss and accuracy, learning rate and gradient norm over steps, with markers
+for clipping, divergence and health warnings (CS231n lecture 6, "babysitting the learning
+process")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from gradlab.app import theme
+from gradlab.app.model import RunModel
+from gradlab.app.views.base import BaseView
+from gradlab.app.views.ranges import GrowingRange
+
+EVENT_COLORS = {"error": "error", "warning": "warning", "info": "muted"}
+
+
+class TrainingView(BaseView):
+    key = "training"
+    title = "Training"
+    summary = (
+        "<b>Training curves</b>: loss per step (thin) and at evaluations (dots: training "
+        "subset and validation), accuracy, learning rate and gradient norm."
+    )
+    details = (
+        "Healthy: the loss falls fast at first, then slowly; training and validation accuracy "
+        "rise together (a growing gap means over-fitting, no gap with low accuracy means the "
+        "model is too small). A flat loss from the start means a learning rate too low or "
+        "vanishing gradients; a loss that explodes to NaN means it is too high (the run pauses at "
+        "the last good step). The gradient norm should not grow by orders of magnitude. "
+        "Vertical marks: red = non-finite values, orange = health warnings, grey = learning-rate "
+        "changes; orange ticks on the gradient norm = steps where clipping acted."
+    )
+
+    def build(self, model: RunModel) -> None:
+        t = theme.current()
+        c = self.canvas
+        self.p_loss = c.addPlot(row=0, col=0)
+        self.p_acc = c.addPlot(row=0, col=1)
+        self.p_lr = c.addPlot(row=1, col=0)
+        self.p_gn = c.addPlot(row=1, col=1)
+        self.style_plot(self.p_loss, "Loss", "loss", "step")
+        self.style_plot(self.p_acc, "Accuracy", "accuracy", "step")
+        self.style_plot(self.p_lr, "Learning rate", "lr", "step")
+        self.style_plot(self.p_gn, "Gradient norm ||g||", "norm", "step")
+        for p in (self.p_acc, self.p_lr, self.p_gn):
+            p.setXLink(self.p_loss)
+        self.p_lr.setLogMode(y=True)
+        self.p_gn.setLogMode(y=True)
+        self.p_loss.setLogMode(y=True)
+        for p in (self.p_loss, self.p_acc, self.p_lr, self.p_gn):
+            p.disableAutoRange()
+            p.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        muted = QColor(t.muted)
+        accent = QColor(t.accent)
+        val = QColor(t.warning if t.name == "dark" else "#e8710a")
+        self.c_step_loss = self.p_loss.plot(pen=pg.mkPen(muted, width=1), name="step")
+        self.c_train_loss = self.p_loss.plot(
+            pen=pg.mkPen(accent, width=2),
+            symbol="o",
+            symbolSize=4,
+            symbolBrush=accent,
+            symbolPen=None,
+            name="train",
+        )
+        self.c_val_loss = self.p_loss.plot(
+            pen=pg.mkPen(val, width=2),
+            symbol="o",
+            symbolSize=4,
+            symbolBrush=val,
+            symbolPen=None,
+            name="validation",
+        )
+        self.c_train_acc = self.p_acc.plot(
+            pen=pg.mkPen(accent, width=2),
+            symbol="o",
+            symbolSize=4,
+            symbolBrush=accent,
+            symbolPen=None,
+            name="train",
+        )
+        self.c_val_acc = self.p_acc.plot(
+            pen=pg.mkPen(val, width=2),
+            symbol="o",
+            symbolSize=4,
+            symbolBrush=val,
+            symbolPen=None,
+            name="validation",
+        )
+        self.c_lr = self.p_lr.plot(pen=pg.mkPen(accent, width=1))
+        self.c_gn = self.p_gn.plot(pen=pg.mkPen(muted, width=1), name="||g|| per step")
+        self.c_clip = self.p_gn.plot(
+            pen=None,
+            symbol="t",
+            symbolSize=6,
+            symbolBrush=QColor(t.warning),
+            symbolPen=None,
+            name="clipped",
+        )
+        for curve in (self.c_step_loss, self.c_lr, self.c_gn):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+        self.cursor = [
+            pg.InfiniteLine(
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(QColor(t.foreground), width=1, style=Qt.PenStyle.DashLine),
+            )
+            for _ in range(4)
+        ]
+        for p, line in zip((self.p_loss, self.p_acc, self.p_lr, self.p_gn), self.cursor):
+            p.addItem(line, ignoreBounds=True)
+        self.p_acc.setYRange(0, 1.02, padding=0)
+        self.x_range = GrowingRange(self.p_loss, "x", headroom=0.25, pad=0.0)
+        self.y_loss = GrowingRange(self.p_loss, "y", log=True, headroom=0.1)
+        self.y_lr = GrowingRange(self.p_lr, "y", log=True, headroom=0.1)
+        self.y_gn = GrowingRange(self.p_gn, "y", log=True, headroom=0.1)
+        self._event_lines: list[pg.InfiniteLine] = []
+        self._n_events = -1
+
+    def draw(self, model: RunModel, row: int | None) -> None:
+        h = model.history
+        s = h.steps()
+        e = h.evals()
+        step = s["step"]
+        # NaN (no validation set, a non-positive value on a log axis) draws as a gap
+        self.c_step_loss.setData(step, _positive(s["loss"]))
+        self.c_train_loss.setData(e["step"], _positive(e["train_loss"]))
+        self.c_val_loss.setData(e["step"], _positive(e["val_loss"]))
+        self.c_train_acc.setData(e["step"], e["train_acc"])
+        self.c_val_acc.setData(e["step"], e["val_acc"])
+        self.c_lr.setData(step, _positive(s["lr"]))
+        self.c_gn.setData(step, _positive(s["grad_norm"]))
+        clipped = s["clipped"]
+        self.c_clip.setData(step[clipped], _positive(s["grad_norm"][clipped]))
+
+        last = int(step[-1]) if len(step) else 0
+        total = (
+            model.experiment.total_steps
+            if model.experiment is not None and model.experiment.data_error is None
+            else None
+        )
+        self.x_range.fit((0.0, max(last, 10, total or 0) if total else max(last, 10)))
+        self.y_loss.fit(np.concatenate([s["loss"][-5000:], e["train_loss"], e["val_loss"]]))
+        self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
+        self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
+
+        r = self.resolve_row(model, row)
+        x = h.probe_column("step")[r] if r is not None and row is not None else last
+        for line in self.cursor:
+            line.setValue(float(x))
+            line.setVisible(row is not None)
+        self._draw_events(model)
+
+    def _draw_events(self, model: RunModel) -> None:
+        events = model.history.events_copy()
+        if len(events) == self._n_events:
+            return
+        self._n_events = len(events)
+        for line in self._event_lines:
+            self.p_loss.removeItem(line)
+        self._event_lines = []
+        t = theme.current()
+        for ev in events[-200:]:
+            color = QColor(getattr(t, EVENT_COLORS.get(ev["severity"], "muted")))
+            line = pg.InfiniteLine(
+                pos=ev["step"], angle=90, movable=False, pen=pg.mkPen(color, width=1)
+            )
+            line.setToolTip(f"step {ev['step']}: {ev['message']}")
+            self.p_loss.addItem(line, ignoreBounds=True)
+            self._event_lines.append(line)
+
+
+def _positive(v: np.ndarray) -> np.ndarray:
+    """Values for a log axis: non-positive and non-finite become NaN (a gap, not a crash)."""
+    out = np.asarray(v, dtype=np.float64).copy()
+    out[~(out > 0) | ~np.isfinite(out)] = np.nan
+    return out

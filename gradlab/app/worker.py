@@ -1,0 +1,346 @@
+"""The training worker: one QThread that owns the experiment and runs it.
+
+The window never touches the experiment's computing parts; it posts commands to a thread-safe
+queue and receives, by queued signals, small immutable :class:`Snapshot` s at most ~30 times a
+second. The window keeps only the newest snapshot and redraws at its own pace from the history,
+whose readers take copies under the history's lock. Training never waits for drawing, and a
+command (pause, step, set the learning rate, save, stop) is seen within one chunk of the loop
+(~1/30 s), well inside the 200 ms a user notices.
+
+Every experiment gets a new ``run_id``; the window drops snapshots from an older run (a reset or an
+opened session replaced it), as napari drops stale worker results.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from gradlab import data as datasets
+from gradlab.errors import DataError, SessionError, SpecError
+from gradlab.experiment import Experiment, load_session
+
+#: seconds between snapshots while running (30 Hz)
+FRAME = 1.0 / 30.0
+#: decision-boundary grid resolution and refresh period
+BOUNDARY_RES = 90
+BOUNDARY_EVERY = 0.15
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the window needs each frame, besides the history."""
+
+    run_id: int
+    step: int
+    epoch: float
+    loss: float
+    lr: float
+    steps_per_sec: float
+    status: str  # "ready", "running", "paused", "done", "diverged"
+    probes: int
+    total_steps: int | None
+    message: str = ""
+    boundary: np.ndarray | None = None  # (res, res, n_classes) float32 class probabilities
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Sent when the worker starts on a new experiment (built, reset or loaded)."""
+
+    run_id: int
+    experiment: Experiment
+    path: Path | None = None
+
+
+class TrainingWorker(QObject):
+    """Lives in its own QThread; :meth:`post` commands from any thread."""
+
+    snapshot = Signal(object)  # Snapshot
+    runChanged = Signal(object)  # RunInfo
+    failed = Signal(str, str)  # (what was being done, one-sentence message)
+    saved = Signal(str)  # path
+    finished = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: queue.Queue[tuple[str, tuple]] = queue.Queue()
+        self.exp: Experiment | None = None
+        self.run_id = 0
+        self._gen = None
+        self._speed: float | None = None  # max steps per second (None: as fast as possible)
+        self._last_boundary = 0.0
+        self._boundary_grid: np.ndarray | None = None
+        self._last_rate = 0.0
+        self._next_frame = 0.0
+
+    # ------------------------------------------------------------------ from any thread
+    def post(self, name: str, *args: Any) -> None:
+        self.commands.put((name, args))
+
+    # ------------------------------------------------------------------ the loop (worker thread)
+    def loop(self) -> None:
+        from gradlab.threads import configure_blas
+
+        configure_blas()
+        try:
+            while True:
+                timeout = None if self._gen is None else 0.0
+                if self._gen is not None and self._speed is not None:
+                    timeout = self._pace_wait
+                try:
+                    name, args = (
+                        self.commands.get(timeout=timeout)
+                        if timeout != 0.0
+                        else self.commands.get_nowait()
+                    )
+                except queue.Empty:
+                    name = None
+                if name == "quit":
+                    self._pause(probe=False)
+                    return
+                if name is not None:
+                    self._handle(name, args)
+                    continue
+                if self._gen is not None:
+                    self._advance()
+        finally:
+            self.finished.emit()
+
+    @property
+    def _pace_wait(self) -> float:
+        return max(0.0, self._next_frame - time.perf_counter())
+
+    def _handle(self, name: str, args: tuple) -> None:
+        try:
+            getattr(self, f"_cmd_{name}")(*args)
+        except (SpecError, DataError, SessionError, ValueError) as err:
+            self._pause(probe=False)
+            self.failed.emit(name, str(err))
+        except Exception as err:  # a bug: never take the thread down silently
+            self._pause(probe=False)
+            traceback.print_exc()
+            self.failed.emit(name, f"internal error: {type(err).__name__}: {err}")
+
+    # ------------------------------------------------------------------ commands
+    def _adopt(self, exp: Experiment, path: Path | None = None) -> None:
+        self._pause(probe=False)
+        self.exp = exp
+        self.run_id += 1
+        self._boundary_grid = None
+        self._last_boundary = 0.0
+        if exp.data_error is None:
+            try:
+                exp.ensure_initial_probe()
+            except DataError:
+                pass  # a session whose data file is gone: its history is still worth showing
+        self.runChanged.emit(RunInfo(self.run_id, exp, path))
+        self._emit(force_boundary=True)
+
+    def _cmd_build(self, spec: dict) -> None:
+        self._adopt(Experiment(spec))
+
+    def _cmd_open(self, path: str) -> None:
+        self._adopt(load_session(path), Path(path))
+
+    def _cmd_adopt(self, exp: Experiment) -> None:
+        self._adopt(exp, exp.path)
+
+    def _cmd_run(self) -> None:
+        exp = self._require()
+        if exp.data_error:
+            raise ValueError(f"cannot train: {exp.data_error}")
+        if self._gen is not None:
+            return
+        if exp.status == "done":
+            self._emit(
+                message="The step budget is reached: raise it in the Training panel or press Reset."
+            )
+            return
+        self._start()
+
+    def _start(self, steps: int | None = None) -> None:
+        exp = self._require()
+        per_yield = None
+        if self._speed is not None:
+            per_yield = max(1, round(self._speed * FRAME))
+        self._gen = exp.train(steps, report_every=FRAME, max_steps_per_yield=per_yield)
+        self._next_frame = time.perf_counter()
+
+    def _cmd_pause(self) -> None:
+        self._pause(probe=True)
+        self._emit()
+
+    def _cmd_step(self, n: int = 1) -> None:
+        exp = self._require()
+        self._pause(probe=False)
+        if exp.data_error:
+            raise ValueError(f"cannot train: {exp.data_error}")
+        gen = exp.train(n, report_every=math.inf)
+        for _ in gen:
+            pass
+        self._emit(force_boundary=True)
+
+    def _cmd_set_lr(self, lr: float | None) -> None:
+        self._require().set_lr(lr)
+        self._emit()
+
+    def _cmd_speed(self, steps_per_sec: float | None) -> None:
+        self._speed = steps_per_sec
+        if self._gen is not None:  # restart the generator with the new pace
+            self._gen.close()
+            self._gen = None
+            self._start()
+
+    def _cmd_save(self, path: str) -> None:
+        exp = self._require()
+        was_running = self._gen is not None
+        if was_running:
+            self._gen.close()
+            self._gen = None
+        exp.save(path)
+        self.saved.emit(str(path))
+        if was_running:
+            self._start()
+
+    def _cmd_probe_now(self) -> None:
+        self._require().probe_now()
+        self._emit()
+
+    def _require(self) -> Experiment:
+        if self.exp is None:
+            raise ValueError("no experiment is loaded")
+        return self.exp
+
+    # ------------------------------------------------------------------ running
+    def _pause(self, probe: bool) -> None:
+        if self._gen is not None:
+            self._gen.close()
+            self._gen = None
+            if probe and self.exp is not None and self.exp.status != "diverged":
+                self.exp.probe_now()
+
+    def _advance(self) -> None:
+        try:
+            report = next(self._gen)
+        except StopIteration:
+            self._gen = None
+            self._emit()
+            return
+        self._last_rate = report.steps_per_sec
+        if report.status in ("done", "diverged"):
+            self._gen.close()
+            self._gen = None
+            self._emit(message=report.message, force_boundary=True)
+            return
+        self._emit()
+        if self._speed is not None:
+            self._next_frame = max(self._next_frame + FRAME, time.perf_counter() - FRAME)
+
+    def _boundary(self, force: bool) -> np.ndarray | None:
+        exp = self.exp
+        if exp is None or exp.data_error is not None or exp.input_dim != 2:
+            return None
+        now = time.perf_counter()
+        if not force and now - self._last_boundary < BOUNDARY_EVERY:
+            return None
+        self._last_boundary = now
+        if self._boundary_grid is None:
+            _, _, pts = datasets.grid_for(exp.data, BOUNDARY_RES)
+            self._boundary_grid = np.ascontiguousarray(pts, dtype=exp.network.dtype)
+        return boundary_probabilities(exp, self._boundary_grid, BOUNDARY_RES)
+
+    def _emit(self, message: str = "", force_boundary: bool = False) -> None:
+        exp = self.exp
+        if exp is None:
+            return
+        last = exp.history.latest_step()
+        loss = last["loss"] if last else math.nan
+        rate = self._last_rate if self._gen is not None else 0.0
+        status = "running" if self._gen is not None else exp.status
+        if not message and status == "diverged" and exp.diverged:
+            message = exp.diverged["message"]
+        try:
+            boundary = self._boundary(force_boundary)
+        except DataError:
+            boundary = None
+        ok = exp.data_error is None
+        self.snapshot.emit(
+            Snapshot(
+                run_id=self.run_id,
+                step=exp.step_count,
+                epoch=exp.epoch_float if ok else 0.0,
+                loss=loss,
+                lr=exp.lr,
+                steps_per_sec=rate,
+                status=status,
+                probes=exp.history.n_probes,
+                total_steps=exp.total_steps if ok else None,
+                message=message,
+                boundary=boundary,
+            )
+        )
+
+
+def boundary_probabilities(exp: Experiment, points: np.ndarray, res: int) -> np.ndarray:
+    """Class probabilities of the network on a grid: (res, res, classes) float32.
+
+    Softmax of the logits for the cross-entropy loss, the sigmoid for the binary cross-entropy,
+    the raw (clipped) outputs for the squared error.
+    """
+    out = exp.network.predict(points).astype(np.float64)
+    name = exp.loss.name
+    if name == "softmax_cross_entropy":
+        out -= out.max(axis=1, keepdims=True)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+    elif name == "bce_with_logits":
+        out = 0.5 * (1.0 + np.tanh(0.5 * out))
+    else:
+        np.clip(out, 0.0, 1.0, out=out)
+    if out.shape[1] == 1:
+        out = np.concatenate([1.0 - out, out], axis=1)
+    return out.reshape(res, res, -1).astype(np.float32)
+
+
+class _Thread(QThread):
+    """Runs the worker's loop directly (no event loop in the worker thread: the loop *is* the
+    thread; commands arrive through the queue, results leave by queued signals)."""
+
+    def __init__(self, worker: TrainingWorker):
+        super().__init__()
+        self._worker = worker
+
+    def run(self) -> None:
+        self._worker.loop()
+
+
+class WorkerThread:
+    """Owns the QThread and the worker; :meth:`stop` returns once the thread has ended."""
+
+    def __init__(self) -> None:
+        self.worker = TrainingWorker()
+        self.thread = _Thread(self.worker)
+        self.thread.setObjectName("gradlab-training")
+        self.worker.moveToThread(self.thread)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def post(self, name: str, *args: Any) -> None:
+        self.worker.post(name, *args)
+
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Ask the loop to end and wait for the thread (True if it ended in time)."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.post("quit")
+        return self.thread.wait(timeout_ms)
