@@ -7,7 +7,7 @@ The headless layers (``gradlab.engine``, ``gradlab.data``, ``gradlab.experiment`
 >>> exp = gradlab.Experiment(gradlab.presets.load("spiral"))   # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from gradlab._version import __version__
 
 __all__ = ["Experiment", "SpecError", "__version__", "load_session"]
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from gradlab import __version__, session
 from gradlab import data as datasets
+from gradlab import session
+from gradlab._version import __version__
 from gradlab.engine import Network, losses, optimizers, regularization, resolve_layers, schedules
 from gradlab.errors import DataError, SessionError, SpecError
 from gradlab.experiment import spec as specs
