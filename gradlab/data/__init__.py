@@ -1,0 +1,30 @@
+"""Datasets for GradLab: 2-D toys, Shapeset-3x2, Gaussian inputs, an MNIST-like stand-in, the
+user's IDX / NPZ / CSV files, and input preprocessing. No Qt, no engine: plain NumPy.
+
+>>> from gradlab import data
+>>> ds = data.load({"name": "spiral", "noise": 0.2}, seed=0)
+>>> ds.x_train.shape, ds.n_classes
+((800, 2), 2)
+
+``data.names()`` lists the datasets, ``data.info(name)`` describes one (its
+:class:`~gradlab.params.Param` list builds the window's form), ``data.grid_for(ds, res)`` gives the
+decision-boundary grid of a 2-D dataset and ``data.thumbnail_grid(x, shape)`` a preview image.
+"""
+
+# Importing the source modules registers their datasets.
+from gradlab.data import files, shapeset, synthetic, toys  # noqa: F401
+from gradlab.data.base import Dataset, DatasetInfo, info, load, names
+from gradlab.data.preprocess import METHODS as PREPROCESSING
+from gradlab.data.thumbnails import thumbnail_grid
+from gradlab.data.toys import grid_for
+
+__all__ = [
+    "PREPROCESSING",
+    "Dataset",
+    "DatasetInfo",
+    "grid_for",
+    "info",
+    "load",
+    "names",
+    "thumbnail_grid",
+]

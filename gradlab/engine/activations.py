@@ -42,6 +42,10 @@ class Activation:
     pieces: int = 1
     #: one-line description (tooltips)
     description: ClassVar[str] = ""
+    #: where f' vanishes: "both" tails (sigmoid, tanh, softsign: saturation is a warning sign),
+    #: "one" side (the ReLU family: the zero side is normal, dead units are the warning sign),
+    #: or "none" (linear, maxout)
+    saturates: ClassVar[str] = "one"
 
     def config(self) -> dict[str, Any]:
         """JSON-able parameters (round-trips through :func:`get`)."""
@@ -95,6 +99,7 @@ def names() -> list[str]:
 class Linear(Activation):
     """f(z) = z, f'(z) = 1 (never saturates)."""
 
+    saturates = "none"
     name = "linear"
     description = "identity: f(z) = z"
 
@@ -115,6 +120,7 @@ class Sigmoid(Activation):
     The tanh form is exact and cannot overflow.
     """
 
+    saturates = "both"
     name = "sigmoid"
     max_derivative = 0.25
     description = "logistic sigmoid, f' <= 1/4: not zero-centred, saturates at 0 and 1"
@@ -136,6 +142,7 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     """f(z) = tanh z;  f'(z) = 1 - a^2."""
 
+    saturates = "both"
     name = "tanh"
     description = "hyperbolic tangent, zero-centred, saturates at -1 and 1"
 
@@ -238,6 +245,7 @@ class SELU(Activation):
 class Softsign(Activation):
     """f(z) = z / (1 + |z|);  f'(z) = 1 / (1 + |z|)^2 (polynomial tails, Glorot & Bengio)."""
 
+    saturates = "both"
     name = "softsign"
     description = "z / (1 + |z|): like tanh but with polynomial, gentler saturation"
 
@@ -342,6 +350,7 @@ class Maxout(Activation):
     (a maxout unit never saturates nor dies), so :meth:`derivative` returns ones.
     """
 
+    saturates = "none"
     name = "maxout"
     description = "max over k linear pieces per unit (Goodfellow et al.)"
 

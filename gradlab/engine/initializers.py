@@ -82,6 +82,10 @@ class Initializer:
         """E[W^2] of the drawn values, gain included."""
         return self.gain**2 * self.base_second_moment(fan_in, fan_out)
 
+    def mean(self) -> float:
+        """E[W] of the drawn values, gain included (0 for every zero-centred initialiser)."""
+        return 0.0
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
@@ -154,6 +158,9 @@ class Constant(Initializer):
     def base_second_moment(self, fan_in, fan_out):
         return self.value**2
 
+    def mean(self):
+        return self.gain * self.value
+
 
 @REGISTRY.register("normal", "random_normal", "normal_", "gaussian")
 class Normal(Initializer):
@@ -165,22 +172,25 @@ class Normal(Initializer):
     def __init__(self, std: float = 0.01, mean: float = 0.0, gain: float = 1.0):
         super().__init__(gain)
         self.std = validate.number(std, "std", minimum=0.0)
-        self.mean = validate.number(mean, "mean")
+        self.loc = validate.number(mean, "mean")
 
     def config(self):
         cfg = {"std": self.std}
-        if self.mean:
-            cfg["mean"] = self.mean
+        if self.loc:
+            cfg["mean"] = self.loc
         return {**cfg, **super().config()}
 
     def draw(self, shape, rng):
         w = rng.standard_normal(shape)
         w *= self.std
-        w += self.mean
+        w += self.loc
         return w
 
     def base_second_moment(self, fan_in, fan_out):
-        return self.std**2 + self.mean**2
+        return self.std**2 + self.loc**2
+
+    def mean(self):
+        return self.gain * self.loc
 
 
 @REGISTRY.register("uniform", "random_uniform", "uniform_")

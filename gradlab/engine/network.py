@@ -66,7 +66,8 @@ def _resolve_dense(entry: dict, path: str, *, output_dim: int | None, defaults: 
     out: dict[str, Any] = {"type": "dense"}
     if is_output:
         units = entry.get("units", output_dim)
-        units = validate.integer(units, f"{path}.units", minimum=1)
+        if units is not None or output_dim is not None:  # else: set when the data is known
+            units = validate.integer(units, f"{path}.units", minimum=1)
         if output_dim is not None and units != output_dim:
             raise SpecError(
                 f"{path}.units",

@@ -419,7 +419,10 @@ class Experiment:
                     names[0],
                 )
         if hidden >= 1:
-            sat = st["act_saturated"][:hidden]
+            # saturation warns for activations that flatten on both sides (sigmoid, tanh,
+            # softsign); a ReLU's zero side is normal: its warning sign is dead units
+            two_sided = np.array([b.act.saturates == "both" for b in self.network.blocks[:hidden]])
+            sat = np.where(two_sided, st["act_saturated"][:hidden], np.nan)
             dead = st["act_dead"][:hidden]
             i_sat = int(np.nanargmax(sat)) if np.isfinite(sat).any() else 0
             i_dead = int(np.nanargmax(dead)) if np.isfinite(dead).any() else 0
@@ -589,7 +592,7 @@ class Experiment:
                 "dropout_rng": self.network.rng.bit_generator.state,
                 "lr_override": self.lr_override,
                 "probe_every": self.probe_every,
-                "status": "diverged" if self.status == "diverged" else "paused",
+                "status": self.status if self.status in ("diverged", "done") else "paused",
                 "diverged": self.diverged,
                 "health": self._health,
                 "last_eval_step": self._last_eval_step,

@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 
 from gradlab.errors import SpecError
-from gradlab.resources import resource_path
+from gradlab._resources import resource_path
 
 DEFAULT = "spiral"
 

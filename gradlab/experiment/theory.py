@@ -11,9 +11,9 @@ where m(0) is the mean square of the input features. The per-layer gradient gain
     chi(l) = sigma_w^2(l) * E_z[ f'(sqrt(q(l)) z)^2 ]
 
 (chi < 1 layer after layer: vanishing gradients; chi > 1: exploding). Gaussian expectations use
-Gauss-Hermite quadrature (probabilists' weights), which is exact for polynomials and converges
-fast for the smooth activations; for maxout the maximum of k independent pieces is integrated
-against its order-statistic density.
+Gauss-Legendre quadrature on each side of z = 0 (where the ReLU family bends), which converges
+exponentially on each smooth piece; for maxout the maximum of k independent pieces is
+integrated against its order-statistic density.
 
 Batch-norm inside a block makes q = 1 (gamma = 1, beta = 0 at initialisation); dropout with rate
 p multiplies the mean square it passes on by 1 / (1 - p); a stand-alone batch-norm resets the mean
@@ -31,14 +31,32 @@ from gradlab.engine import Network
 from gradlab.engine.activations import Activation, Maxout
 from gradlab.engine.layers import BatchNorm, Dense, Dropout
 
-QUADRATURE_POINTS = 121
+QUADRATURE_POINTS = 96  # Gauss-Legendre points on each side of the kink
+LIMIT = 12.0  # the integrals run over z in [-12, 12] standard deviations
 
 
 @lru_cache(maxsize=4)
-def _gauss_hermite(n: int = QUADRATURE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights with sum_i w_i g(x_i) ~ E[g(z)], z ~ N(0, 1)."""
-    x, w = np.polynomial.hermite_e.hermegauss(n)
-    return x, w / math.sqrt(2.0 * math.pi)
+def _legendre(n: int = QUADRATURE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
+def _gaussian_nodes(kink: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights with sum_i w_i g(x_i) ~ E[g(z)], z ~ N(0, 1), for a g that is smooth
+    except at ``kink`` (where ReLU-like activations bend or jump in derivative).
+
+    Composite Gauss-Legendre on [-L, kink] and [kink, L]: exponential convergence on each
+    smooth piece, where Gauss-Hermite (odd orders) puts a node on the kink and converges slowly.
+    """
+    t, w = _legendre()
+    k = min(max(kink, -LIMIT), LIMIT)
+    xs, ws = [], []
+    for a, b in ((-LIMIT, k), (k, LIMIT)):
+        if b - a > 1e-12:
+            xs.append(0.5 * (b - a) * t + 0.5 * (a + b))
+            ws.append(0.5 * (b - a) * w)
+    x = np.concatenate(xs)
+    wt = np.concatenate(ws) * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return x, wt
 
 
 @lru_cache(maxsize=8)
@@ -54,15 +72,16 @@ def _max_density(k: int) -> tuple[np.ndarray, np.ndarray]:
     return x, dens * w
 
 
-def gaussian_moments(act: Activation, q: float) -> tuple[float, float, float]:
-    """(E[f(sqrt(q) z)], E[f(sqrt(q) z)^2], E[f'(sqrt(q) z)^2]) for z ~ N(0, 1)."""
+def gaussian_moments(act: Activation, q: float, mu: float = 0.0) -> tuple[float, float, float]:
+    """(E[f(h)], E[f(h)^2], E[f'(h)^2]) for h = mu + sqrt(q) z, z ~ N(0, 1)."""
     s = math.sqrt(max(q, 0.0))
     if isinstance(act, Maxout):
         x, w = _max_density(act.pieces)
-        a = s * x
+        a = mu + s * x
         return float(w @ a), float(w @ (a * a)), 1.0
-    x, w = _gauss_hermite()
-    z = (s * x)[None, :]
+    # the activations bend at z = 0 (ReLU family) or nowhere: split the integral there
+    x, w = _gaussian_nodes(-mu / s if s > 0 else 0.0)
+    z = (mu + s * x)[None, :]
     with np.errstate(over="ignore", invalid="ignore"):
         a = act.forward(z.copy())
         d = act.derivative(z, a)
@@ -75,6 +94,9 @@ def predict(net: Network, input_mean_square: float) -> dict[str, np.ndarray]:
 
     Returns arrays of length L (one per dense block, output last): ``q`` (pre-activation
     variance), ``pre_std`` = sqrt(q), ``act_mean``, ``act_std`` (of f(z)), ``chi`` (gradient gain).
+    Biases may have a non-zero mean (z is then N(mean, q)); weights must be zero-centred: from
+    the first block whose weights are not (a constant initialisation), the predictions are NaN,
+    since the units of a layer are then no longer independent.
     """
     L = len(net.blocks)
     out = {k: np.full(L, np.nan) for k in ("q", "pre_std", "act_mean", "act_std", "chi")}
@@ -86,14 +108,17 @@ def predict(net: Network, input_mean_square: float) -> dict[str, np.ndarray]:
             m /= 1.0 - mod.rate
         elif isinstance(mod, Dense):
             i = mod.index - 1
+            if mod.init.mean() != 0.0:
+                break  # correlated units (a constant init): mean-field does not apply from here
             sigma_w2 = mod.fan_in * mod.init.second_moment(mod.fan_in, mod.width)
-            sigma_b2 = (
-                mod.bias_init_obj.second_moment(mod.width, mod.width)
-                if mod.bias_init_obj is not None
-                else 0.0
-            )
-            q = 1.0 if mod.bn is not None else sigma_w2 * m + sigma_b2
-            mean, m2, d2 = gaussian_moments(mod.act, q)
+            b = mod.bias_init_obj
+            mu_b = b.mean() if b is not None else 0.0
+            var_b = b.second_moment(mod.width, mod.width) - mu_b**2 if b is not None else 0.0
+            if mod.bn is not None:
+                q, mu = 1.0, 0.0
+            else:
+                q, mu = sigma_w2 * m + var_b, mu_b
+            mean, m2, d2 = gaussian_moments(mod.act, q, mu)
             out["q"][i] = q
             out["pre_std"][i] = math.sqrt(q)
             out["act_mean"][i] = mean

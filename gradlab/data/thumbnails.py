@@ -1,0 +1,65 @@
+"""A grid image of the first samples of an image dataset, for the window's data preview."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def thumbnail_grid(x: np.ndarray, image_shape: tuple[int, int], n: int = 64, cols: int = 8,
+                   pad: int = 1, *, levels: tuple[float, float] | None = None,
+                   pad_value: int = 128) -> np.ndarray:
+    """Tile the first ``n`` samples into one uint8 image.
+
+    Parameters
+    ----------
+    x : (N, h·w) rows (row-major images) or (N, h, w) images.
+    image_shape : (h, w).
+    n : number of samples shown, at most N.
+    cols : cells per grid row (fewer when fewer samples are shown).
+    pad : pixels of ``pad_value`` around and between cells.
+    levels : (lo, hi) maps lo -> 0 and hi -> 255 for every sample (values outside are clipped);
+        None rescales each sample over its own min..max (a constant sample becomes 0).
+
+    Returns
+    -------
+    (H, W) uint8 with H = rows·(h + pad) + pad and W = cols·(w + pad) + pad, rows =
+    ceil(n / cols). Sample k sits in grid row k // cols, column k % cols, its top-left pixel at
+    (pad + (k // cols)·(h + pad), pad + (k % cols)·(w + pad)). Cells without a sample hold
+    ``pad_value``. No samples gives a (0, 0) array.
+    """
+    h, w = (int(s) for s in image_shape)
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x.reshape(len(x), -1)
+    if x.ndim != 2 or x.shape[1] != h * w:
+        raise ValueError(f"thumbnail_grid: samples of shape {x.shape[1:]} do not hold "
+                         f"{h}x{w} images")
+    if n < 0 or cols < 1 or pad < 0:
+        raise ValueError(f"thumbnail_grid: needs n >= 0, cols >= 1, pad >= 0; got n={n}, "
+                         f"cols={cols}, pad={pad}")
+    count = min(int(n), len(x))
+    if count == 0:
+        return np.zeros((0, 0), dtype=np.uint8)
+    cols = min(int(cols), count)
+    rows = math.ceil(count / cols)
+
+    imgs = x[:count].astype(np.float64).reshape(count, h, w)
+    if levels is not None:
+        lo, hi = float(levels[0]), float(levels[1])
+        if not hi > lo:
+            raise ValueError(f"thumbnail_grid: levels must satisfy lo < hi, got {levels}")
+        scaled = (imgs - lo) / (hi - lo)
+    else:
+        lo = imgs.min(axis=(1, 2), keepdims=True)
+        span = imgs.max(axis=(1, 2), keepdims=True) - lo
+        scaled = (imgs - lo) / np.where(span > 0, span, 1.0)
+    u8 = np.round(np.clip(scaled, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+    cells = np.full((rows * cols, h + pad, w + pad), pad_value, dtype=np.uint8)
+    cells[:count, :h, :w] = u8
+    body = cells.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3)
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), pad_value, dtype=np.uint8)
+    grid[pad:, pad:] = body.reshape(rows * (h + pad), cols * (w + pad))
+    return grid
