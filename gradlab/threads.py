@@ -34,3 +34,10 @@ def configure_blas(threads: int | None = None) -> int:
     n = default_blas_threads() if threads is None else max(1, int(threads))
     _limiter = threadpool_limits(limits=n, user_api="blas")
     return n
+
+
+def ensure_configured() -> None:
+    """Apply the default limit unless :func:`configure_blas` was called already (an
+    :class:`~gradlab.experiment.Experiment` calls this, so a notebook gets the safe default)."""
+    if _limiter is None:
+        configure_blas()

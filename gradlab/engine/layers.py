@@ -211,7 +211,7 @@ class Dense(Module):
         x = taps["x"]
         np.matmul(x.T, dz_lin, out=self.grads["W"])
         if "b" in self.grads:
-            np.sum(dz_lin, axis=0, out=self.grads["b"])
+            np.add.reduce(dz_lin, axis=0, out=self.grads["b"])
         if not need_dx:
             return None
         return dz_lin @ self.params["W"].T

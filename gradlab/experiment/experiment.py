@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gradlab import data as datasets
-from gradlab import session
+from gradlab import session, threads
 from gradlab._version import __version__
 from gradlab.engine import Network, losses, optimizers, regularization, resolve_layers, schedules
 from gradlab.errors import DataError, SessionError, SpecError
@@ -39,8 +39,11 @@ from gradlab.experiment.history import History
 from gradlab.experiment.probes import Prober, ProbeRecord
 
 #: evaluation sample sizes (a fixed subset of the training set; the validation set up to this)
-EVAL_TRAIN_EXAMPLES = 2000
+EVAL_TRAIN_EXAMPLES = 1000
 EVAL_VAL_EXAMPLES = 10000
+#: "auto" evaluations may cost about this fraction of the time (an evaluated example costs about
+#: a third of a trained one: a forward pass without backward and update)
+EVAL_BUDGET = 0.05
 #: probes may cost at most this fraction of the time when ``probes.every`` is "auto"
 PROBE_BUDGET = 0.10
 #: health thresholds (DESIGN.md): first/last hidden speed of learning, saturated/dead fractions
@@ -91,6 +94,7 @@ class Experiment:
     def __init__(
         self, spec: dict, *, dataset: datasets.Dataset | None = None, _dims: dict | None = None
     ):
+        threads.ensure_configured()
         self.spec = specs.resolve(spec)
         s = self.spec
         self.seed = s["seed"]
@@ -150,6 +154,7 @@ class Experiment:
         self._t_step = 0.0  # moving averages of seconds per step / per probe
         self._t_probe = 0.0
         self._last_eval_step = -1
+        self._eval_every: int | None = None
         self._stop = threading.Event()
         self.path: Path | None = None
 
@@ -188,10 +193,23 @@ class Experiment:
 
     @property
     def eval_every(self) -> int:
+        """Steps between evaluations. "auto": once an epoch (within 20..500 steps), and rarely
+        enough that evaluating costs about 5% of the time. Deterministic (never timed), since a
+        plateau schedule acts on the evaluations."""
         e = self.spec["training"]["eval_every"]
         if e != "auto":
             return e
-        return int(min(max(self.steps_per_epoch, 20), 500))
+        if self._eval_every is None:
+            ds = self.data
+            n_eval = min(len(ds.x_train), EVAL_TRAIN_EXAMPLES) + min(
+                len(ds.x_val), EVAL_VAL_EXAMPLES
+            )
+            batch = self.spec["training"]["batch_size"]
+            budget = (1 - EVAL_BUDGET) / EVAL_BUDGET * n_eval / (3 * batch)
+            self._eval_every = max(
+                int(min(max(self.steps_per_epoch, 20), 500)), nice_interval(budget)
+            )
+        return self._eval_every
 
     @property
     def prober(self) -> Prober:
@@ -295,7 +313,8 @@ class Experiment:
         lr = self.lr
         self.optimizer.lr = lr
         next_step = self.step_count + 1
-        probe_next = self._probe_due(next_step) or next_step == self.total_steps
+        total = self.total_steps
+        probe_next = self._probe_due(next_step) or next_step == total
         before = {w: net.params[w].copy() for w in self.weight_names} if probe_next else None
         self.optimizer.step(net.params, net.grads)
         if t["max_norm"] is not None:
@@ -310,7 +329,7 @@ class Experiment:
                 for w in self.weight_names
             }
             self._probe(norms)
-        if next_step % self.eval_every == 0 or next_step == self.total_steps:
+        if next_step % self.eval_every == 0 or next_step == total:
             self._evaluate_and_record()
         return True
 
@@ -350,17 +369,17 @@ class Experiment:
             self._evaluate_and_record()
 
     def probe_now(self) -> None:
-        """Take a probe at the current step unless the newest one is already here."""
+        """Take an extra probe at the current step unless the newest one is already here."""
         steps = self.history.probe_steps()
         if len(steps) and steps[-1] == self.step_count:
             return
-        self._probe(None)
+        self._probe(None, scheduled=False)
 
-    def _probe(self, update_norms: dict[str, float] | None) -> ProbeRecord:
+    def _probe(self, update_norms: dict[str, float] | None, scheduled: bool = True) -> ProbeRecord:
         t0 = time.perf_counter()
         prober = self.prober
         index = prober.count
-        rec = prober.probe(self.step_count, self.epoch_float, self.lr, update_norms)
+        rec = prober.probe(self.step_count, self.epoch_float, self.lr, update_norms, scheduled)
         self.history.append_probe(rec, index)
         dt = time.perf_counter() - t0
         if rec.jacobian:  # spread the Jacobian's cost over the probes that skip it
@@ -386,6 +405,7 @@ class Experiment:
                 layer=names[rec.first_bad_layer],
                 severity="error",
             )
+            return  # the other signs mean nothing on non-finite statistics
 
         def flag(key: str, on: bool, msg_on: str, msg_off: str, layer: str | None) -> None:
             if on != self._health[key]:
@@ -468,13 +488,17 @@ class Experiment:
                 correct += losses.accuracy(self.loss, out, y[i : i + chunk]) * len(out)
         return total / len(x), correct / len(x)
 
-    def _evaluate_and_record(self) -> None:
+    def _evaluate_and_record(self, scheduled: bool = True) -> None:
+        """Evaluate and record; only scheduled evaluations (every ``eval_every`` steps and at the
+        end of the budget) feed a plateau schedule, so pausing never changes the run."""
         if self._last_eval_step == self.step_count:
             return
         m = self.evaluate()
         self._last_eval_step = self.step_count
         self.history.append_eval(self.step_count, **m)
         metric = m["val_loss"] if math.isfinite(m["val_loss"]) else m["train_loss"]
+        if not scheduled:
+            return
         if math.isfinite(metric) and self.schedule.observe(self.step_count, metric):
             self.history.add_event(
                 self.step_count,
@@ -525,7 +549,7 @@ class Experiment:
                     t_last, s_last, n_since = time.perf_counter(), self.step_count, 0
             done = budget is not None and self.step_count >= budget
             self.probe_now()
-            self._evaluate_and_record()
+            self._evaluate_and_record(scheduled=False)
             self.status = "done" if done else "paused"
             yield self._report("done" if done else "running", t_last, s_last)
         finally:

@@ -28,7 +28,7 @@ weight_std, _norm   std and Frobenius norm of W
 update_ratio        ||last update of W|| / ||W|| (NaN before the first update)
 jacobian_sv_mean    mean singular value of d a(l) / d a(l-1), a(0) = x, averaged over
                     ``jacobian_examples`` examples (NaN when not measured at this probe)
-nonfinite           number of NaN/inf values among z, a, delta and dL/dW
+nonfinite           number of NaN/inf values among z, a, delta, dL/dW and W
 ==================  ===========================================================================
 
 Histograms (``act``, ``pre``, ``delta``, ``wgrad``, ``weight``, and ``delta_log``, ``wgrad_log``
@@ -138,16 +138,33 @@ class HistRange:
 
 
 def bin_counts(x: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
-    """Counts of x over ``bins`` equal bins of [lo, hi] (the top edge included): (bins,) int64.
+    """Counts of x over ``bins`` equal bins [lo + k w, lo + (k + 1) w), w = (hi - lo) / bins,
+    the top edge included in the last bin: (bins,) int64. Non-finite values are not counted.
 
-    Same counts as ``np.histogram(x, bins, (lo, hi))`` for values inside the range, about three
-    times faster (one multiply, one cast, one bincount). Values outside are clipped into the end
-    bins; the caller keeps the range wide enough that none are.
+    The same counts as ``np.histogram(x, bins, (lo, hi))`` but for values within rounding of a
+    bin edge, which numpy compares against its rounded ``linspace`` edges (0.0 on the middle
+    edge of a symmetric range can land one bin lower there); here a value on an edge always
+    belongs to the bin above it, as the definition says. About three times faster (one
+    multiply, one cast, one bincount). Values outside the range are clipped into the end bins;
+    the caller keeps the range wide enough that none are.
     """
     idx = np.subtract(x.ravel(), lo, dtype=np.float64)
     idx *= bins / (hi - lo)
+    idx += 1e-9  # a value on an edge (up to rounding) belongs to the bin above it
+    if not np.isfinite(idx).all():
+        idx = idx[np.isfinite(idx)]
     np.clip(idx, 0, bins - 1, out=idx)
     return np.bincount(idx.astype(np.intp), minlength=bins)
+
+
+def _norm(x: np.ndarray) -> float:
+    """The L2 (Frobenius) norm, accumulated in float64 whatever the dtype."""
+    r = x.ravel()
+    return (
+        math.sqrt(float(np.dot(r, r)))
+        if r.dtype == np.float64
+        else math.sqrt(float(np.einsum("i,i->", r, r, dtype=np.float64)))
+    )
 
 
 def mean_singular_value(J: np.ndarray) -> float:
@@ -194,15 +211,21 @@ class Prober:
         self.jacobian_every = jacobian_every
         self.jacobian_examples = min(jacobian_examples, len(self.x))
         self.seed = seed
-        self.count = 0
+        self.count = 0  # probes taken
+        self.scheduled = 0  # of which scheduled (the Jacobian schedule counts these)
         self.ranges = {q: HistRange(q in LOG_QUANTITIES) for q in HIST_QUANTITIES}
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict:
-        return {"count": self.count, "ranges": {q: r.state() for q, r in self.ranges.items()}}
+        return {
+            "count": self.count,
+            "scheduled": self.scheduled,
+            "ranges": {q: r.state() for q, r in self.ranges.items()},
+        }
 
     def load_state(self, state: dict) -> None:
         self.count = int(state["count"])
+        self.scheduled = int(state.get("scheduled", state["count"]))
         for q, (lo, hi) in state["ranges"].items():
             self.ranges[q].lo, self.ranges[q].hi = lo, hi
 
@@ -212,16 +235,30 @@ class Prober:
 
     # ------------------------------------------------------------------ the probe
     def probe(
-        self, step: int, epoch: float, lr: float, update_norms: dict[str, float] | None = None
+        self,
+        step: int,
+        epoch: float,
+        lr: float,
+        update_norms: dict[str, float] | None = None,
+        scheduled: bool = True,
     ) -> ProbeRecord:
+        """Probe the network as it is now (after ``step`` updates).
+
+        ``scheduled=False`` marks an extra probe (taken at a pause): it does not advance the
+        Jacobian schedule, and its dropout masks, like every probe's, depend only on the step,
+        so extra probes never change what the scheduled ones measure.
+        """
         net = self.net
-        rng = np.random.default_rng([self.seed, self.count])
+        rng = np.random.default_rng([self.seed, step])
         with np.errstate(all="ignore"):
             out = net.forward(self.x, training=True, rng=rng, update_stats=False)
             loss, dout = self.loss(out, self.y)
             net.backward(dout, input_grad=False)
-        with_jacobian = self.jacobian_every > 0 and self.count % self.jacobian_every == 0
+        with_jacobian = (
+            scheduled and self.jacobian_every > 0 and self.scheduled % self.jacobian_every == 0
+        )
         self.count += 1
+        self.scheduled += int(scheduled)
 
         n = self.x.shape[0]
         L = len(net.blocks)
@@ -232,12 +269,13 @@ class Prober:
             z, a, dz = blk.taps["z"], blk.taps["a"], blk.taps["delta"]
             W, dW = blk.params["W"], blk.grads["W"]
             delta = dz * n  # per-example gradients dL_i/dz_i
-            bad = sum(int(v.size - np.count_nonzero(np.isfinite(v))) for v in (z, a, delta, dW))
+            arrays = (z, a, delta, dW, W)
+            bad = sum(int(v.size - np.count_nonzero(np.isfinite(v))) for v in arrays)
             stats["nonfinite"][i] = bad
             if bad and first_bad is None:
                 first_bad = i
             if bad:
-                z, a, delta, dW = (v[np.isfinite(v)] for v in (z, a, delta, dW))
+                z, a, delta, dW, W = (v[np.isfinite(v)] for v in arrays)
             self._layer_stats(stats, i, blk, z, a, delta, dz, W, dW, bad)
             if update_norms and blk.name in update_norms:
                 wn = stats["weight_norm"][i]
@@ -267,12 +305,14 @@ class Prober:
         )
 
     def _layer_stats(self, stats, i, blk, z, a, delta, dz, W, dW, bad) -> None:
-        stats["act_mean"][i] = a.mean(dtype=np.float64)
-        stats["act_std"][i] = a.std(dtype=np.float64)
+        """Fill layer i's statistics; a quantity with no finite value leaves its stats NaN."""
         if a.size:
+            stats["act_mean"][i] = a.mean(dtype=np.float64)
+            stats["act_std"][i] = a.std(dtype=np.float64)
             stats["act_p02"][i], stats["act_p98"][i] = np.percentile(a, (2.0, 98.0))
-        stats["pre_mean"][i] = z.mean(dtype=np.float64)
-        stats["pre_std"][i] = z.std(dtype=np.float64)
+        if z.size:
+            stats["pre_mean"][i] = z.mean(dtype=np.float64)
+            stats["pre_std"][i] = z.std(dtype=np.float64)
         if not bad:
             thr = saturation_threshold(blk.act)
             flat = blk.derivative() < thr  # (batch, units)
@@ -282,11 +322,14 @@ class Prober:
             stats["delta_norm"][i] = np.sqrt(
                 np.einsum("ij,ij->i", delta, delta, dtype=np.float64)
             ).mean()
-        stats["delta_std"][i] = delta.std(dtype=np.float64)
-        stats["wgrad_std"][i] = dW.std(dtype=np.float64)
-        stats["wgrad_norm"][i] = math.sqrt(np.vdot(dW, dW))
-        stats["weight_std"][i] = W.std(dtype=np.float64)
-        stats["weight_norm"][i] = math.sqrt(np.vdot(W, W))
+        if delta.size:
+            stats["delta_std"][i] = delta.std(dtype=np.float64)
+        if dW.size:
+            stats["wgrad_std"][i] = dW.std(dtype=np.float64)
+            stats["wgrad_norm"][i] = _norm(dW)
+        if W.size:
+            stats["weight_std"][i] = W.std(dtype=np.float64)
+            stats["weight_norm"][i] = _norm(W)
 
     def _histograms(self, values: dict[str, list[np.ndarray]]):
         hists: dict[str, np.ndarray] = {}
