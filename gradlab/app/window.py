@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradlab import __version__
+from gradlab._resources import resource_path
 from gradlab.app import theme
 from gradlab.app.controls import LogSpinBox
 from gradlab.app.model import RunModel
@@ -904,6 +905,7 @@ class EventsDialog(QDialog):
 def main_window_app() -> QApplication:
     """The QApplication (created once)."""
     app = QApplication.instance() or QApplication([])
+    app.setWindowIcon(QIcon(str(resource_path("icons", "gradlab.svg"))))
     app.setApplicationName("GradLab")
     app.setOrganizationName("GradLab")
     app.setApplicationVersion(__version__)

@@ -40,6 +40,7 @@ successive frames are comparable, and widens (never narrows) when a value escape
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -286,10 +287,13 @@ class Prober:
             values["wgrad"].append(dW)
             values["weight"].append(W)
 
+        t_jacobian = 0.0
         if with_jacobian and first_bad is None:
+            t0 = time.perf_counter()
             rows = slice(0, self.jacobian_examples)
             for i, J in enumerate(net.jacobians(rows)):
                 stats["jacobian_sv_mean"][i] = mean_singular_value(J)
+            t_jacobian = time.perf_counter() - t0
 
         hists, ranges = self._histograms(values)
         return ProbeRecord(
@@ -302,6 +306,7 @@ class Prober:
             ranges=ranges,
             jacobian=with_jacobian,
             first_bad_layer=first_bad,
+            extra={"t_jacobian": t_jacobian},
         )
 
     def _layer_stats(self, stats, i, blk, z, a, delta, dz, W, dW, bad) -> None:
