@@ -89,7 +89,7 @@ def _export_parser() -> argparse.ArgumentParser:
         "--figure",
         metavar="VIEW",
         help="render a view: distributions, profile, over_time, heatmaps, "
-        "training, boundary, or dashboard",
+        "training, boundary, compare, or dashboard",
     )
     p.add_argument("--out", help="the figure file (.png or .svg)")
     p.add_argument("--step", type=int, help="draw the probe at (or before) this step")
@@ -202,6 +202,15 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def _check_folder(out: Path, option: str) -> None:
+    """The folder ``out`` goes into must exist and be a folder (checked before any work)."""
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"{option} {out}: {parent} is a file, not a folder")
+    if not parent.exists():
+        raise UsageError(f"{option} {out}: the folder {parent} does not exist")
+
+
 def cmd_run(args) -> int:
     from gradlab.experiment import Experiment
     from gradlab.threads import configure_blas
@@ -209,8 +218,11 @@ def cmd_run(args) -> int:
     out = Path(args.out)
     if out.suffix != ".gradlab":
         raise UsageError(f"--out {args.out} must end in .gradlab")
-    if not out.parent.exists():
-        raise UsageError(f"the folder {out.parent} for --out does not exist")
+    _check_folder(out, "--out")
+    if out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder, not a file")
+    if not os.access(out.parent, os.W_OK):
+        raise UsageError(f"the folder {out.parent} for --out is not writable")
     configure_blas()
     exp = Experiment(_load_spec(args))
     total = exp.total_steps
@@ -229,7 +241,10 @@ def cmd_run(args) -> int:
         interrupted = True
     finally:
         progress.close()
-    exp.save(out)
+    try:
+        exp.save(out)
+    except OSError as err:
+        return _fail(f"{out} could not be saved ({err.strerror or err}); the run is lost.")
     if interrupted:
         print(f"gradlab: interrupted at step {exp.step_count:,}; saved {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -289,8 +304,7 @@ def cmd_export(args) -> int:
         from gradlab.experiment.export import write_stats
 
         out = Path(args.stats)
-        if not out.parent.exists():
-            raise UsageError(f"the folder {out.parent} for --stats does not exist")
+        _check_folder(out, "--stats")
         try:
             write_stats(exp.history, out, exp.name)
         except ValueError as err:
@@ -303,15 +317,21 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--out {args.out} must end in .png or .svg")
-    if not out.parent.exists():
-        raise UsageError(f"the folder {out.parent} for --out does not exist")
+    _check_folder(out, "--out")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import qInstallMessageHandler
+
     from gradlab.app import export as figures
     from gradlab.app import theme
     from gradlab.app.model import RunModel
     from gradlab.app.window import main_window_app
 
+    def quiet(_mode, _context, message):  # the offscreen platform's chatter is not for users
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
     app = main_window_app()
     theme.apply("light", app)
     model = (
@@ -340,6 +360,8 @@ def cmd_export(args) -> int:
         )
     except ValueError as err:
         raise UsageError(str(err)) from None
+    except OSError as err:
+        raise UsageError(f"{out} cannot be written ({err.strerror or err})") from None
     return EXIT_OK
 
 

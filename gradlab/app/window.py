@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
             else:
                 self.load_preset(value, confirm=False)
         self._update_title()
+        self.tabs.setFocus()  # not a text field: Space must run at once
 
     # ================================================================== construction
     def _build_views(self) -> None:
@@ -624,10 +625,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {info.path.name}", 5000)
         else:
             self._saved_step = 0
-            if not self._spec_dirty:
-                self.doc_spec = copy.deepcopy(exp.spec)
-                for panel in self.panels:
-                    panel.set_spec(self.doc_spec)
         for view in self.views:
             if view is not self.compare:
                 view.set_model(self.run)

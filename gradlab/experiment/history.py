@@ -248,10 +248,15 @@ class History:
     def n_layers(self) -> int:
         return len(self.layer_names)
 
-    def steps(self) -> dict[str, np.ndarray]:
-        """Step-level columns (copies)."""
+    def steps(self, max_rows: int | None = None) -> dict[str, np.ndarray]:
+        """Step-level columns (copies). With ``max_rows``, a long table is read at an even
+        stride (the last row always included), so a plot of a million steps copies ~max_rows."""
         with self._lock:
-            return self._steps.arrays()
+            t = self._steps
+            if max_rows is None or t.n <= max_rows:
+                return t.arrays()
+            idx = np.linspace(0, t.n - 1, max_rows).astype(np.intp)
+            return {k: v[idx] for k, v in t.cols.items()}
 
     def latest_step(self) -> dict[str, float] | None:
         """The newest step row as plain numbers (cheap: no column copies), or None."""

@@ -1,4 +1,4 @@
-"""Exporting a trained network: its weights as ``.npz`` and its architecture as PyTorch or Keras code.
+"""Exporting a trained network: weights as ``.npz``, the architecture as PyTorch or Keras code.
 
 No Qt here (an import-linter contract keeps Qt out of :mod:`gradlab.experiment`).
 
@@ -11,18 +11,18 @@ No Qt here (an import-linter contract keeps Qt out of :mod:`gradlab.experiment`)
 
 How GradLab's pieces map (``W`` is (fan_in, fan_out) in GradLab and Keras, (out, in) in PyTorch):
 
-======================  ==================================  ====================================
-GradLab                 PyTorch                             Keras 3
-======================  ==================================  ====================================
-dense block             ``nn.Linear(in, units)``            ``layers.Dense(units, ...)``
-batchnorm (momentum m)  ``nn.BatchNorm1d(n, 1 - m, eps)``   ``BatchNormalization(m, eps)``
-dropout (rate)          ``nn.Dropout(rate)``                ``layers.Dropout(rate)``
-glorot_standard         ``uniform_(w, -g/sqrt(n), ...)``    ``RandomUniform(-l, l)``
-glorot_uniform          ``xavier_uniform_(w, gain=g)``      ``GlorotUniform()``
-glorot_normal           ``xavier_normal_(w, gain=g)``       ``VarianceScaling(fan_avg, untrunc.)``
-he_uniform / he_normal  ``kaiming_*_(nonlinearity="relu")``  ``HeUniform`` / ``VarianceScaling``
-lecun_uniform / normal  ``kaiming_*_(nonlinearity="linear")``  ``LecunUniform`` / ``VarianceScaling``
-======================  ==================================  ====================================
+======================  ====================================  ===============================
+GradLab                 PyTorch                               Keras 3
+======================  ====================================  ===============================
+dense block             ``nn.Linear(in, units)``              ``layers.Dense(units, ...)``
+batchnorm (momentum m)  ``nn.BatchNorm1d(n, 1 - m, eps)``     ``BatchNormalization(m, eps)``
+dropout (rate)          ``nn.Dropout(rate)``                  ``layers.Dropout(rate)``
+glorot_standard         ``uniform_(w, -g/sqrt(n), g/...)``    ``RandomUniform(-l, l)``
+glorot_uniform          ``xavier_uniform_(w, gain=g)``        ``GlorotUniform()``
+glorot_normal           ``xavier_normal_(w, gain=g)``         ``VarianceScaling(fan_avg)``
+he_uniform, he_normal   ``kaiming_*_(nonlinearity="relu")``   ``HeUniform``, ``VarianceScaling``
+lecun_uniform, _normal  ``kaiming_*_(nonlinearity="linear")`` ``LecunUniform``, ``VarianceSc.``
+======================  ====================================  ===============================
 
 GradLab's ``gain`` multiplies the drawn values (the variance by gain^2). GradLab draws plain,
 untruncated normals (as PyTorch does), so the Keras code asks ``VarianceScaling`` for an
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -183,9 +183,7 @@ def _init_label(spec, gain: float = 1.0) -> str:
     params = {} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "name"}
     if gain != 1.0:
         params["gain"] = gain
-    return name + (
-        "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")" if params else ""
-    )
+    return name + ("(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
 
 
 # ============================================================================ PyTorch
@@ -206,9 +204,10 @@ def _torch_init(target: str, init: initializers.Initializer, shape: tuple[int, .
     if name == "constant":
         return [f"nn.init.constant_({target}, {_num(cfg['value'] * g)})"]
     if name == "normal":
-        return [f"nn.init.normal_({target}, mean={_num(cfg.get('mean', 0.0) * g)}, std={_num(cfg['std'] * ag)})"]
+        mean, std = _num(cfg.get("mean", 0.0) * g), _num(cfg["std"] * ag)
+        return [f"nn.init.normal_({target}, mean={mean}, std={std})"]
     if name == "uniform":
-        lim = _num(cfg['limit'] * ag)
+        lim = _num(cfg["limit"] * ag)
         return [f"nn.init.uniform_({target}, -{lim}, {lim})"]
     if name == "glorot_standard":
         # no built-in in PyTorch: U[-1/sqrt(fan_in), 1/sqrt(fan_in)], Glorot & Bengio eq. (1)
@@ -312,13 +311,17 @@ def pytorch_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "netw
                 (
                     names["linear"],
                     f"nn.Linear({fan_in}, {width}{bias})",
-                    f"{role}: {units} {act_name} units"
-                    + (f" x {k} pieces" if k > 1 else ""),
+                    f"{role}: {units} {act_name} units" + (f" x {k} pieces" if k > 1 else ""),
                 )
             )
             if names["bn"]:
-                modules.append((names["bn"], f"nn.BatchNorm1d({width}, momentum=0.1, eps=1e-05)",
-                                "GradLab momentum 0.9 = PyTorch 0.1"))
+                modules.append(
+                    (
+                        names["bn"],
+                        f"nn.BatchNorm1d({width}, momentum=0.1, eps=1e-05)",
+                        "GradLab momentum 0.9 = PyTorch 0.1",
+                    )
+                )
             act = TORCH_ACTIVATIONS[act_name]
             if act is not None:
                 uses_maxout |= act_name == "maxout"
@@ -395,7 +398,7 @@ def _keras_init(init: initializers.Initializer, shape: tuple[int, ...]) -> str:
     """A Keras initialiser expression that draws what GradLab draws for ``shape``."""
     g = float(init.gain)
     ag = abs(g)
-    fan_in, fan_out = initializers.Initializer.fans(shape)
+    fan_in = initializers.Initializer.fans(shape)[0]
     name = init.name
     cfg = init.config()
     if name == "zeros":
@@ -403,19 +406,21 @@ def _keras_init(init: initializers.Initializer, shape: tuple[int, ...]) -> str:
     if name == "constant":
         return f"initializers.Constant({_num(cfg['value'] * g)})"
     if name == "normal":
-        return (
-            f"initializers.RandomNormal(mean={_num(cfg.get('mean', 0.0) * g)}, stddev={_num(cfg['std'] * ag)})"
-        )
+        mean, std = _num(cfg.get("mean", 0.0) * g), _num(cfg["std"] * ag)
+        return f"initializers.RandomNormal(mean={mean}, stddev={std})"
     if name == "uniform":
-        lim = _num(cfg['limit'] * ag)
+        lim = _num(cfg["limit"] * ag)
         return f"initializers.RandomUniform(-{lim}, {lim})"
     if name == "glorot_standard":
         lim = _num(ag / math.sqrt(fan_in))
         return f"initializers.RandomUniform(-{lim}, {lim})  # glorot_standard: 1/sqrt({fan_in})"
     if name == "orthogonal":
         return f"initializers.Orthogonal(gain={_num(g)})"
-    plain = {"glorot_uniform": "GlorotUniform", "he_uniform": "HeUniform",
-             "lecun_uniform": "LecunUniform"}
+    plain = {
+        "glorot_uniform": "GlorotUniform",
+        "he_uniform": "HeUniform",
+        "lecun_uniform": "LecunUniform",
+    }
     if name in plain and g == 1.0:
         return f"initializers.{plain[name]}()"
     modes = {
@@ -521,7 +526,7 @@ def keras_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "networ
                 body.append("        ),")
             if names["bn"]:
                 body.append(
-                    f'        layers.BatchNormalization(momentum=0.9, epsilon=1e-05, '
+                    f"        layers.BatchNormalization(momentum=0.9, epsilon=1e-05, "
                     f'name="{names["bn"]}"),'
                 )
             if separate:
@@ -559,8 +564,11 @@ def keras_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "networ
         'load_gradlab_weights(model, "weights.npz")  # the trained weights, if exported',
         "",
         f"Inputs: (batch, {input_dim}) float32. Outputs: (batch, {layers[-1]['units']}) "
-        + ("logits (use from_logits=True in the loss)." if out_act == "linear"
-           else f"{out_act} outputs."),
+        + (
+            "logits (use from_logits=True in the loss)."
+            if out_act == "linear"
+            else f"{out_act} outputs."
+        ),
         "Batch-norm momentum follows the same convention in GradLab and Keras:",
         "running = momentum * running + (1 - momentum) * batch.",
         '"""',

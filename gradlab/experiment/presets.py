@@ -10,8 +10,8 @@ import copy
 import json
 from functools import lru_cache
 
-from gradlab.errors import SpecError
 from gradlab._resources import resource_path
+from gradlab.errors import SpecError
 
 DEFAULT = "spiral"
 

@@ -98,7 +98,9 @@ def _resolve_training(t: Any) -> dict:
     name, params = _named_entry(out["optimizer"], "training.optimizer")
     try:
         opt = optimizers.get(name, **params)
-    except SpecError as err:
+    except SpecError as err:  # an unknown name reports itself as the field "optimizer"
+        if err.field == "optimizer":
+            raise SpecError("training.optimizer", err.message) from None
         raise err.prefixed("training.optimizer") from None
     opt_params = {k: v for k, v in opt.hyper.items() if k != "lr"}
     out["optimizer"] = {"name": opt.name, **opt_params}
@@ -109,6 +111,8 @@ def _resolve_training(t: Any) -> dict:
     try:
         sch = schedules.get(sname, lr=out["lr"], **sparams)
     except SpecError as err:
+        if err.field == "schedule":
+            raise SpecError("training.schedule", err.message) from None
         raise err.prefixed("training.schedule") from None
     out["schedule"] = {"name": sch.name, **{k: v for k, v in sch.hyper.items() if k != "lr"}}
 

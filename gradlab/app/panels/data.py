@@ -1,7 +1,903 @@
-"""Placeholder: the Data panel is being built (see the UI issue)."""
+"""The Data panel: the dataset, its parameters, the split and preprocessing, and a preview.
 
+Model -> UI: :meth:`DataPanel.set_spec` shows ``spec["data"]`` with signals blocked. UI -> model:
+a committed field sets that one key of a copy of the data entry and the panel emits the whole
+spec. Switching datasets remembers the previous dataset's settings for this session, so switching
+back restores them.
+
+The preview (a scatter for 2-D data, thumbnails with class names for images, a histogram of the
+input values otherwise, and a summary line) is built on a background thread from a small copy of
+the spec (:func:`preview_spec`) by :class:`PreviewService`, which caches results by the resolved
+data entry and seed and drops queued jobs nobody waits for any more; a result that does not match
+the panel's newest request is ignored. A file that cannot be read
+(:class:`~gradlab.errors.DataError`) shows its one-sentence message in red under the form, marks
+the field naming the file and counts as an error of the panel (the window then disables Run).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QRectF,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gradlab import data as datasets
+from gradlab.app import theme
 from gradlab.app.panels.base import SpecPanel
+from gradlab.app.panels.forms import (
+    ComboBox,
+    ParamForm,
+    align_labels,
+    blocked,
+    claims_key,
+    error_label,
+    mark_error,
+    muted,
+    retint,
+    section,
+)
+from gradlab.errors import DataError, SpecError
+from gradlab.params import resolve as resolve_params
+
+#: the keys every dataset shares (shown in the "Split & preprocessing" section)
+SHARED = ("val_fraction", "preprocess", "max_train", "whiten_eps")
+#: a qualitative palette for classes (matplotlib's tab10)
+CLASS_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+FILE_FILTERS = {
+    "idx": "IDX files (*-ubyte *-ubyte.gz *.idx *.idx?-ubyte *.gz);;All files (*)",
+    "npz": "NumPy archives (*.npz);;All files (*)",
+    "csv": "CSV files (*.csv *.tsv *.txt);;All files (*)",
+}
+#: the preview is built from at most this many examples (2-D data: points in the scatter)
+PREVIEW_POINTS = 2000
+PREVIEW_EXAMPLES = 200
+PREVIEW_VECTOR = 64
+THUMBNAILS = 16  # at most; every class, in whole rows of 4
+THUMB_CELL = 60
+GAP = 5
+
+
+def class_color(k: int) -> QColor:
+    return QColor(CLASS_COLORS[k % len(CLASS_COLORS)])
+
+
+# ====================================================================== the preview (no Qt)
+@dataclass(frozen=True, eq=False)
+class Preview:
+    """What the panel shows about a dataset; built off the UI thread by :func:`build_preview`.
+
+    ``error`` is one sentence when the data cannot be built; ``data_error`` says it came from a
+    file (:class:`DataError`). Counts describe the full spec even when the preview was built from
+    a smaller copy (``reduced``).
+    """
+
+    key: str
+    name: str
+    kind: str = ""
+    error: str = ""
+    data_error: bool = False
+    n_train: int = 0
+    n_val: int = 0
+    n_test: int = 0
+    input_dim: int = 0
+    n_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    image_shape: tuple[int, int] | None = None
+    points: np.ndarray | None = None  # (m, 2) for 2-D data
+    labels: np.ndarray | None = None  # (m,)
+    strip: np.ndarray | None = None  # thumbnails side by side, uint8 (h + 2, k (w + 1) + 1)
+    strip_labels: tuple[int, ...] = ()
+    hist: tuple[np.ndarray, np.ndarray] | None = None  # (counts, edges) of the input values
+    reduced: bool = False
+    preprocess: str = "none"
+    seconds: float = 0.0
+
+
+def preview_spec(data: dict, kind: str) -> tuple[dict, bool]:
+    """A small copy of the data entry for the preview, and whether it was reduced.
+
+    Datasets with an ``n`` keep at most 2,000 points (2-D) / 200 examples (images) / 64
+    (vectors); files are read as they are.
+    """
+    out = copy.deepcopy(data)
+    n = out.get("n", _default_n(out.get("name")))
+    cap = {"2d": PREVIEW_POINTS, "image": PREVIEW_EXAMPLES, "vector": PREVIEW_VECTOR}.get(kind)
+    if cap is None or not isinstance(n, int) or isinstance(n, bool) or n <= cap:
+        return out, False
+    out["n"] = cap
+    if out.get("max_train") is not None:
+        out["max_train"] = min(out["max_train"], cap)
+    return out, True
+
+
+def _default_n(name: Any) -> int | None:
+    """The dataset's default ``n`` (None when it has no such parameter)."""
+    try:
+        params = datasets.info(name).params
+    except (SpecError, TypeError):
+        return None
+    return next((p.default for p in params if p.name == "n"), None)
+
+
+def split_counts(n: int, val_fraction: float, max_train: int | None) -> tuple[int, int]:
+    """(n_train, n_val) as :func:`gradlab.data.base.split_indices` cuts ``n`` examples."""
+    n_val = round(val_fraction * n)
+    n_train = n - n_val
+    if max_train is not None and max_train < n_train:
+        n_train = max_train
+        n_val = min(n_val, round(max_train * val_fraction / (1.0 - val_fraction)))
+    return n_train, n_val
+
+
+def _spread(y: np.ndarray, k: int, count: int) -> np.ndarray:
+    """Indices of ``count`` examples taking the classes in turn (every class shows)."""
+    by_class = [np.flatnonzero(y == c) for c in range(k)]
+    out: list[int] = []
+    depth = 0
+    while len(out) < count and any(depth < len(ix) for ix in by_class):
+        for ix in by_class:
+            if depth < len(ix) and len(out) < count:
+                out.append(int(ix[depth]))
+        depth += 1
+    return np.asarray(out, dtype=np.int64)
+
+
+def build_preview(key: str, data: dict, seed: int, kind: str) -> Preview:
+    """Load ``data`` (small) and summarise it. Runs on a worker thread: no Qt here."""
+    t0 = time.perf_counter()
+    name = str(data.get("name", ""))
+    small, reduced = preview_spec(data, kind)
+    try:
+        ds = datasets.load(small, seed)
+    except DataError as err:
+        return Preview(key, name, kind, error=str(err), data_error=True)
+    except SpecError as err:
+        return Preview(key, name, kind, error=str(err))
+    except (ValueError, MemoryError, OSError) as err:  # a bad file the loader did not foresee
+        return Preview(key, name, kind, error=f"The data cannot be built: {err}.", data_error=True)
+    params = ds.resolved
+    n_train, n_val = len(ds.x_train), len(ds.x_val)
+    if reduced:
+        n_full = data.get("n", _default_n(name))
+        n_train, n_val = split_counts(
+            int(n_full), float(params["val_fraction"]), params.get("max_train")
+        )
+    points = labels = strip = hist = None
+    strip_labels: tuple[int, ...] = ()
+    if ds.input_dim == 2:
+        m = min(len(ds.x_train), PREVIEW_POINTS)
+        points = np.ascontiguousarray(ds.x_train[:m], dtype=np.float32)
+        labels = np.asarray(ds.y_train[:m])
+    elif ds.image_shape is not None:
+        raw = ds.raw_train if ds.raw_train is not None else ds.x_train
+        idx = _spread(ds.y_train, ds.n_classes, min(THUMBNAILS, max(8, -(-ds.n_classes // 4) * 4)))
+        if len(idx):
+            strip = datasets.thumbnail_grid(raw[idx], ds.image_shape, n=len(idx), cols=len(idx))
+            strip_labels = tuple(int(ds.y_train[i]) for i in idx)
+    else:
+        values = np.asarray(ds.x_train[:PREVIEW_EXAMPLES], dtype=np.float64).ravel()
+        values = values[np.isfinite(values)]
+        if values.size:
+            counts, edges = np.histogram(values, bins=60)
+            hist = (counts.astype(np.float64), edges)
+    return Preview(
+        key,
+        ds.name,
+        kind,
+        n_train=n_train,
+        n_val=n_val,
+        n_test=0 if ds.x_test is None else len(ds.x_test),
+        input_dim=ds.input_dim,
+        n_classes=ds.n_classes,
+        class_names=tuple(ds.class_names),
+        image_shape=ds.image_shape,
+        points=points,
+        labels=labels,
+        strip=strip,
+        strip_labels=strip_labels,
+        hist=hist,
+        reduced=reduced,
+        preprocess=str(params.get("preprocess", "none")),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def preview_key(data: dict, seed: Any) -> tuple[str, str]:
+    """(key, kind) for a data entry: equivalent entries (defaults given or not) share a key."""
+    name = data.get("name")
+    try:
+        info = datasets.info(name)
+        resolved = resolve_params(info.params, data, "data", ignore=("name",))
+        resolved = {"name": info.name, **resolved}
+        kind = info.kind
+    except (SpecError, TypeError):
+        resolved, kind = dict(data), ""
+    return json.dumps([resolved, seed], sort_keys=True, default=str), kind
+
+
+# ====================================================================== the background service
+class _Signals(QObject):
+    done = Signal(str, object)
+
+
+class _Job(QRunnable):
+    def __init__(self, key: str, data: dict, seed: int, kind: str, signals: _Signals):
+        super().__init__()
+        self.setAutoDelete(False)  # Python keeps the reference until the result is in
+        self.key, self.data, self.seed, self.kind, self.signals = key, data, seed, kind, signals
+
+    def run(self) -> None:
+        try:
+            result = build_preview(self.key, self.data, self.seed, self.kind)
+        except Exception as err:  # never let a preview kill the pool's thread
+            result = Preview(self.key, str(self.data.get("name")), self.kind, error=str(err))
+        self.signals.done.emit(self.key, result)
+
+
+class PreviewService(QObject):
+    """Builds :class:`Preview` objects on one background thread, cached by key.
+
+    :meth:`request` returns the cached preview at once, or ``None`` and emits :attr:`ready`
+    later. Each owner (a panel) has one wanted key; a queued job no owner wants is dropped.
+    """
+
+    ready = Signal(str, object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # the training worker has the other core
+        self.cache: OrderedDict[str, Preview] = OrderedDict()
+        self.jobs: dict[str, _Job] = {}
+        self.wanted: dict[int, str] = {}
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._on_done)
+
+    def request(self, owner: QObject, data: dict, seed: Any) -> tuple[str, Preview | None]:
+        key, kind = preview_key(data, seed)
+        oid = id(owner)
+        if oid not in self.wanted:
+            owner.destroyed.connect(lambda *_a: self.wanted.pop(oid, None))
+        self.wanted[oid] = key
+        self._drop_unwanted()
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return key, self.cache[key]
+        if key not in self.jobs:
+            seed_ = seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+            job = _Job(key, copy.deepcopy(data), max(0, seed_), kind, self._signals)
+            self.jobs[key] = job
+            self.pool.start(job)
+        return key, None
+
+    def release(self, owner: QObject) -> None:
+        self.wanted.pop(id(owner), None)
+        self._drop_unwanted()
+
+    def _drop_unwanted(self) -> None:
+        wanted = set(self.wanted.values())
+        for key, job in list(self.jobs.items()):
+            if key not in wanted and self.pool.tryTake(job):  # still queued: never started
+                del self.jobs[key]
+
+    @Slot(str, object)
+    def _on_done(self, key: str, preview: Preview) -> None:
+        self.jobs.pop(key, None)
+        self.cache[key] = preview
+        while len(self.cache) > 32:
+            self.cache.popitem(last=False)
+        self.ready.emit(key, preview)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until every job is done (tests, shutdown)."""
+        return self.pool.waitForDone(msecs)
+
+
+_SERVICE: PreviewService | None = None
+
+
+def preview_service() -> PreviewService:
+    """The process-wide preview service (created on first use, in the UI thread)."""
+    global _SERVICE
+    if _SERVICE is None:
+        _SERVICE = PreviewService()
+    return _SERVICE
+
+
+# ====================================================================== preview widgets
+class ThumbGrid(QWidget):
+    """Thumbnails with their class names, as many per row as the width allows."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._shape = (0, 0)
+        self._labels: list[str] = []
+        self._colors: list[QColor] = []
+        sp = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        sp.setHeightForWidth(True)
+        self.setSizePolicy(sp)
+
+    def set_strip(
+        self, strip: np.ndarray, shape: tuple[int, int], labels: list[str], colors: list[QColor]
+    ) -> None:
+        strip = np.ascontiguousarray(strip, dtype=np.uint8)
+        h, w = strip.shape
+        img = QImage(strip.data, w, h, w, QImage.Format.Format_Grayscale8)
+        self._image = img.copy()  # own the pixels (the array may go)
+        self._shape = shape
+        self._labels = labels
+        self._colors = colors
+        self.updateGeometry()
+        self.update()
+
+    def count(self) -> int:
+        return len(self._labels)
+
+    def _font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        return font
+
+    def _layout(self, width: int) -> tuple[int, int, int, int]:
+        """(columns, cell side, label height, left margin) for ``width``."""
+        n = max(1, len(self._labels))
+        cols = min(n, max(4, min(8, (width + GAP) // (THUMB_CELL + GAP))))
+        cell = max(24, min(96, (width - GAP * (cols - 1)) // cols))
+        lab = QFontMetrics(self._font()).height() * 2 + 2
+        used = cols * cell + GAP * (cols - 1)
+        return cols, cell, lab, max(0, (width - used) // 2)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        if not self._labels:
+            return 0
+        cols, cell, lab, _x0 = self._layout(width)
+        rows = -(-len(self._labels) // cols)
+        return rows * (cell + lab + GAP)
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, self.heightForWidth(320))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, 0)
+
+    def _cell_at(self, pos) -> int:
+        cols, cell, lab, x0 = self._layout(self.width())
+        c = (pos.x() - x0) // (cell + GAP)
+        r = pos.y() // (cell + lab + GAP)
+        k = int(r * cols + c)
+        return k if 0 <= c < cols and 0 <= k < len(self._labels) else -1
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            k = self._cell_at(event.pos())
+            if k >= 0:
+                QToolTip.showText(event.globalPos(), self._labels[k], self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
+
+    def paintEvent(self, _event) -> None:
+        if self._image is None or not self._labels:
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        font = self._font()
+        p.setFont(font)
+        fm = QFontMetrics(font)
+        cols, cell, lab, x0 = self._layout(self.width())
+        h, w = self._shape
+        text_color = self.palette().color(QPalette.ColorRole.WindowText)
+        for k, text in enumerate(self._labels):
+            r, c = divmod(k, cols)
+            x = x0 + c * (cell + GAP)
+            y = r * (cell + lab + GAP)
+            src = QRectF(1 + k * (w + 1), 1, w, h)
+            p.drawImage(QRectF(x, y, cell, cell), self._image, src)
+            p.setPen(self._colors[k])
+            p.drawRect(QRectF(x, y, cell - 1, cell - 1))
+            p.setPen(text_color)
+            # two lines at most ("triangle+" / "ellipse"), each elided to the cell
+            parts = text.replace("+", "+\n").split("\n")
+            lines = [parts[0], "".join(parts[1:])] if len(parts) > 1 else parts
+            for i, line in enumerate(lines[:2]):
+                shown = fm.elidedText(line, Qt.TextElideMode.ElideRight, cell + GAP - 1)
+                p.drawText(
+                    QRectF(x - GAP / 2, y + cell + 1 + i * fm.height(), cell + GAP, fm.height()),
+                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                    shown,
+                )
+        p.end()
+
+
+class PreviewPane(QWidget):
+    """The preview: a summary line, then a scatter / thumbnails / histogram."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 8)
+        lay.setSpacing(6)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.status = muted(QLabel("", self))
+        self.status.setWordWrap(True)
+        self.stack = QStackedWidget(self)
+
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setAspectLocked(True)
+        self.plot.getPlotItem().setContentsMargins(2, 2, 6, 2)
+        for ax in ("left", "bottom"):
+            self.plot.getAxis(ax).setStyle(tickLength=-4)
+        self.plot.setMinimumHeight(120)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.scatter_items: list[pg.ScatterPlotItem] = []
+
+        self.thumbs = ThumbGrid(self)
+
+        self.hist = pg.PlotWidget(self)
+        self.hist.setMenuEnabled(False)
+        self.hist.setMouseEnabled(False, False)
+        self.hist.hideButtons()
+        self.hist.setMinimumHeight(120)
+        self.hist.getAxis("left").setStyle(showValues=False)
+        self.hist.setLabel("bottom", "input value")
+        self.hist_curve = pg.PlotDataItem(
+            stepMode="center", fillLevel=0, brush=QColor(theme.current().accent)
+        )
+        self.hist.addItem(self.hist_curve)
+
+        self.empty = QLabel(self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message = error_label(self)
+        for w in (self.empty, self.plot, self.thumbs, self.hist):
+            self.stack.addWidget(w)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.message)
+        lay.addWidget(self.stack, 1)
+        lay.addWidget(self.status)
+        self.preview: Preview | None = None
+
+    def retheme(self) -> None:
+        t = theme.current()
+        for plot in (self.plot, self.hist):
+            plot.setBackground(t.background)
+            for ax in ("left", "bottom"):
+                axis = plot.getAxis(ax)
+                axis.setPen(t.foreground)
+                axis.setTextPen(t.foreground)
+        self.hist_curve.setBrush(QColor(t.accent))
+        if self.preview is not None:
+            self.summary.setText(self._summary_html(self.preview))
+        self.thumbs.update()
+
+    def show_preview(self, pv: Preview) -> None:
+        self.preview = pv
+        if pv.error:
+            self.summary.setText("")
+            self.summary.hide()
+            self.stack.setCurrentWidget(self.empty)
+            self.stack.setFixedHeight(0)
+            if pv.reduced and not pv.data_error:  # a problem of the preview's own small copy
+                self.empty.setText("No preview")
+                muted(self.empty)
+                self.stack.setFixedHeight(30)
+            return
+        self.summary.show()
+        self.summary.setText(self._summary_html(pv))
+        if pv.points is not None:
+            self._show_scatter(pv)
+            self.stack.setCurrentWidget(self.plot)
+            self.stack.setMinimumHeight(160)
+            self.stack.setMaximumHeight(16777215)
+            self.stack.setFixedHeight(260)
+        elif pv.strip is not None:
+            names = [
+                pv.class_names[k] if k < len(pv.class_names) else str(k) for k in pv.strip_labels
+            ]
+            self.thumbs.set_strip(
+                pv.strip, pv.image_shape, names, [class_color(k) for k in pv.strip_labels]
+            )
+            self.stack.setCurrentWidget(self.thumbs)
+            self._fit_thumbs()
+        elif pv.hist is not None:
+            counts, edges = pv.hist
+            self.hist_curve.setData(edges, counts)
+            self.hist.setTitle(None)
+            self.stack.setCurrentWidget(self.hist)
+            self.stack.setFixedHeight(170)
+        else:
+            self.stack.setCurrentWidget(self.empty)
+            self.stack.setFixedHeight(0)
+
+    def _fit_thumbs(self) -> None:
+        self.stack.setFixedHeight(max(1, self.thumbs.heightForWidth(self.stack.width())))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.stack.currentWidget() is self.thumbs:
+            self._fit_thumbs()
+
+    def _show_scatter(self, pv: Preview) -> None:
+        k = max(pv.n_classes, int(pv.labels.max()) + 1 if len(pv.labels) else 1)
+        while len(self.scatter_items) < k:
+            item = pg.ScatterPlotItem(size=4, pen=None)
+            self.plot.addItem(item)
+            self.scatter_items.append(item)
+        for c, item in enumerate(self.scatter_items):
+            if c < k:
+                pts = pv.points[pv.labels == c]
+                color = class_color(c)
+                color.setAlpha(200)
+                item.setData(pts[:, 0], pts[:, 1], brush=color, pen=None, size=4)
+                item.show()
+            else:
+                item.setData([], [])
+                item.hide()
+        x, y = pv.points[:, 0], pv.points[:, 1]
+        if len(x):
+            pad_x = 0.05 * float(np.ptp(x) or 1.0)
+            pad_y = 0.05 * float(np.ptp(y) or 1.0)
+            self.plot.setRange(
+                xRange=(float(x.min()) - pad_x, float(x.max()) + pad_x),
+                yRange=(float(y.min()) - pad_y, float(y.max()) + pad_y),
+                padding=0,
+            )
+
+    @staticmethod
+    def _summary_html(pv: Preview) -> str:
+        parts = [f"<b>{pv.n_train:,}</b> train", f"<b>{pv.n_val:,}</b> val"]
+        if pv.n_test:
+            parts.append(f"<b>{pv.n_test:,}</b> test")
+        dim = f"input dim <b>{pv.input_dim:,}</b>"
+        if pv.image_shape is not None:
+            dim += f" ({pv.image_shape[0]}×{pv.image_shape[1]} images)"
+        line = " · ".join(parts) + "<br>" + f"{dim} · <b>{pv.n_classes}</b> classes"
+        if pv.n_classes <= 10 and pv.points is not None:
+            chips = " ".join(
+                f"<span style='color:{CLASS_COLORS[k % 10]}'>■</span>&nbsp;{name}"
+                for k, name in enumerate(pv.class_names)
+            )
+            line += f"<br>{chips}"
+        return line
+
+
+# ====================================================================== the panel
+def _strip_output_units(spec: dict) -> None:
+    """The output layer has one unit per class: drop a stored width, which another dataset
+    would contradict."""
+    layers = spec.get("network", {}).get("layers")
+    if not isinstance(layers, list):
+        return
+    for entry in layers:
+        if isinstance(entry, dict) and (entry.get("type") == "output" or entry.get("output")):
+            entry.pop("units", None)
 
 
 class DataPanel(SpecPanel):
+    """The dataset and its parameters, the split and preprocessing, and a preview."""
+
     title = "Data"
+    #: a preview was shown (or its error): tests wait on it
+    previewUpdated = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._name = ""
+        self._errors: list[str] = []
+        self._field_errors: list[str] = []
+        self._memory: dict[str, dict] = {}
+        self._preview_key = ""
+        self._preview_error = ""  # a DataError of the current request
+        self._service = preview_service()
+        self._service.ready.connect(self._on_preview)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(self.scroll_area)
+        body = QWidget(self.scroll_area)
+        self.scroll_area.setWidget(body)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(8)
+
+        box, self.form = section("Dataset", body)
+        self.combo = ComboBox(box)
+        for name in datasets.names():
+            info = datasets.info(name)
+            self.combo.add_item(name, name, info.description, enabled=info.available)
+        self.combo.setToolTip("The dataset to train on (hover an item for its description)")
+        self.combo.activated.connect(self._on_dataset_chosen)
+        self.form.addRow("Name", self.combo)
+        self.description = muted(QLabel(box))
+        self.description.setWordWrap(True)
+        self.form.addRow(self.description)
+        self.params = ParamForm(self.form, "data", box, file_filters={})
+        self.params.edited.connect(self._on_field)
+        lay.addWidget(box)
+
+        box2, self.form2 = section("Split && preprocessing", body)
+        self.shared = ParamForm(self.form2, "data", box2, fills={"max_train": 1000})
+        self.shared.edited.connect(self._on_field)
+        lay.addWidget(box2)
+
+        self.preview_box, pform = section("Preview", body)
+        self.pane = PreviewPane(self.preview_box)
+        pform.setContentsMargins(0, 2, 0, 0)
+        pform.addRow(self.pane)
+        #: a file that cannot be read, in one sentence (inside the preview box)
+        self.message = self.pane.message
+        lay.addWidget(self.preview_box)
+        lay.addStretch(1)
+
+        self._show_dataset("spiral", {"name": "spiral"})
+
+    # ------------------------------------------------------------------ model -> UI
+    def set_spec(self, spec: dict) -> None:
+        super().set_spec(spec)
+        data = self._data()
+        name = self._canonical(data.get("name"))
+        if name != self._name:
+            self._show_dataset(name, data)
+        else:
+            self._set_values(data)
+        self._refresh()
+
+    def _data(self) -> dict:
+        data = self._spec.get("data")
+        if not isinstance(data, dict):
+            data = {"name": "spiral"}
+        return data
+
+    @staticmethod
+    def _canonical(name: Any) -> str:
+        try:
+            return datasets.info(name).name
+        except (SpecError, TypeError):
+            return str(name)
+
+    def _show_dataset(self, name: str, data: dict) -> None:
+        """Rebuild the forms for dataset ``name`` (its own params; the shared ones)."""
+        self._name = name
+        with blocked(self.combo):
+            if not self.combo.select_data(name):
+                self.combo.add_item(name, name, "unknown dataset")
+                self.combo.select_data(name)
+        try:
+            info = datasets.info(name)
+        except (SpecError, TypeError):
+            info = None
+        if info is None:
+            self.description.setText("")
+            self.params.build([])
+            self.shared.build([])
+        else:
+            self.description.setText(info.description)
+            own = [p for p in info.params if p.name not in SHARED]
+            shared = [p for p in info.params if p.name in SHARED]
+            self.params.file_filters = {
+                p.name: FILE_FILTERS.get(info.name, "All files (*)") for p in own
+            }
+            self.params.build(own)
+            self.shared.build(shared)
+        self.description.setVisible(bool(self.description.text()))
+        self._set_values(data)
+        align_labels(self.form, self.form2)
+
+    def _set_values(self, data: dict) -> None:
+        self.params.set_values(data)
+        self.shared.set_values(data)
+        whiten = self.shared.values().get("preprocess") == "pca_whiten"
+        self.shared.set_row_visible("whiten_eps", whiten)
+
+    # ------------------------------------------------------------------ UI -> model
+    def _on_dataset_chosen(self, _index: int) -> None:
+        name = self.combo.currentData()
+        if name == self._name:
+            return
+        old = self._data()
+        self._memory[self._name] = copy.deepcopy(old)
+        data = copy.deepcopy(self._memory.get(name, {"name": name}))
+        self._show_dataset(name, data)
+        self._emit(data)
+
+    def _on_field(self, key: str) -> None:
+        form = self.params if key in self.params.fields else self.shared
+        value = form.fields[key].value()
+        data = copy.deepcopy(self._data())
+        if value is None and form.fields[key].param.default is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+        if key == "preprocess":
+            self.shared.set_row_visible("whiten_eps", value == "pca_whiten")
+        self._emit(data)
+
+    def _emit(self, data: dict) -> None:
+        spec = copy.deepcopy(self._spec)
+        spec["data"] = data
+        _strip_output_units(spec)
+        self._spec = spec
+        self._refresh()
+        self.specEdited.emit(copy.deepcopy(spec))
+
+    # ------------------------------------------------------------------ validation
+    def errors(self) -> list[str]:
+        return list(self._errors)
+
+    def _refresh(self) -> None:
+        """Check the fields, ask for the preview when they are fine, publish the errors."""
+        self._field_errors = self._check_fields()
+        if self._field_errors:
+            self._preview_key = ""
+            self._preview_error = ""
+            self._service.release(self)
+            self.pane.status.setText("Fix the highlighted fields to see a preview.")
+            self.pane.status.show()
+        else:
+            self._request_preview()
+        self._publish()
+
+    def _check_fields(self) -> list[str]:
+        data = self._data()
+        errs = self.params.check() + self.shared.check()
+        combo_error = ""
+        try:
+            info = datasets.info(data.get("name"))
+        except (SpecError, TypeError) as err:
+            info = None
+            combo_error = str(err) if isinstance(err, SpecError) else "data.name: unknown dataset"
+        if info is not None and not info.available:
+            combo_error = f"data.name: {info.name} needs {info.requires}, which is not installed"
+        mark_error(self.combo, combo_error, "The dataset to train on")
+        if combo_error:
+            errs.append(combo_error)
+        if not errs and info is not None:
+            try:
+                resolve_params(info.params, data, "data", ignore=("name",))
+            except SpecError as err:
+                errs.append(str(err))
+        return errs
+
+    def _publish(self) -> None:
+        errs = list(self._field_errors)
+        if self._preview_error:
+            errs.append(self._preview_error)
+        self.message.setText(self._preview_error)
+        self.message.setVisible(bool(self._preview_error))
+        self._mark_file_fields(self._preview_error)
+        if errs != self._errors:
+            self._errors = errs
+            self.errorsChanged.emit()
+
+    # ------------------------------------------------------------------ preview
+    def _request_preview(self) -> None:
+        key, pv = self._service.request(self, self._data(), self._spec.get("seed", 0))
+        if key == self._preview_key and pv is None:
+            return  # already waiting for it
+        if key != self._preview_key:
+            self._preview_error = ""  # about another request
+        self._preview_key = key
+        if pv is not None:
+            self._apply_preview(pv, publish=False)
+        else:
+            self.pane.status.setText("building preview…")
+            self.pane.status.show()
+
+    @Slot(str, object)
+    def _on_preview(self, key: str, pv: Preview) -> None:
+        if key != self._preview_key:
+            return  # a stale result: the spec changed since it was asked for
+        self._apply_preview(pv)
+
+    def _apply_preview(self, pv: Preview, publish: bool = True) -> None:
+        self.pane.show_preview(pv)
+        status = ""
+        if pv.reduced and not pv.error:
+            n = (
+                PREVIEW_POINTS
+                if pv.points is not None
+                else (PREVIEW_EXAMPLES if pv.kind == "image" else PREVIEW_VECTOR)
+            )
+            status = f"Preview drawn from a sample of {n:,} examples."
+        self.pane.status.setText(status)
+        self.pane.status.setVisible(bool(status))
+        # a file error is real; a spec error of a reduced copy may be the copy's own
+        self._preview_error = pv.error if pv.error and (pv.data_error or not pv.reduced) else ""
+        if publish:
+            self._publish()
+        self.previewUpdated.emit()
+
+    def _mark_file_fields(self, message: str) -> None:
+        """Mark the path field whose file the message names (others keep their own state)."""
+        for f in self.params.fields.values():
+            if f.param.kind != "path":
+                continue
+            value = f.value()
+            if message and value and (str(value) in message or _abs(value) in message):
+                f.set_error(message)
+            elif not f.check():
+                f.set_error("")
+
+    def preview(self) -> Preview | None:
+        """The preview on show (tests)."""
+        return self.pane.preview
+
+    def set_running(self, running: bool) -> None:
+        pass  # edits during a run become the next run's spec (the window says so)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and claims_key(
+            QApplication.focusWidget(), event, ()
+        ):
+            event.accept()  # the focused control takes the key, not a window shortcut
+            return True
+        return super().event(event)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.retheme()
+
+    def retheme(self) -> None:
+        """Re-apply the theme: plot colours, grey and red text, error marks."""
+        retint(self)
+        self.pane.retheme()
+        self._field_errors = self._check_fields()
+        self._publish()
+
+
+def _abs(path: str) -> str:
+    import os
+
+    return os.path.abspath(os.path.expanduser(path))

@@ -14,6 +14,8 @@ from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.ranges import GrowingRange
 
+#: step rows read per frame (a longer history is read at an even stride)
+MAX_ROWS = 20_000
 EVENT_COLORS = {"error": "error", "warning": "warning", "info": "muted"}
 
 
@@ -47,6 +49,8 @@ class TrainingView(BaseView):
         self.style_plot(self.p_gn, "Gradient norm ||g||", "norm", "step")
         for p in (self.p_acc, self.p_lr, self.p_gn):
             p.setXLink(self.p_loss)
+        for p in (self.p_lr, self.p_gn, self.p_loss):
+            p.getAxis("left").enableAutoSIPrefix(False)  # "0.001", not "x0.001" units
         self.p_lr.setLogMode(y=True)
         self.p_gn.setLogMode(y=True)
         self.p_loss.setLogMode(y=True)
@@ -122,7 +126,7 @@ class TrainingView(BaseView):
 
     def draw(self, model: RunModel, row: int | None) -> None:
         h = model.history
-        s = h.steps()
+        s = h.steps(max_rows=MAX_ROWS)
         e = h.evals()
         step = s["step"]
         # NaN (no validation set, a non-positive value on a log axis) draws as a gap
