@@ -68,17 +68,18 @@ def test_distributions_draw_each_layers_normalised_histogram_of_the_newest_probe
     p = h.probe(-1)
     L, bins = h.n_layers, h.bins
     assert len(view.curves) == L == 4
-    lo, hi = p["ranges"]["act"]
+    ranges = p["ranges"]["act"]  # (L, 2): the hidden layers share a range, the output its own
+    assert (ranges[:-1] == ranges[0]).all()
     for i, curve in enumerate(view.curves):
         x, y = curve.xData, curve.yData
         assert len(x) == bins + 1 and len(y) == bins
-        np.testing.assert_allclose(x, np.linspace(lo, hi, bins + 1))
+        np.testing.assert_allclose(x, np.linspace(*ranges[i], bins + 1))
         assert y.sum() == pytest.approx(1.0)
         np.testing.assert_allclose(y, fractions(p["hists"]["act"][i]))
     assert f"step {p['step']:,}" in view.header.text
-    # the x axis is the stored range of the quantity
+    # overlaid, the x axis is the hidden layers' stored range (the logits may be far wider)
     (x0, x1), _ = view.plots[0].viewRange()
-    assert (x0, x1) == pytest.approx((lo, hi))
+    assert (x0, x1) == pytest.approx(tuple(ranges[0]))
 
 
 def test_distributions_scrubbing_shows_the_selected_probe(qtbot, run):
@@ -105,8 +106,8 @@ def test_distributions_quantity_and_log_axis_switch_the_histogram(qtbot, run):
         np.testing.assert_allclose(curve.yData, fractions(p["hists"]["delta"][i]))
     assert any(not np.allclose(a, c.yData) for a, c in zip(act, view.curves))
     view.logx_box.setChecked(True)
-    lo, hi = p["ranges"]["delta_log"]
     for i, curve in enumerate(view.curves):
+        lo, hi = p["ranges"]["delta_log"][i]
         np.testing.assert_allclose(curve.yData, fractions(p["hists"]["delta_log"][i]))
         assert curve.xData[0] == lo and curve.xData[-1] == hi
     assert view.plots[0].getAxis("bottom").labelText == "log10 |δ|"
@@ -260,15 +261,15 @@ def test_heatmaps_one_image_per_layer_with_normalised_columns(qtbot, run):
     select(view.x_box, "probe")
     h = run.history
     n, L, bins = h.n_probes, run.n_layers, h.bins
-    counts, ranges = h.hist_series("act")
-    lo, hi = ranges[:, 0].min(), ranges[:, 1].max()
-    expected = resample(counts, ranges, lo, hi)
+    counts, ranges = h.hist_series("act")  # (n, L, bins), (n, L, 2)
     assert len(view.images) == L
     for i, img in enumerate(view.images):
+        lo, hi = ranges[:, i, 0].min(), ranges[:, i, 1].max()
+        expected = resample(counts[:, i : i + 1], ranges[:, i], lo, hi)[:, 0]
         a = img.image
         assert a.shape == (bins, n) and a.dtype == np.float32 and a.flags.c_contiguous
         np.testing.assert_allclose(a.sum(axis=0), 1.0, rtol=1e-5)
-        np.testing.assert_allclose(a.T, fractions(expected[:, i]), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a.T, fractions(expected), rtol=1e-5, atol=1e-7)
         rect = img.mapRectToParent(img.boundingRect())
         assert (rect.left(), rect.width()) == pytest.approx((-0.5, n))
         assert (rect.top(), rect.height()) == pytest.approx((lo, hi - lo))
@@ -287,15 +288,16 @@ def test_heatmaps_step_axis_holds_each_probe_until_the_next(qtbot, run):
     _rows, x0, span = step_columns(steps, a.shape[1])
     assert x0 == 0 and span == steps[-1] + 5  # one probe interval past the last probe
     counts, ranges = h.hist_series("act")
-    dens = fractions(resample(counts, ranges, ranges[:, 0].min(), ranges[:, 1].max()))
+    r1 = ranges[:, 1]  # layer 2's ranges over the probes
+    dens = fractions(resample(counts[:, 1:2], r1, r1[:, 0].min(), r1[:, 1].max())[:, 0])
     col = a.shape[1] // 3
     centre = x0 + (col + 0.5) * span / a.shape[1]
     probe = np.searchsorted(steps, centre, side="right") - 1
-    np.testing.assert_allclose(a[:, col], dens[probe, 1], rtol=1e-5)
+    np.testing.assert_allclose(a[:, col], dens[probe], rtol=1e-5)
     # log colour: log10 of the same fractions, floored
     select(view.color_box, "log")
     b = view.images[1].image
-    np.testing.assert_allclose(b[:, col], np.log10(np.maximum(dens[probe, 1], 1e-5)), atol=1e-5)
+    np.testing.assert_allclose(b[:, col], np.log10(np.maximum(dens[probe], 1e-5)), atol=1e-5)
     view.refresh(3)
     assert all(c.isVisible() and c.value() == steps[3] for c in view.cursor)
 
@@ -308,7 +310,7 @@ def _record(step: int, counts: list[int], rng: tuple[float, float], L: int = 2) 
         lr=0.1,
         stats={s: np.full(L, 0.5) for s in LAYER_STATS},
         hists={q: np.tile(np.array(counts, np.int32), (L, 1)) for q in HIST_QUANTITIES},
-        ranges={q: rng for q in HIST_QUANTITIES},
+        ranges={q: np.tile(np.array(rng, float), (L, 1)) for q in HIST_QUANTITIES},
     )
 
 

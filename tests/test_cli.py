@@ -132,10 +132,11 @@ def test_export_stats_json(spiral_session, tmp_path):
         assert isinstance(layer["act_std"], float) and layer["act_std"] > 0
         assert layer["update_ratio"] is None  # no update before step 0: not measured
     for q, h in probes[0]["hists"].items():
-        assert len(h["counts"]) == 4, q
-        for counts in h["counts"]:
-            assert len(h["edges"]) == len(counts) + 1, q
-        assert np.all(np.diff(h["edges"]) > 0), q
+        assert len(h["counts"]) == len(h["edges"]) == 4, q
+        for counts, edges in zip(h["counts"], h["edges"]):
+            assert len(edges) == len(counts) + 1, q
+            assert np.all(np.diff(edges) > 0), q
+        assert h["edges"][0] == h["edges"][1] == h["edges"][2], q  # hidden layers share bins
     # every (example, unit) pair of the probe batch lands in a bin of the activation histogram
     act = probes[0]["hists"]["act"]["counts"]
     units = [16, 16, 16, 2]

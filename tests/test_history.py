@@ -25,7 +25,7 @@ def record(k: int, step: int | None = None) -> ProbeRecord:
         s: np.array([k + 10.0 * j + 0.1 * l for l in range(L)]) for j, s in enumerate(LAYER_STATS)
     }
     hists = {q: np.full((L, BINS), k % 1000, np.int32) for q in HIST_QUANTITIES}
-    ranges = {q: (-k - 1.0, k + 1.0) for q in HIST_QUANTITIES}
+    ranges = {q: np.tile([-k - 1.0, k + 1.0], (L, 1)) for q in HIST_QUANTITIES}
     return ProbeRecord(step, step / 100, 1.0 / (k + 1), 0.01, stats, hists, ranges)
 
 
@@ -100,7 +100,7 @@ def test_probes_are_thinned_evenly_keeping_the_first_and_the_newest():
         row = h.probe(i)
         assert row["index"] == k and row["step"] == 10 * k
         np.testing.assert_array_equal(row["stats"]["act_mean"], record(int(k)).stats["act_mean"])
-        assert row["ranges"]["act"] == (-k - 1.0, k + 1.0)
+        np.testing.assert_array_equal(row["ranges"]["act"], np.tile([-k - 1.0, k + 1.0], (L, 1)))
 
 
 def test_probe_history_is_bounded_over_a_long_run():
@@ -154,9 +154,9 @@ def test_probe_accessors():
     stats = h.probe_stats(["act_mean", "delta_norm"])
     assert set(stats) == {"act_mean", "delta_norm"} and stats["act_mean"].shape == (5, L)
     counts, ranges = h.hist_series("wgrad_log")
-    assert counts.shape == (5, L, BINS) and ranges.shape == (5, 2)
+    assert counts.shape == (5, L, BINS) and ranges.shape == (5, L, 2)
     np.testing.assert_array_equal(counts[:, 0, 0], np.arange(5))
-    np.testing.assert_array_equal(ranges[:, 1], np.arange(5) + 1.0)
+    np.testing.assert_array_equal(ranges[:, 0, 1], np.arange(5) + 1.0)
 
 
 def test_readers_get_copies():
@@ -325,7 +325,7 @@ def test_readers_never_see_a_half_written_row():
         counts, ranges = h.hist_series("pre")
         assert len(counts) == len(ranges)
         for c, r in zip(counts, ranges):
-            assert (c == (r[1] - 1) % 1000).all(), "counts and range from different probes"
+            assert (c == (r[0, 1] - 1) % 1000).all(), "counts and range from different probes"
         if h.n_probes:
             row = h.probe(-1)
             assert row["stats"]["act_mean"][0] == row["step"] == row["index"]

@@ -325,8 +325,8 @@ def test_nonfinite_values_are_counted_per_layer():
     assert rec.first_bad_layer == 0
     assert not rec.jacobian or np.isnan(rec.stats["jacobian_sv_mean"]).all()
     for q in HIST_QUANTITIES:  # the histograms count only the finite values and stay usable
-        lo, hi = rec.ranges[q]
-        assert math.isfinite(lo) and math.isfinite(hi) and lo < hi
+        for lo, hi in rec.ranges[q]:
+            assert math.isfinite(lo) and math.isfinite(hi) and lo < hi
 
 
 def test_a_layer_with_no_finite_value_is_probed_without_warnings():
@@ -369,9 +369,9 @@ def test_histograms_count_every_value_like_numpy_histogram():
     assert set(rec.hists) == set(HIST_QUANTITIES)
     for q in HIST_QUANTITIES:
         counts = rec.hists[q]
-        lo, hi = rec.ranges[q]
-        assert counts.shape == (3, bins)
+        assert counts.shape == (3, bins) and rec.ranges[q].shape == (3, 2)
         for l in range(3):
+            lo, hi = rec.ranges[q][l]
             v = vals[q][l]
             assert counts[l].sum() == v.size, f"{q} layer {l + 1}: every value counted once"
             assert lo <= v.min() and v.max() <= hi, f"{q}: values escape the range"
@@ -399,9 +399,9 @@ def test_log_range_is_in_whole_decades_and_holds_every_gradient():
     net, x, y = tiny_net()
     rec = make_prober(net, x, y).probe(0, 0.0, 0.1)
     for q in LOG_QUANTITIES:
-        lo, hi = rec.ranges[q]
-        assert lo == math.floor(lo) and hi == math.floor(hi)
-        assert lo <= -10 and hi >= 1  # at least the initial decades
+        for lo, hi in rec.ranges[q]:
+            assert lo == math.floor(lo) and hi == math.floor(hi)
+            assert lo <= -10 and hi >= 1  # at least the initial decades
 
 
 def test_bin_counts_equals_numpy_histogram_for_random_values():
@@ -500,7 +500,7 @@ def test_probe_ranges_stay_fixed_while_values_fit_and_widen_when_they_escape():
             net.params[k][...] = 0.5 * W[k]
     second = prober.probe(1, 0.0, 0.1)
     for q in ("weight", "pre", "act"):
-        assert second.ranges[q] == first.ranges[q], q
+        np.testing.assert_array_equal(second.ranges[q], first.ranges[q], err_msg=q)
 
     # bigger weights: the weight range widens, never narrows, and holds every value
     for k in W:
@@ -510,14 +510,34 @@ def test_probe_ranges_stay_fixed_while_values_fit_and_widen_when_they_escape():
     hand, _ = hand_pass(layers_of(net), x, y)
     vals = hand_values(hand, N)
     for q in HIST_QUANTITIES:
-        lo0, hi0 = second.ranges[q]
-        lo, hi = third.ranges[q]
-        assert lo <= lo0 and hi >= hi0, f"{q} narrowed"
-        allv = np.concatenate(vals[q])
-        assert lo <= allv.min() and allv.max() <= hi, f"{q} does not hold its values"
-        assert third.hists[q].sum() == allv.size
-    assert third.ranges["weight"] != first.ranges["weight"]
-    assert prober.state()["ranges"]["weight"] == list(third.ranges["weight"])
+        for l in range(3):
+            lo0, hi0 = second.ranges[q][l]
+            lo, hi = third.ranges[q][l]
+            assert lo <= lo0 and hi >= hi0, f"{q} narrowed"
+            v = vals[q][l]
+            assert lo <= v.min() and v.max() <= hi, f"{q} layer {l + 1} does not hold its values"
+        assert third.hists[q].sum() == sum(v.size for v in vals[q])
+    assert not np.array_equal(third.ranges["weight"], first.ranges["weight"])
+    # the state keeps one range per group: the hidden layers', then the output layer's
+    w = third.ranges["weight"]
+    assert prober.state()["ranges"]["weight"] == [list(w[0]), list(w[-1])]
+
+
+def test_hidden_layers_share_a_range_and_the_output_layer_has_its_own():
+    """Overlaid histograms of the hidden layers must be comparable (one range), while the
+    output's logits, often far wider than tanh units, must not squash them into a few bins."""
+    net, x, y = tiny_net()
+    net.params[f"dense{len(net.blocks)}.W"][...] *= 100.0  # huge logits
+    rec = make_prober(net, x, y).probe(0, 0.0, 0.1)
+    for q in HIST_QUANTITIES:
+        r = rec.ranges[q]
+        np.testing.assert_array_equal(r[0], r[1], err_msg=q)  # hidden layers 1 and 2 share
+    hidden, out = rec.ranges["act"][0], rec.ranges["act"][-1]
+    assert out[1] - out[0] > 20 * (hidden[1] - hidden[0])
+    # the hidden layers' range is set by their own values (10% margin), not by the logits
+    top = max(abs(rec.stats["act_p02"][:-1]).max(), abs(rec.stats["act_p98"][:-1]).max())
+    assert hidden[1] < 1.3 * max(abs(b.taps["a"]).max() for b in net.blocks[:-1])
+    assert top > 0
 
 
 def test_prober_state_round_trip_keeps_ranges_and_count():
@@ -529,7 +549,8 @@ def test_prober_state_round_trip_keeps_ranges_and_count():
     b.load_state(a.state())
     ra, rb = a.probe(2, 0.0, 0.1), b.probe(2, 0.0, 0.1)
     assert ra.jacobian == rb.jacobian
-    assert ra.ranges == rb.ranges
+    for q in HIST_QUANTITIES:
+        np.testing.assert_array_equal(ra.ranges[q], rb.ranges[q])
     for q in HIST_QUANTITIES:
         np.testing.assert_array_equal(ra.hists[q], rb.hists[q])
 

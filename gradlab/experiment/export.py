@@ -5,13 +5,14 @@ JSON::
     {"name": ..., "layers": ["dense1", ...],
      "probes": [{"step", "epoch", "loss", "lr", "index",
                  "layers": [{"act_mean": ..., ...}, ...],            # one dict per layer
-                 "hists": {"act": {"edges": [...], "counts": [[...], ...]}, ...}}, ...],
+                 "hists": {"act": {"edges": [[...], ...], "counts": [[...], ...]}, ...}}, ...],
      "evals": [{"step", "train_loss", "train_acc", "val_loss", "val_acc"}, ...],
      "events": [{"step", "kind", "severity", "layer", "message"}, ...],
      "theory": {"q": [...], "pre_std": [...], ...}}
 
-Numbers that are not measured (NaN) are ``null``: the file is strict JSON. Histogram ``edges``
-has ``bins + 1`` entries shared by every layer; ``counts[l]`` are layer l's counts.
+Numbers that are not measured (NaN) are ``null``: the file is strict JSON. Histogram
+``edges[l]`` has ``bins + 1`` entries and ``counts[l]`` ``bins`` counts for layer l (the hidden
+layers share their edges; the output layer has its own).
 
 CSV is long format, one row per scalar: ``step,layer,stat,value`` (per-layer statistics, then
 the probe's ``loss`` and ``lr`` with an empty layer); an unmeasured value is an empty cell.
@@ -57,9 +58,12 @@ def stats_dict(history: History, name: str = "", hists: bool = True) -> dict:
         if hists:
             rec["hists"] = {}
             for q, (counts, ranges) in hist.items():
-                lo, hi = ranges[i]
-                edges = np.linspace(lo, hi, history.bins + 1)
-                rec["hists"][q] = {"edges": [float(e) for e in edges], "counts": counts[i].tolist()}
+                rec["hists"][q] = {
+                    "edges": [
+                        np.linspace(lo, hi, history.bins + 1).tolist() for lo, hi in ranges[i]
+                    ],
+                    "counts": counts[i].tolist(),
+                }
         probes.append(rec)
     ev = history.evals()
     evals = [{k: _num(ev[k][i]) for k in EVAL_COLUMNS} for i in range(len(ev["step"]))]

@@ -9,9 +9,10 @@ Three tables and a list:
   ``val_acc``).
 - **probes**: one row per kept probe: ``step``, ``epoch``, ``loss``, ``lr``, ``index`` (the
   probe's serial number), each per-layer statistic as an (n, L) column, and each histogram as
-  (n, L, bins) counts with its (n, 2) range. When the rows reach ``probe_capacity`` they are
-  thinned evenly: only probes whose serial number is a multiple of a doubling stride are kept,
-  plus always the newest. The step-0 probe (serial 0) is never dropped.
+  (n, L, bins) counts with its per-layer (n, L, 2) ranges. When the rows reach
+  ``probe_capacity`` they are thinned evenly: only probes whose serial number is a multiple of
+  a doubling stride are kept, plus always the newest. The step-0 probe (serial 0) is never
+  dropped.
 - **events**: dicts ``{"step", "kind", "severity", "layer", "message"}``.
 
 The trainer appends from its thread while the window reads from its own: every method takes a
@@ -128,7 +129,7 @@ class History:
         }
         pcols.update({f"stat/{s}": ((L,), np.float64) for s in LAYER_STATS})
         pcols.update({f"hist/{q}": ((L, bins), np.int32) for q in HIST_QUANTITIES})
-        pcols.update({f"range/{q}": ((2,), np.float64) for q in HIST_QUANTITIES})
+        pcols.update({f"range/{q}": ((L, 2), np.float64) for q in HIST_QUANTITIES})
         self._probes = _Table(pcols, 16)
 
     # ------------------------------------------------------------------ writing
@@ -286,13 +287,13 @@ class History:
             return {s: self._probes.column(f"stat/{s}") for s in names}
 
     def hist_series(self, quantity: str) -> tuple[np.ndarray, np.ndarray]:
-        """(counts (n, L, bins), ranges (n, 2)) of one histogram quantity over all probes."""
+        """(counts (n, L, bins), ranges (n, L, 2)) of one histogram quantity over all probes."""
         with self._lock:
             return self._probes.column(f"hist/{quantity}"), self._probes.column(f"range/{quantity}")
 
     def probe(self, i: int) -> dict[str, Any]:
         """Probe row ``i`` (negative counts from the end): scalars, ``stats`` {name: (L,)},
-        ``hists`` {q: (L, bins)}, ``ranges`` {q: (lo, hi)}."""
+        ``hists`` {q: (L, bins)}, ``ranges`` {q: (L, 2) per-layer (lo, hi)}."""
         with self._lock:
             n = self._probes.n
             if not -n <= i < n:
@@ -303,7 +304,7 @@ class History:
                 **{k: c[k][i].item() for k in PROBE_SCALARS},
                 "stats": {s: c[f"stat/{s}"][i].copy() for s in LAYER_STATS},
                 "hists": {q: c[f"hist/{q}"][i].copy() for q in HIST_QUANTITIES},
-                "ranges": {q: tuple(c[f"range/{q}"][i].tolist()) for q in HIST_QUANTITIES},
+                "ranges": {q: c[f"range/{q}"][i].copy() for q in HIST_QUANTITIES},
             }
 
     def probe_index_at(self, step: int) -> int:

@@ -33,8 +33,11 @@ nonfinite           number of NaN/inf values among z, a, delta, dL/dW and W
 
 Histograms (``act``, ``pre``, ``delta``, ``wgrad``, ``weight``, and ``delta_log``, ``wgrad_log``
 of log10|x| for the gradients, whose sizes span decades) are counts over ``bins`` equal bins of a
-range shared by all layers. The range of a quantity stays fixed while its values stay inside it, so
-successive frames are comparable, and widens (never narrows) when a value escapes.
+range shared by all hidden layers (so they overlay as in Glorot & Bengio's figures; the output
+layer has a range of its own, as logits need not be on the scale of the hidden units), stored per
+layer as (L, 2). The range of a quantity stays fixed while its values stay inside it, so
+successive frames are comparable, and widens (never narrows) when a value escapes. An odd number
+of bins (the default, 51) puts 0 in the middle of a bin rather than on an edge.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ MIN_HALF_WIDTH = 1e-12
 
 @dataclass
 class ProbeRecord:
-    """One probe: per-layer stats (L,), histogram counts (L, bins) and their ranges."""
+    """One probe: per-layer stats (L,), histogram counts (L, bins) and their ranges (L, 2)."""
 
     step: int
     epoch: float
@@ -88,7 +91,7 @@ class ProbeRecord:
     lr: float
     stats: dict[str, np.ndarray]
     hists: dict[str, np.ndarray]
-    ranges: dict[str, tuple[float, float]]
+    ranges: dict[str, np.ndarray]
     jacobian: bool = False
     first_bad_layer: int | None = None  # index of the first block with a non-finite value
     extra: dict = field(default_factory=dict)
@@ -199,7 +202,7 @@ class Prober:
         x: np.ndarray,
         y: np.ndarray,
         *,
-        bins: int = 50,
+        bins: int = 51,
         jacobian_every: int = 10,
         jacobian_examples: int = 2,
         seed: int = 0,
@@ -214,21 +217,29 @@ class Prober:
         self.seed = seed
         self.count = 0  # probes taken
         self.scheduled = 0  # of which scheduled (the Jacobian schedule counts these)
-        self.ranges = {q: HistRange(q in LOG_QUANTITIES) for q in HIST_QUANTITIES}
+        # the hidden layers share one bin range per quantity (so their histograms overlay and
+        # compare), the output layer has its own: logits need not be on the scale of tanh units
+        L = len(net.blocks)
+        self.groups = [0] * (L - 1) + [1] if L > 1 else [0]
+        n_groups = max(self.groups) + 1
+        self.ranges = {
+            q: [HistRange(q in LOG_QUANTITIES) for _ in range(n_groups)] for q in HIST_QUANTITIES
+        }
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict:
         return {
             "count": self.count,
             "scheduled": self.scheduled,
-            "ranges": {q: r.state() for q, r in self.ranges.items()},
+            "ranges": {q: [r.state() for r in rs] for q, rs in self.ranges.items()},
         }
 
     def load_state(self, state: dict) -> None:
         self.count = int(state["count"])
         self.scheduled = int(state.get("scheduled", state["count"]))
-        for q, (lo, hi) in state["ranges"].items():
-            self.ranges[q].lo, self.ranges[q].hi = lo, hi
+        for q, saved in state["ranges"].items():
+            for r, (lo, hi) in zip(self.ranges[q], saved):
+                r.lo, r.hi = lo, hi
 
     def input_mean_square(self) -> float:
         """Mean of x^2 over the probe batch (the theory's m(0))."""
@@ -338,30 +349,30 @@ class Prober:
 
     def _histograms(self, values: dict[str, list[np.ndarray]]):
         hists: dict[str, np.ndarray] = {}
-        ranges: dict[str, tuple[float, float]] = {}
+        ranges: dict[str, np.ndarray] = {}
         L = len(values["act"])
         for q in HIST_QUANTITIES:
             if q in LOG_QUANTITIES:
-                base = values[q.removesuffix("_log")]
                 layers = []
-                for v in base:
+                for v in values[q.removesuffix("_log")]:
                     v = np.abs(v.ravel())
                     v = v[v > 0]
                     layers.append(np.log10(v, dtype=np.float64))
             else:
                 layers = values[q]
-            finite = [v for v in layers if v.size]
-            if finite:
-                vmin = min(float(v.min()) for v in finite)
-                vmax = max(float(v.max()) for v in finite)
-                self.ranges[q].fit(vmin, vmax)
-            r = self.ranges[q]
-            if r.lo is None:
-                r.fit(-1.0, 1.0) if not r.log else r.fit(*LOG_RANGE)
             counts = np.zeros((L, self.bins), np.int32)
-            for i, v in enumerate(layers):
-                if v.size:
-                    counts[i] = bin_counts(v, r.lo, r.hi, self.bins)
+            rng = np.zeros((L, 2))
+            for g, r in enumerate(self.ranges[q]):
+                members = [i for i in range(L) if self.groups[i] == g]
+                finite = [layers[i] for i in members if layers[i].size]
+                if finite:
+                    r.fit(min(float(v.min()) for v in finite), max(float(v.max()) for v in finite))
+                if r.lo is None:
+                    r.fit(*LOG_RANGE) if r.log else r.fit(-1.0, 1.0)
+                for i in members:
+                    rng[i] = (r.lo, r.hi)
+                    if layers[i].size:
+                        counts[i] = bin_counts(layers[i], r.lo, r.hi, self.bins)
             hists[q] = counts
-            ranges[q] = (r.lo, r.hi)
+            ranges[q] = rng
         return hists, ranges

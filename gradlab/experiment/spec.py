@@ -8,7 +8,7 @@
      "training": {"optimizer": "adam", "lr": 0.01, "schedule": "constant", "batch_size": 32,
                   "steps": 2000, "loss": "softmax_cross_entropy", "clip": null,
                   "l1": 0, "l2": 0, "max_norm": null, "eval_every": "auto"},
-     "probes": {"every": "auto", "bins": 50, "jacobian_every": 10, "batch": 512}}
+     "probes": {"every": "auto", "bins": 51, "jacobian_every": 10, "batch": 512}}
 
 :func:`resolve` validates a spec and fills in every default; errors are
 :class:`~gradlab.errors.SpecError` naming the dotted field (``training.lr``,
@@ -71,7 +71,7 @@ DEFAULT_TRAINING = {
 }
 DEFAULT_PROBES = {
     "every": "auto",
-    "bins": 50,
+    "bins": 51,
     "jacobian_every": 10,
     "jacobian_examples": 2,
     "batch": 512,

@@ -754,14 +754,16 @@ class CompareView(BaseView):
             i = run.history.probe_index_at(step)
             rec = run.history.probe(i)
             counts = rec["hists"][q].astype(np.float64)  # (L, bins)
-            lo, hi = rec["ranges"][q]
-            edges = np.linspace(lo, hi, counts.shape[1] + 1)
+            ranges = rec["ranges"][q]  # (L, 2): hidden layers share one, the output its own
             colors = theme.layer_colors(len(counts))
-            used = np.flatnonzero(counts.sum(axis=0) > 0)
-            if used.size:  # zoom on the bins that hold values (the stored range is wider)
+            hidden = counts[:-1] if len(counts) > 1 else counts
+            edges = np.linspace(*ranges[0], counts.shape[1] + 1)
+            used = np.flatnonzero(hidden.sum(axis=0) > 0)
+            if used.size:  # zoom on the bins the hidden layers fill (the stored range is wider)
                 lo_all = min(lo_all, float(edges[used[0]]))
                 hi_all = max(hi_all, float(edges[used[-1] + 1]))
             for l, row in enumerate(counts):
+                edges = np.linspace(*ranges[l], counts.shape[1] + 1)
                 total = row.sum()
                 frac = row / total if total > 0 else row
                 item = plot.plot(

@@ -346,8 +346,9 @@ class DistributionsView(ReusesItems, BaseView):
                 self.curves.append(curve)
                 self.plots.append(p)
                 if i:
-                    p.setXLink(self.plots[0])
                     p.setYLink(self.plots[0])
+                    if i < L - 1:  # the hidden layers share bins; the output has its own
+                        p.setXLink(self.plots[0])
             self.legend = None
         for p in self.plots:
             p.disableAutoRange()
@@ -375,21 +376,27 @@ class DistributionsView(ReusesItems, BaseView):
         if self._cache.content((id(h), p["index"], p["step"], p["loss"], qh, logy)):
             return
         counts = p["hists"][qh]
-        lo, hi = p["ranges"][qh]
+        ranges = p["ranges"][qh]  # (L, 2): the hidden layers share one range, the output its own
         bins = counts.shape[1]
         frac = normalise(counts)
-        edges = np.linspace(lo, hi, bins + 1)
+        # overlaid, the x axis spans the hidden layers' range (the output's logits may be far
+        # wider and would squash them); small multiples give every layer its own axis
+        lo, hi = ranges[0] if len(ranges) > 1 and not self.multiples else ranges[-1]
+        if self.multiples or len(ranges) == 1:
+            lo, hi = float(ranges[:, 0].min()), float(ranges[:, 1].max())
         if logy:
             # an empty bin cannot sit on a log axis: it goes to a floor below the smallest
             # non-empty fraction (one value in the batch)
             total = counts.sum(axis=1).max()
             floor = 10.0 ** math.floor(math.log10(0.5 / max(total, 1)))
             frac = np.maximum(frac, floor)
-        for curve, y in zip(self.curves, frac):
-            curve.setData(edges, y, skipFiniteCheck=True)
-        if (lo, hi) != self._x_range:
-            self._x_range = (lo, hi)
-            self.plots[0].setXRange(lo, hi, padding=0)
+        for curve, y, (a, b) in zip(self.curves, frac, ranges):
+            curve.setData(np.linspace(a, b, bins + 1), y, skipFiniteCheck=True)
+        x_ranges = [tuple(r) for r in ranges] if self.multiples else [(lo, hi)]
+        if x_ranges != self._x_range:
+            self._x_range = x_ranges
+            for plot, (a, b) in zip(self.plots, x_ranges):
+                plot.setXRange(a, b, padding=0)
         self.y_range.fit(frac)
         self._update_axes(qh, logy)
         self._update_header(model, p, r, qh, (hi - lo) / bins, counts)

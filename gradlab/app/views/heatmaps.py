@@ -64,7 +64,8 @@ def resample(
 ) -> np.ndarray:
     """Counts (n, L, bins) over per-probe ranges (n, 2) -> counts (n, L, bins) over the common
     range [lo, hi] (the mass of every probe and layer kept when [lo, hi] covers its range).
-    Probes already on the common range are copied as they are."""
+    Probes already on the common range are copied as they are. (The view calls it one layer at
+    a time, since each layer's ranges are its own.)"""
     out = np.asarray(counts).astype(dtype)
     bins = out.shape[-1]
     dst = np.linspace(lo, hi, bins + 1)
@@ -287,10 +288,18 @@ class HeatmapsView(ReusesItems, BaseView):
             cur.setVisible(visible)
 
     def _draw_images(self, model, steps, q: str, log: bool, by_step: bool) -> None:
-        counts, ranges = model.history.hist_series(q)
-        lo, hi = float(ranges[:, 0].min()), float(ranges[:, 1].max())
+        counts, ranges = model.history.hist_series(q)  # (n, L, bins), (n, L, 2)
+        # each layer onto the union of its ranges over the probes (ranges only widen, so the
+        # newest); the hidden layers share theirs, the output layer has its own
+        los = ranges[:, :, 0].min(axis=0)
+        his = ranges[:, :, 1].max(axis=0)
         # float32 throughout: (n, L, bins) -> per-probe fractions -> (L, bins, n) images
-        dens = normalise(resample(counts, ranges, lo, hi, np.float32), np.float32)
+        dens = np.empty(counts.shape, np.float32)
+        for l in range(counts.shape[1]):
+            dens[:, l : l + 1] = resample(
+                counts[:, l : l + 1], ranges[:, l], float(los[l]), float(his[l]), np.float32
+            )
+        dens = normalise(dens, np.float32)
         n, _L, bins = dens.shape
         occupied = dens.max(axis=0) > 0  # (L, bins): where each layer ever had values
         stack = np.ascontiguousarray(dens.transpose(1, 2, 0))
@@ -308,10 +317,9 @@ class HeatmapsView(ReusesItems, BaseView):
             stack = np.take(stack, rows, axis=2)
         else:
             x0, span = -0.5, float(n)
-        rect = QRectF(x0, lo, span, hi - lo)
         for i, img in enumerate(self.images):
             img.setImage(stack[i], levels=levels, autoLevels=False)
-            img.setRect(rect)
+            img.setRect(QRectF(x0, float(los[i]), span, float(his[i] - los[i])))
         if levels != self._levels:
             self._levels = levels
             self.colorbar.setLevels(levels)
@@ -326,16 +334,18 @@ class HeatmapsView(ReusesItems, BaseView):
         if by_step and exp is not None and exp.data_error is None:
             total = exp.total_steps
         (self.x_step if by_step else self.x_probe).fit((x0, max(x0 + span, float(total or 0))))
-        width = (hi - lo) / bins
-        centres = lo + (np.arange(bins) + 0.5) * width
-        if self.shared_y:
-            occupied = occupied.any(axis=0, keepdims=True)
-        for i, g in enumerate(self.y_ranges):
-            used = centres[occupied[i]]
-            if used.size:
-                g.fit((used.min() - width, used.max() + width))
-            else:
-                g.fit((lo, hi))
+        widths = (his - los) / bins
+        centres = los[:, None] + (np.arange(bins) + 0.5) * widths[:, None]  # (L, bins)
+        spans = []
+        for i in range(len(los)):
+            used = centres[i][occupied[i]]
+            spans.append(
+                (used.min() - widths[i], used.max() + widths[i]) if used.size else (los[i], his[i])
+            )
+        if self.shared_y:  # one y range for every layer shown
+            spans = [(min(a for a, _ in spans), max(b for _, b in spans))] * len(spans)
+        for g, span_i in zip(self.y_ranges, spans if len(self.y_ranges) > 1 else spans[:1]):
+            g.fit(span_i)
         self._update_labels(model, q, log, by_step, n, steps)
 
     def _update_labels(self, model, q, log, by_step, n, steps) -> None:
