@@ -8,7 +8,8 @@ import pytest
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
-from gradlab.app.views.distributions import DistributionsView, grid_shape
+from gradlab.app.views.common import grid_shape
+from gradlab.app.views.distributions import DistributionsView
 from gradlab.app.views.heatmaps import HeatmapsView, resample, step_columns
 from gradlab.app.views.overtime import OverTimeView
 from gradlab.app.views.profile import ProfileView

@@ -242,6 +242,10 @@ class History:
         return self._steps.n
 
     @property
+    def n_evals(self) -> int:
+        return self._evals.n
+
+    @property
     def n_probes(self) -> int:
         return self._probes.n
 

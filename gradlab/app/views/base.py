@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
+from gradlab.app.views.common import fast_grid
 
 
 class HelpBar(QWidget):
@@ -133,7 +134,10 @@ class BaseView(QWidget):
             plot.setLabel("left", left)
         if bottom:
             plot.setLabel("bottom", bottom)
-        plot.showGrid(x=True, y=True, alpha=t.grid_alpha)
+        fast_grid(plot)
+        # a fixed axis width: tick labels that change length ("0.1" -> "0.001") would otherwise
+        # re-lay out the whole canvas, a frame-long stall
+        plot.getAxis("left").setWidth(62)
         plot.setMenuEnabled(True)
         plot.hideButtons()
 

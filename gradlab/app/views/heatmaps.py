@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
-from gradlab.app.views.distributions import (
+from gradlab.app.views.common import (
     RedrawCache,
     ReusesItems,
     add_plot,
@@ -25,7 +25,7 @@ from gradlab.app.views.distributions import (
     layer_names,
     normalise,
 )
-from gradlab.app.views.ranges import GrowingRange
+from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
 
 #: quantity -> (menu text, axis label)
 QUANTITIES: dict[str, tuple[str, str]] = {
@@ -263,7 +263,7 @@ class HeatmapsView(ReusesItems, BaseView):
         shown = self.plots[:1] if self.shared_y else self.plots
         self.y_ranges = [GrowingRange(p, "y", headroom=0.05, pad=0.05) for p in shown]
         # step axis: room to grow towards the planned steps; probe axis: a little room
-        self.x_step = GrowingRange(self.plots[0], "x", headroom=0.25, pad=0.0, shrink=0)
+        self.x_step = GrowingRange(self.plots[0], "x", headroom=STEP_HEADROOM, pad=0.0, shrink=0)
         self.x_probe = GrowingRange(self.plots[0], "x", headroom=0.05, pad=0.0, shrink=0)
         self._reset_state()
 

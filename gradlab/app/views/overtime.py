@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsPathItem, QWidget
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
-from gradlab.app.views.distributions import (
+from gradlab.app.views.common import (
     RedrawCache,
     ReusesItems,
     add_plot,
@@ -24,7 +24,7 @@ from gradlab.app.views.distributions import (
     side_legend,
 )
 from gradlab.app.views.profile import positive
-from gradlab.app.views.ranges import GrowingRange
+from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
 
 #: the stats this view reads, in one probe_stats call per frame
 STATS = (
@@ -263,7 +263,7 @@ class OverTimeView(ReusesItems, BaseView):
             p.addItem(cur, ignoreBounds=True)
             self.cursor.append(cur)
 
-        self.x_range = GrowingRange(p_act, "x", headroom=0.25, pad=0.0)
+        self.x_range = GrowingRange(p_act, "x", headroom=STEP_HEADROOM, pad=0.0)
         self.y_act = GrowingRange(p_act, "y", headroom=0.1)
         self.y_speed = GrowingRange(p_speed, "y", log=True, headroom=0.1)
         self.y_wgrad = GrowingRange(p_wgrad, "y", log=True, headroom=0.1)

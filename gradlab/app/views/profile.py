@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QWidget
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
-from gradlab.app.views.distributions import (
+from gradlab.app.views.common import (
     RedrawCache,
     ReusesItems,
     add_plot,

@@ -13,6 +13,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+#: head-room of a step axis when a run without a step budget outgrows it: doubling keeps the
+#: re-ranges (each re-lays out the axes of every plot, ~60 ms for all views) logarithmically rare
+STEP_HEADROOM = 1.0
+
 
 class GrowingRange:
     """Keeps one axis of a plot covering the data, with ``headroom`` to spare when it grows.

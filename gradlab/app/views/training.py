@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
-from gradlab.app.views.ranges import GrowingRange
+from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
 
 #: step rows read per frame (a longer history is read at an even stride)
 MAX_ROWS = 20_000
@@ -117,46 +117,58 @@ class TrainingView(BaseView):
         for p, line in zip((self.p_loss, self.p_acc, self.p_lr, self.p_gn), self.cursor):
             p.addItem(line, ignoreBounds=True)
         self.p_acc.setYRange(0, 1.02, padding=0)
-        self.x_range = GrowingRange(self.p_loss, "x", headroom=0.25, pad=0.0)
+        self.x_range = GrowingRange(self.p_loss, "x", headroom=STEP_HEADROOM, pad=0.0)
         self.y_loss = GrowingRange(self.p_loss, "y", log=True, headroom=0.1)
         self.y_lr = GrowingRange(self.p_lr, "y", log=True, headroom=0.1)
         self.y_gn = GrowingRange(self.p_gn, "y", log=True, headroom=0.1)
         self._event_lines: list[pg.InfiniteLine] = []
         self._n_events = -1
+        self._n_steps = self._n_evals = self._n_clipped = self._stride = -1
+        self._last = 0
+        self._last_losses = self._eval_losses = np.zeros(0)
 
     def draw(self, model: RunModel, row: int | None) -> None:
         h = model.history
-        s = h.steps(max_rows=MAX_ROWS)
-        e = h.evals()
-        step = s["step"]
-        # NaN (no validation set, a non-positive value on a log axis) draws as a gap
-        self.c_step_loss.setData(step, _positive(s["loss"]))
-        self.c_train_loss.setData(e["step"], _positive(e["train_loss"]))
-        self.c_val_loss.setData(e["step"], _positive(e["val_loss"]))
-        self.c_train_acc.setData(e["step"], e["train_acc"])
-        self.c_val_acc.setData(e["step"], e["val_acc"])
-        self.c_lr.setData(step, _positive(s["lr"]))
-        self.c_gn.setData(step, _positive(s["grad_norm"]))
-        clipped = s["clipped"]
-        self.c_clip.setData(step[clipped], _positive(s["grad_norm"][clipped]))
-
-        last = int(step[-1]) if len(step) else 0
-        total = (
-            model.experiment.total_steps
-            if model.experiment is not None and model.experiment.data_error is None
-            else None
-        )
-        self.x_range.fit((0.0, max(last, 10, total or 0) if total else max(last, 10)))
-        self.y_loss.fit(np.concatenate([s["loss"][-5000:], e["train_loss"], e["val_loss"]]))
-        self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
-        self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
-
+        if h.n_steps != self._n_steps or h.step_stride != self._stride:
+            self._draw_steps(model)
+        if h.n_evals != self._n_evals:  # symbol curves are costly: only when evals arrive
+            self._n_evals = h.n_evals
+            e = h.evals()
+            self.c_train_loss.setData(e["step"], _positive(e["train_loss"]))
+            self.c_val_loss.setData(e["step"], _positive(e["val_loss"]))
+            self.c_train_acc.setData(e["step"], e["train_acc"])
+            self.c_val_acc.setData(e["step"], e["val_acc"])
+            self._eval_losses = np.concatenate([e["train_loss"], e["val_loss"]])
+            self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         r = self.resolve_row(model, row)
-        x = h.probe_column("step")[r] if r is not None and row is not None else last
+        x = h.probe_column("step")[r] if r is not None and row is not None else self._last
         for line in self.cursor:
             line.setValue(float(x))
             line.setVisible(row is not None)
         self._draw_events(model)
+
+    def _draw_steps(self, model: RunModel) -> None:
+        h = model.history
+        self._n_steps, self._stride = h.n_steps, h.step_stride
+        s = h.steps(max_rows=MAX_ROWS)
+        step = s["step"]
+        # NaN (no validation set, a non-positive value on a log axis) draws as a gap
+        self.c_step_loss.setData(step, _positive(s["loss"]))
+        self.c_lr.setData(step, _positive(s["lr"]))
+        self.c_gn.setData(step, _positive(s["grad_norm"]))
+        clipped = s["clipped"]
+        n_clipped = int(clipped.sum())
+        if n_clipped != self._n_clipped:
+            self._n_clipped = n_clipped
+            self.c_clip.setData(step[clipped], _positive(s["grad_norm"][clipped]))
+        self._last = int(step[-1]) if len(step) else 0
+        exp = model.experiment
+        total = exp.total_steps if exp is not None and exp.data_error is None else None
+        self.x_range.fit((0.0, max(self._last, 10, total or 0)))
+        self._last_losses = s["loss"][-5000:]
+        self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
+        self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
+        self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
 
     def _draw_events(self, model: RunModel) -> None:
         events = model.history.events_copy()
