@@ -73,7 +73,7 @@ _app_ref: QApplication | None = None  # a QApplication created here for headless
 
 def figure_keys() -> list[str]:
     """What ``render_figure`` can draw: every view's key and ``"dashboard"``."""
-    return [v.key for v in VIEWS] + [DASHBOARD]
+    return [v.key for v in VIEWS if v.key != DASHBOARD] + [DASHBOARD]
 
 
 # ============================================================================ rendering

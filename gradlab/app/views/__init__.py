@@ -3,6 +3,7 @@
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.boundary import BoundaryView
 from gradlab.app.views.compare import CompareView
+from gradlab.app.views.dashboard import DashboardView
 from gradlab.app.views.distributions import DistributionsView
 from gradlab.app.views.heatmaps import HeatmapsView
 from gradlab.app.views.overtime import OverTimeView
@@ -11,6 +12,7 @@ from gradlab.app.views.training import TrainingView
 
 #: every view the window shows (and ``gradlab export --figure`` can render), in tab order
 VIEWS: list[type[BaseView]] = [
+    DashboardView,
     DistributionsView,
     ProfileView,
     OverTimeView,
@@ -20,8 +22,9 @@ VIEWS: list[type[BaseView]] = [
     CompareView,
 ]
 
-#: views that draw one run's history (Compare draws the pinned runs instead)
-RUN_VIEWS = [v for v in VIEWS if v is not CompareView]
+#: the views that draw one run's history, one each (Compare draws the pinned runs; the
+#: Dashboard shows these together)
+RUN_VIEWS = [v for v in VIEWS if v not in (CompareView, DashboardView)]
 
 
 def view_class(key: str) -> type[BaseView]:
