@@ -845,6 +845,12 @@ class MainWindow(QMainWindow):
         text = "".join(f"<tr><td>{n}</td><td><b>{k}</b></td></tr>" for n, k in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # once shown (the panels may have taken the focus while they filled in), the focus goes
+        # to the views: not a text field or table, so Space runs and N steps at once
+        QTimer.singleShot(0, self.tabs.setFocus)
+
     # ================================================================== closing
     def closeEvent(self, event) -> None:
         if self._shut:

@@ -134,6 +134,7 @@ class TrainingWorker(QObject):
     def _adopt(self, exp: Experiment, path: Path | None = None) -> None:
         self._pause(probe=False)
         self.exp = exp
+        exp.pace = None if self._speed is None else 1.0 / self._speed
         self.run_id += 1
         self._boundary_grid = None
         self._last_boundary = 0.0
@@ -195,6 +196,8 @@ class TrainingWorker(QObject):
 
     def _cmd_speed(self, steps_per_sec: float | None) -> None:
         self._speed = steps_per_sec
+        if self.exp is not None:
+            self.exp.pace = None if steps_per_sec is None else 1.0 / steps_per_sec
         if self._gen is not None:  # restart the generator with the new pace
             self._gen.close()
             self._gen = None

@@ -152,6 +152,9 @@ class Experiment:
         self.status = "ready"
         self.diverged: dict | None = None
         self._health = {"vanishing": False, "exploding": False, "saturation": False, "dead": False}
+        #: seconds per step the driver paces training at (the window's speed control), or None;
+        #: "auto" probing may then use the idle time: probes cost <= 10% of the wall clock
+        self.pace: float | None = None
         self._t_step = 0.0  # moving averages of seconds per step / per probe
         self._t_probe = 0.0
         self._t_jacobian = 0.0
@@ -392,7 +395,8 @@ class Experiment:
         if self.spec["probes"]["every"] == "auto" and self._t_step > 0 and index >= 2:
             # the Jacobian's cost is spread over the probes that skip it
             per_probe = self._t_probe + self._t_jacobian / max(prober.jacobian_every, 1)
-            k = nice_interval((1 - PROBE_BUDGET) / PROBE_BUDGET * per_probe / self._t_step)
+            per_step = max(self._t_step, self.pace or 0.0)
+            k = nice_interval((1 - PROBE_BUDGET) / PROBE_BUDGET * per_probe / per_step)
             if k != self.probe_every and (k > self.probe_every or k <= self.probe_every // 4):
                 self.probe_every = k
         return rec

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
-from gradlab.app.views.common import fast_grid
+from gradlab.app.views.common import fast_grid, shrinkable
 
 
 class HelpBar(QWidget):
@@ -128,6 +128,7 @@ class BaseView(QWidget):
     @staticmethod
     def style_plot(plot: pg.PlotItem, title: str = "", left: str = "", bottom: str = "") -> None:
         t = theme.current()
+        shrinkable(plot.titleLabel)
         if title:
             plot.setTitle(title, color=t.foreground, size="10pt")
         if left:

@@ -4,13 +4,14 @@ normalisation, a legible log axis, a fast opaque grid, item reuse across runs, l
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Hashable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
@@ -117,6 +118,7 @@ def fast_grid(plot: pg.PlotItem) -> None:
 def add_plot(canvas: pg.GraphicsLayoutWidget, row: int, col: int, **kw) -> pg.PlotItem:
     """A plot with a :class:`LogAxis` on the left (legible in log mode, the same otherwise)."""
     plot = canvas.addPlot(row=row, col=col, axisItems={"left": LogAxis("left")}, **kw)
+    shrinkable(plot.titleLabel)
     fast_grid(plot)
     return plot
 
@@ -148,10 +150,29 @@ class ReusesItems:
         raise NotImplementedError
 
 
+def _update_min_without_width(self) -> None:
+    """pyqtgraph's LabelItem.updateMin, minus the minimum width: a long plot title or header
+    is clipped at its plot's edge instead of widening the whole layout past the view (which then
+    shows only part of its plots, as in a narrow Dashboard cell)."""
+    pg.LabelItem.updateMin(self)
+    self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+    self.setMinimumWidth(0)
+    for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+        self._sizeHint[which] = (0, self._sizeHint[which][1])
+    self.updateGeometry()
+
+
+def shrinkable(label: pg.LabelItem) -> pg.LabelItem:
+    """Let ``label`` (a plot title or a header, not a legend entry) shrink below its text."""
+    label.updateMin = types.MethodType(_update_min_without_width, label)
+    label.updateMin()
+    return label
+
+
 def header(canvas: pg.GraphicsLayoutWidget, colspan: int) -> pg.LabelItem:
     """A one-line header across the top of a view's canvas."""
     t = theme.current()
-    label = pg.LabelItem("", color=t.foreground, size="10pt", justify="left")
+    label = shrinkable(pg.LabelItem("", color=t.foreground, size="10pt", justify="left"))
     canvas.addItem(label, row=0, col=0, colspan=colspan)
     return label
 

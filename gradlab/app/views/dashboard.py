@@ -1,10 +1,10 @@
-"""The Dashboard: every run view at once, in a grid, live.
+"""The Dashboard: the main views at once, in a 2 x 2 grid, live.
 
-Six views redrawn in the same frame would stall the window (a new probe changes all of them, and
-painting them all takes ~200 ms on a 5 x 1000 net), so the dashboard redraws them in turns within
-a frame budget: each frame refreshes the views whose turn it is until ~12 ms are spent, and a
-zero-delay timer drains the rest between frames. Every view is at most a few frames behind, and
-the window stays responsive (DESIGN.md: no stall over 50 ms).
+Several views redrawn in the same frame would stall the window (a new probe changes all of them,
+and repainting them all took ~200 ms on a 5 x 1000 net), so the dashboard redraws them in turns:
+each turn refreshes one view with something new (views with nothing new return at once), and a
+zero-delay timer gives the next view its turn between frames. Every view is at most a few frames
+behind, and the window stays responsive (DESIGN.md: no stall over 50 ms).
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QWidget
 
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.boundary import BoundaryView
 from gradlab.app.views.distributions import DistributionsView
-from gradlab.app.views.heatmaps import HeatmapsView
 from gradlab.app.views.overtime import OverTimeView
 from gradlab.app.views.profile import ProfileView
 from gradlab.app.views.training import TrainingView
@@ -33,16 +32,22 @@ class DashboardView(BaseView):
     key = "dashboard"
     title = "Dashboard"
     summary = (
-        "<b>Dashboard</b>: every view at once — distributions, layer profile, training curves, "
-        "over time, heatmaps and (for 2-D data) the decision boundary."
+        "<b>Dashboard</b>: the main views at once — distributions, layer profile, training "
+        "curves, and the decision boundary (2-D data) or the statistics over time."
     )
     details = (
         "Each panel is the full view of its own tab (with its controls and notes there). While "
         "training, the panels redraw in turns, so a busy frame never freezes the window; each "
         "is at most a few frames behind."
     )
-    PARTS = (DistributionsView, ProfileView, TrainingView, OverTimeView, HeatmapsView,
-             BoundaryView)
+    #: (view, row, column): a 2 x 2 grid; the boundary and Over time share the last cell
+    PARTS = (
+        (DistributionsView, 0, 0),
+        (ProfileView, 0, 1),
+        (TrainingView, 1, 0),
+        (OverTimeView, 1, 1),
+        (BoundaryView, 1, 1),
+    )
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -52,11 +57,18 @@ class DashboardView(BaseView):
         grid.setContentsMargins(2, 2, 2, 2)
         grid.setSpacing(4)
         self.parts: list[BaseView] = []
-        for i, cls in enumerate(self.PARTS):
+        for cls, r, c in self.PARTS:
             view = cls(self.grid_host)
             view.help.hide()  # the notes live in each view's own tab
-            grid.addWidget(view, i // 3, i % 3)
+            for combo in view.findChildren(QComboBox):  # long option names must not widen a cell
+                combo.setSizeAdjustPolicy(
+                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+                )
+                combo.setMinimumContentsLength(8)
+            grid.addWidget(view, r, c)
             self.parts.append(view)
+        self.boundary = self.parts[-1]
+        self.boundary.hide()
         self.layout().insertWidget(2, self.grid_host, 1)
         self._pending: list[BaseView] = []
         self._next = 0  # whose turn it is first
@@ -65,9 +77,16 @@ class DashboardView(BaseView):
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._draw_some)
 
+    @property
+    def shown(self) -> list[BaseView]:
+        return [v for v in self.parts if not v.isHidden()]
+
     def set_model(self, model: RunModel | None) -> None:
         self.model = model
         self._pending = []
+        two_d = model is not None and model.input_dim == 2
+        self.boundary.setVisible(two_d)  # for 2-D data, the boundary takes Over time's cell
+        self.parts[3].setVisible(not two_d)
         for view in self.parts:
             view.set_model(model)
 
@@ -77,8 +96,9 @@ class DashboardView(BaseView):
             return
         # everyone is due again; start with whoever's turn it is (round robin, so under a
         # steady stream of frames every view still gets its turn)
-        n = len(self.parts)
-        self._pending = [self.parts[(self._next + k) % n] for k in range(n)]
+        shown = self.shown
+        n = len(shown)
+        self._pending = [shown[(self._next + k) % n] for k in range(n)]
         self._draw_some()
 
     def _draw_some(self) -> None:
@@ -87,7 +107,8 @@ class DashboardView(BaseView):
             view = self._pending.pop(0)
             t1 = time.perf_counter()
             view.refresh(self.row)
-            self._next = (self.parts.index(view) + 1) % len(self.parts)
+            shown = self.shown
+            self._next = (shown.index(view) + 1) % len(shown) if view in shown else 0
             now = time.perf_counter()
             # one real redraw per turn (its paint follows, ~10-40 ms); views with nothing new
             # return at once and let the next one have the turn

@@ -333,7 +333,10 @@ class HeatmapsView(ReusesItems, BaseView):
         exp = model.experiment
         if by_step and exp is not None and exp.data_error is None:
             total = exp.total_steps
-        (self.x_step if by_step else self.x_probe).fit((x0, max(x0 + span, float(total or 0))))
+        if by_step:
+            self.x_step.fit_steps(x0, x0 + span, total)
+        else:
+            self.x_probe.fit((x0, x0 + span))
         widths = (his - los) / bins
         centres = los[:, None] + (np.arange(bins) + 0.5) * widths[:, None]  # (L, bins)
         spans = []

@@ -111,7 +111,7 @@ class OverTimeView(ReusesItems, BaseView):
         super().__init__(parent)
         self._cache = RedrawCache()
         self.output_box = QCheckBox("output layer", self)
-        self.output_box.setChecked(True)
+        self.output_box.setChecked(False)  # the logits would dwarf the hidden bands
         self.output_box.setToolTip(
             "Show the output layer: its linear logits can dwarf the hidden layers' values"
         )
@@ -323,7 +323,7 @@ class OverTimeView(ReusesItems, BaseView):
         if exp is not None and exp.data_error is None:
             total = exp.total_steps
         last = float(x[-1])
-        self.x_range.fit((0.0, max(last, 10.0, float(total or 0))))
+        self.x_range.fit_steps(0.0, last, total)
         k = self._shown()
         self.y_act.fit(np.concatenate([s["act_p02"][:, k].ravel(), s["act_p98"][:, k].ravel()]))
         self.y_speed.fit(s["bias_grad_norm"][:, k])

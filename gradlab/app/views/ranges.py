@@ -49,6 +49,17 @@ class GrowingRange:
     def reset(self) -> None:
         self.lo = self.hi = None
 
+    def fit_steps(self, lo: float, last: float, total: int | None) -> bool:
+        """A step axis: exactly [lo, total] while a run with a step budget stays within it,
+        otherwise growing with head-room from [lo, last]."""
+        if total and last <= total:
+            if (self.lo, self.hi) == (lo, float(total)):
+                return False
+            self.lo, self.hi = lo, float(total)
+            self.plot.setXRange(lo, float(total), padding=0)
+            return True
+        return self.fit((lo, max(last, lo + 10.0)))
+
     def fit(self, values: np.ndarray | tuple[float, float]) -> bool:
         """Make the axis hold ``values`` (array, or (min, max)); True if the range changed."""
         v = np.asarray(values, dtype=np.float64).ravel()

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
+from gradlab.app.views.common import LogAxis
 from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
 
 #: step rows read per frame (a longer history is read at an even stride)
@@ -39,10 +40,10 @@ class TrainingView(BaseView):
     def build(self, model: RunModel) -> None:
         t = theme.current()
         c = self.canvas
-        self.p_loss = c.addPlot(row=0, col=0)
+        self.p_loss = c.addPlot(row=0, col=0, axisItems={"left": LogAxis("left")})
         self.p_acc = c.addPlot(row=0, col=1)
-        self.p_lr = c.addPlot(row=1, col=0)
-        self.p_gn = c.addPlot(row=1, col=1)
+        self.p_lr = c.addPlot(row=1, col=0, axisItems={"left": LogAxis("left")})
+        self.p_gn = c.addPlot(row=1, col=1, axisItems={"left": LogAxis("left")})
         self.style_plot(self.p_loss, "Loss", "loss", "step")
         self.style_plot(self.p_acc, "Accuracy", "accuracy", "step")
         self.style_plot(self.p_lr, "Learning rate", "lr", "step")
@@ -164,7 +165,7 @@ class TrainingView(BaseView):
         self._last = int(step[-1]) if len(step) else 0
         exp = model.experiment
         total = exp.total_steps if exp is not None and exp.data_error is None else None
-        self.x_range.fit((0.0, max(self._last, 10, total or 0)))
+        self.x_range.fit_steps(0.0, self._last, total)
         self._last_losses = s["loss"][-5000:]
         self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
