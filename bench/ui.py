@@ -224,7 +224,7 @@ def main() -> None:
     )
     w = windowed(spec, args.seconds)
     print(
-        f"Dashboard tab, 6 views live {w['rate']:8.1f} steps/s  ({w['rate'] / base:.0%} of "
+        f"Dashboard tab, 4 views live {w['rate']:8.1f} steps/s  ({w['rate'] / base:.0%} of "
         f"headless; budget >= 80%)"
     )
     per_view = ", ".join(f"{k} {v:.0f}" for k, v in w["fps"].items())
