@@ -123,6 +123,13 @@ def data_params(spec: dict) -> dict:
     return resolve_params(info.params, spec["data"], "data", ignore=("name",))
 
 
+def auto_probes() -> dict:
+    """The spiral preset with its probe interval on "auto" (the preset itself fixes 20)."""
+    spec = presets.load("spiral")
+    spec["probes"]["every"] = "auto"
+    return spec
+
+
 def commit_spin(qtbot, spin, text):
     spin.setFocus()
     spin.selectAll()
@@ -310,7 +317,7 @@ def test_one_key_window_shortcuts_do_not_steal_keys_from_the_panels(qtbot):
         act.triggered.connect(lambda _c=False, k=key_: fired.append(k))
         host.addAction(act)
     tr = TrainingPanel()
-    tr.set_spec(presets.load("spiral"))
+    tr.set_spec(auto_probes())
     net = NetworkPanel()
     net.set_spec(presets.load("spiral"))
     box = QWidget()
@@ -535,7 +542,7 @@ def test_clip_by_global_norm(qtbot):
 
 
 def test_probe_interval_auto_or_a_number_and_cross_field_errors(qtbot):
-    tr = make(qtbot, TrainingPanel)
+    tr = make(qtbot, TrainingPanel, auto_probes())
     rec = Recorder(tr)
     qtbot.mouseClick(tr.probe_every.auto, Qt.MouseButton.LeftButton)
     assert rec.last["probes"]["every"] == 10
