@@ -407,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(err.code or 0) if not isinstance(err.code, str) else _fail(err.code)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `gradlab presets | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -162,9 +162,18 @@ def _update_min_without_width(self) -> None:
     self.updateGeometry()
 
 
+def _resize_keeping_the_start(self, ev) -> None:
+    """A text too long for its label is left-aligned, so the clip keeps its beginning."""
+    wide = self.item.boundingRect().width() > self.size().width()
+    self.opts["justify"] = "left" if wide else self._justify
+    pg.LabelItem.resizeEvent(self, ev)
+
+
 def shrinkable(label: pg.LabelItem) -> pg.LabelItem:
     """Let ``label`` (a plot title or a header, not a legend entry) shrink below its text."""
+    label._justify = label.opts.get("justify", "center")
     label.updateMin = types.MethodType(_update_min_without_width, label)
+    label.resizeEvent = types.MethodType(_resize_keeping_the_start, label)
     label.updateMin()
     return label
 
