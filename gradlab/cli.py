@@ -334,20 +334,7 @@ def cmd_export(args) -> int:
     qInstallMessageHandler(quiet)
     app = main_window_app()
     theme.apply("light", app)
-    model = (
-        RunModel.from_experiment(exp, run_id=1)
-        if exp.data_error is None
-        else RunModel(
-            run_id=1,
-            name=exp.name,
-            spec=exp.spec,
-            history=exp.history,
-            layer_names=exp.network.layer_names,
-            input_dim=exp.input_dim,
-            output_dim=exp.output_dim,
-            experiment=exp,
-        )
-    )
+    model = RunModel.from_experiment(exp, run_id=1)  # (a session whose data is gone too)
     try:
         figures.render_figure(
             model,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradlab.errors import DataError
 from gradlab.experiment import Experiment, History
 
 
@@ -79,10 +80,14 @@ class RunModel:
         if exp.input_dim == 2 and exp.data_error is None:
             from gradlab import data as datasets
 
-            ds = exp.data
-            points, labels = ds.x_train, ds.y_train
-            xx, yy, _ = datasets.grid_for(ds, 2)
-            extent = (float(xx.min()), float(xx.max()), float(yy.min()), float(yy.max()))
+            try:
+                ds = exp.data
+            except DataError:  # a session whose data file is gone: no points to draw
+                ds = None
+            if ds is not None:
+                points, labels = ds.x_train, ds.y_train
+                xx, yy, _ = datasets.grid_for(ds, 2)
+                extent = (float(xx.min()), float(xx.max()), float(yy.min()), float(yy.max()))
         return cls(
             run_id=run_id,
             name=exp.name,

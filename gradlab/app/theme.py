@@ -37,6 +37,23 @@ THEMES = {"light": LIGHT, "dark": DARK}
 
 _current: Theme = LIGHT
 
+#: a qualitative palette (Tableau 10): pinned runs get one colour each
+CATEGORICAL = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+#: class colours, the same in the data preview and the decision boundary: TensorFlow
+#: Playground's blue and orange for the first two classes, then Tableau 10
+CLASS_COLORS = ("#0877bd", "#f59322", *CATEGORICAL[2:])
+
 
 def current() -> Theme:
     return _current

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtWidgets import QApplication, QWidget
 
 
 class SpecPanel(QWidget):
@@ -24,6 +24,9 @@ class SpecPanel(QWidget):
 
     #: the dock title
     title = ""
+    #: widget types that take typed letters and Space when focused (a layer table that edits on
+    #: typing), besides the text fields every panel protects
+    KEY_CLAIMERS: tuple = ()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,3 +45,21 @@ class SpecPanel(QWidget):
 
     def set_running(self, running: bool) -> None:
         """Training started/stopped (panels may lock fields that cannot change mid-run)."""
+
+    def retheme(self) -> None:
+        """Re-apply the theme's colours (called when the application palette changes)."""
+
+    def event(self, event) -> bool:
+        from gradlab.app.panels.forms import claims_key
+
+        if event.type() == QEvent.Type.ShortcutOverride and claims_key(
+            QApplication.focusWidget(), event, self.KEY_CLAIMERS
+        ):
+            event.accept()  # the focused control takes the key, not a window shortcut
+            return True
+        return super().event(event)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.retheme()

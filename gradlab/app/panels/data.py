@@ -38,7 +38,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
     QScrollArea,
     QSizePolicy,
@@ -56,7 +55,6 @@ from gradlab.app.panels.forms import (
     ParamForm,
     align_labels,
     blocked,
-    claims_key,
     error_label,
     mark_error,
     muted,
@@ -69,18 +67,7 @@ from gradlab.params import resolve as resolve_params
 #: the keys every dataset shares (shown in the "Split & preprocessing" section)
 SHARED = ("val_fraction", "preprocess", "max_train", "whiten_eps")
 #: a qualitative palette for classes (matplotlib's tab10)
-CLASS_COLORS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
+CLASS_COLORS = theme.CLASS_COLORS
 FILE_FILTERS = {
     "idx": "IDX files (*-ubyte *-ubyte.gz *.idx *.idx?-ubyte *.gz);;All files (*)",
     "npz": "NumPy archives (*.npz);;All files (*)",
@@ -875,19 +862,6 @@ class DataPanel(SpecPanel):
 
     def set_running(self, running: bool) -> None:
         pass  # edits during a run become the next run's spec (the window says so)
-
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and claims_key(
-            QApplication.focusWidget(), event, ()
-        ):
-            event.accept()  # the focused control takes the key, not a window shortcut
-            return True
-        return super().event(event)
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.retheme()
 
     def retheme(self) -> None:
         """Re-apply the theme: plot colours, grey and red text, error marks."""

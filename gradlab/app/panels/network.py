@@ -26,7 +26,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QEvent,
     QItemSelectionModel,
     QModelIndex,
     QSize,
@@ -37,7 +36,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPen, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -61,7 +59,6 @@ from gradlab.app.panels.data import preview_service
 from gradlab.app.panels.forms import (
     ParamForm,
     blocked,
-    claims_key,
     icon,
     label_for,
     make_form,
@@ -834,6 +831,7 @@ class NetworkPanel(SpecPanel):
     """The layer table and its tools (see the module docstring)."""
 
     title = "Network"
+    KEY_CLAIMERS = (LayerView,)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -1585,19 +1583,6 @@ class NetworkPanel(SpecPanel):
         self.commit(rows, output, f"Set {name.replace('_', ' ')} of {label} to {fmt(value)}")
 
     # ================================================================== theme
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and claims_key(
-            QApplication.focusWidget(), event, (LayerView,)
-        ):
-            event.accept()  # the focused control takes the key, not a window shortcut
-            return True
-        return super().event(event)
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.retheme()
-
     def retheme(self) -> None:
         """Redraw what carries theme colours (icons, grey and red text, error marks)."""
         for a, ic in self._icons:

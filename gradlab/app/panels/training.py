@@ -17,9 +17,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QApplication,
     QButtonGroup,
     QFormLayout,
     QHBoxLayout,
@@ -40,7 +39,6 @@ from gradlab.app.panels.forms import (
     ParamForm,
     align_labels,
     blocked,
-    claims_key,
     mark_error,
     muted,
     retint,
@@ -707,19 +705,6 @@ class TrainingPanel(SpecPanel):
 
     def set_running(self, running: bool) -> None:
         pass  # edits during a run become the next run's spec (the window says so)
-
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and claims_key(
-            QApplication.focusWidget(), event, ()
-        ):
-            event.accept()  # the focused control takes the key, not a window shortcut
-            return True
-        return super().event(event)
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.retheme()
 
     def retheme(self) -> None:
         """Re-apply the theme's grey text and error marks."""

@@ -25,18 +25,7 @@ from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 
 #: class colours: Playground's blue and orange first, then Tableau's qualitative palette
-CLASS_COLORS = (
-    "#0877bd",
-    "#f59322",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+CLASS_COLORS = theme.CLASS_COLORS
 #: how far a fully confident region goes from the background towards its class colour
 REGION_STRENGTH = 0.72
 #: most training points drawn (a random, fixed subset beyond)

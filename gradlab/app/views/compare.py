@@ -49,18 +49,7 @@ from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 
 #: one colour per pinned run (Tableau 10), kept by the run for as long as it stays pinned
-RUN_COLORS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+RUN_COLORS = theme.CATEGORICAL
 
 #: histogram quantities of the A/B comparison: (key, label, x-axis label)
 AB_QUANTITIES = (
