@@ -275,6 +275,10 @@ class TrainingWorker(QObject):
             boundary = self._boundary(force_boundary)
         except DataError:
             boundary = None
+        try:
+            total = exp.total_steps  # (an epoch budget needs the data's size)
+        except DataError:
+            total = None
         ok = exp.data_error is None
         self.snapshot.emit(
             Snapshot(
@@ -286,7 +290,7 @@ class TrainingWorker(QObject):
                 steps_per_sec=rate,
                 status=status,
                 probes=exp.history.n_probes,
-                total_steps=exp.total_steps if ok else None,
+                total_steps=total if ok else None,
                 message=message,
                 boundary=boundary,
             )
