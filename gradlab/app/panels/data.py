@@ -39,7 +39,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
     QLabel,
-    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QToolTip,
@@ -59,6 +58,7 @@ from gradlab.app.panels.forms import (
     mark_error,
     muted,
     retint,
+    scrolling_body,
     section,
 )
 from gradlab.errors import DataError, SpecError
@@ -625,18 +625,7 @@ class DataPanel(SpecPanel):
         self._service = preview_service()
         self._service.ready.connect(self._on_preview)
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll_area = QScrollArea(self)
-        self.scroll_area.setWidgetResizable(True)
-        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(self.scroll_area)
-        body = QWidget(self.scroll_area)
-        self.scroll_area.setWidget(body)
-        lay = QVBoxLayout(body)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.setSpacing(8)
+        self.scroll_area, body, lay = scrolling_body(self)
 
         box, self.form = section("Dataset", body)
         self.combo = ComboBox(box)

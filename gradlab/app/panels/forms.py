@@ -48,9 +48,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QRadioButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -790,3 +792,20 @@ class ParamForm(QObject):
 
     def errors(self) -> list[str]:
         return [f.error() for f in self.fields.values() if f.error()]
+
+
+def scrolling_body(panel: QWidget) -> tuple[QScrollArea, QWidget, QVBoxLayout]:
+    """A panel's vertically scrolling body (long forms in a narrow dock): (area, body, layout)."""
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    area = QScrollArea(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    outer.addWidget(area)
+    body = QWidget(area)
+    area.setWidget(body)
+    lay = QVBoxLayout(body)
+    lay.setContentsMargins(6, 6, 6, 6)
+    lay.setSpacing(8)
+    return area, body, lay

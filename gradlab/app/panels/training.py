@@ -17,14 +17,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QRadioButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +40,7 @@ from gradlab.app.panels.forms import (
     mark_error,
     muted,
     retint,
+    scrolling_body,
     section,
 )
 from gradlab.engine import losses, optimizers, schedules
@@ -152,18 +151,7 @@ class TrainingPanel(SpecPanel):
         self._memory_steps = P_STEPS.default
         self._memory_epochs = P_EPOCHS.default
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll_area = QScrollArea(self)
-        self.scroll_area.setWidgetResizable(True)
-        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(self.scroll_area)
-        body = QWidget(self.scroll_area)
-        self.scroll_area.setWidget(body)
-        lay = QVBoxLayout(body)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.setSpacing(8)
+        self.scroll_area, body, lay = scrolling_body(self)
         self.forms: list[QFormLayout] = []
 
         # -- optimiser

@@ -62,38 +62,10 @@ class TrainingView(BaseView):
         accent = QColor(t.accent)
         val = QColor(t.warning if t.name == "dark" else "#e8710a")
         self.c_step_loss = self.p_loss.plot(pen=pg.mkPen(muted, width=1), name="step")
-        self.c_train_loss = self.p_loss.plot(
-            pen=pg.mkPen(accent, width=2),
-            symbol="o",
-            symbolSize=4,
-            symbolBrush=accent,
-            symbolPen=None,
-            name="train",
-        )
-        self.c_val_loss = self.p_loss.plot(
-            pen=pg.mkPen(val, width=2),
-            symbol="o",
-            symbolSize=4,
-            symbolBrush=val,
-            symbolPen=None,
-            name="validation",
-        )
-        self.c_train_acc = self.p_acc.plot(
-            pen=pg.mkPen(accent, width=2),
-            symbol="o",
-            symbolSize=4,
-            symbolBrush=accent,
-            symbolPen=None,
-            name="train",
-        )
-        self.c_val_acc = self.p_acc.plot(
-            pen=pg.mkPen(val, width=2),
-            symbol="o",
-            symbolSize=4,
-            symbolBrush=val,
-            symbolPen=None,
-            name="validation",
-        )
+        self.c_train_loss = _evals(self.p_loss, accent, "train")
+        self.c_val_loss = _evals(self.p_loss, val, "validation")
+        self.c_train_acc = _evals(self.p_acc, accent, "train")
+        self.c_val_acc = _evals(self.p_acc, val, "validation")
         self.c_lr = self.p_lr.plot(pen=pg.mkPen(accent, width=1))
         self.c_gn = self.p_gn.plot(pen=pg.mkPen(muted, width=1), name="||g|| per step")
         self.c_clip = self.p_gn.plot(
@@ -188,6 +160,18 @@ class TrainingView(BaseView):
             line.setToolTip(f"step {ev['step']}: {ev['message']}")
             self.p_loss.addItem(line, ignoreBounds=True)
             self._event_lines.append(line)
+
+
+def _evals(plot: pg.PlotItem, color: QColor, name: str) -> pg.PlotDataItem:
+    """A curve of evaluations: a line with a dot at each evaluated step."""
+    return plot.plot(
+        pen=pg.mkPen(color, width=2),
+        symbol="o",
+        symbolSize=4,
+        symbolBrush=color,
+        symbolPen=None,
+        name=name,
+    )
 
 
 def _positive(v: np.ndarray) -> np.ndarray:
