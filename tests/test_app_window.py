@@ -50,3 +50,40 @@ def test_closing_mid_run_stops_the_worker_promptly(qtbot, settings):  # noqa: F8
     assert win.shutdown()
     assert time.perf_counter() - t0 < 0.2
     assert not win.worker.thread.isRunning()
+
+
+def test_closing_over_unsaved_work_asks_and_saves_first(qtbot, settings, tmp_path,  # noqa: F811
+                                                         monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    win = make_window(qtbot, settings)
+    win.act_step.trigger()
+    qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.step == 1, timeout=10000)
+    assert win.dirty and win.isWindowModified()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Save)
+    path = tmp_path / "closing.gradlab"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(path), "GradLab sessions (*.gradlab)"))
+    assert win.close()  # saved, then closed: the save is waited for
+    assert asked and "unsaved" in asked[0]
+    assert path.exists()
+    assert not win.worker.thread.isRunning()
+
+
+def test_cancelling_the_close_keeps_the_window_and_the_run(qtbot, settings,  # noqa: F811
+                                                           monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    win = make_window(qtbot, settings)
+    try:
+        win.act_step.trigger()
+        qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.step == 1,
+                        timeout=10000)
+        monkeypatch.setattr(QMessageBox, "question",
+                            lambda *a, **k: QMessageBox.StandardButton.Cancel)
+        assert not win.close()
+        assert win.isVisible() and win.worker.thread.isRunning()
+    finally:
+        stop_window(win)

@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self._close_after_save = False
         self._pin_serial = 0
         self._shut = False
+        self._save_loop: QEventLoop | None = None
+        self._save_result: bool | None = None
 
         self.worker = WorkerThread()
         w = self.worker.worker
@@ -472,21 +474,18 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: Path, wait: bool) -> bool:
         if self.run is None:
             return False
-        self._saving = path
-        self._save_result: bool | None = None
+        self._save_result = None
         self.worker.post("save", str(path))
         self.statusBar().showMessage(f"Saving {path.name}…")
         if not wait:
             return True
-        # closing/replacing the run waits for the save to land (the worker answers in ms)
-        loop = QEventLoop()
-        done = []
-        self.worker.worker.saved.connect(lambda _p: (done.append(True), loop.quit()))
-        self.worker.worker.failed.connect(lambda *_a: (done.append(False), loop.quit()))
-        QTimer.singleShot(30000, loop.quit)
-        if self._save_result is None:
-            loop.exec()
-        return bool(done and done[0]) or bool(self._save_result)
+        # closing/replacing the run waits for the save to land (the worker answers in ms);
+        # _on_saved / _on_failed end this loop
+        self._save_loop = QEventLoop()
+        QTimer.singleShot(60000, self._save_loop.quit)
+        self._save_loop.exec()
+        self._save_loop = None
+        return bool(self._save_result)
 
     @Slot(str)
     def _on_saved(self, path: str) -> None:
@@ -494,6 +493,8 @@ class MainWindow(QMainWindow):
         self._saved_step = self.snapshot.step if self.snapshot else 0
         self._spec_dirty = False
         self._save_result = True
+        if self._save_loop is not None:
+            self._save_loop.quit()
         self._add_recent(path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {self.path.name}", 5000)
@@ -645,7 +646,10 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_failed(self, what: str, message: str) -> None:
-        self._save_result = False if what == "save" else getattr(self, "_save_result", None)
+        if what == "save":
+            self._save_result = False
+            if self._save_loop is not None:
+                self._save_loop.quit()
         titles = {
             "open": "Cannot open the session",
             "save": "Cannot save the session",
