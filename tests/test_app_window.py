@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from tests.qt_helpers import make_window, settings, stop_window  # noqa: F401
@@ -85,5 +86,27 @@ def test_cancelling_the_close_keeps_the_window_and_the_run(qtbot, settings,  # n
                             lambda *a, **k: QMessageBox.StandardButton.Cancel)
         assert not win.close()
         assert win.isVisible() and win.worker.thread.isRunning()
+    finally:
+        stop_window(win)
+
+
+def test_a_diverging_run_pauses_and_says_where_it_went_bad(qtbot, settings):  # noqa: F811
+    win = make_window(qtbot, settings)
+    try:
+        spec = win.doc_spec
+        spec["network"]["layers"] = [{"units": 16, "activation": "relu"}] * 3
+        spec["training"]["optimizer"] = "sgd"
+        spec["training"]["lr"] = 1e6
+        win._on_spec_edited(spec)  # not trained yet: rebuilt at once
+        qtbot.waitUntil(lambda: win.run.spec["training"]["lr"] == 1e6, timeout=10000)
+        win.act_run.trigger()
+        qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.status == "diverged",
+                        timeout=10000)
+        win._tick(force=True)
+        assert win.banner.isVisible() and "diverged at step" in win.banner.text()
+        assert "dense" in win.banner.text()  # names the layer
+        assert "NaN" in win.health_btn.text()
+        params = win.run.experiment.network.params.values()
+        assert all(np.isfinite(p).all() for p in params)  # the last good state
     finally:
         stop_window(win)

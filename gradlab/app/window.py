@@ -640,9 +640,17 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snap: Snapshot) -> None:
         if self.run is None or snap.run_id != self.run.run_id:
             return  # a stale snapshot from a run that was replaced
+        previous = self.snapshot
         self.snapshot = snap
         if snap.boundary is not None:
             self.run.boundary = snap.boundary
+        if snap.message and (previous is None or previous.message != snap.message):
+            # a divergence, a budget reached...: say it where the user looks
+            self.statusBar().showMessage(snap.message, 15000)
+            if snap.status == "diverged":
+                self._show_banner(snap.message)
+        elif previous is not None and previous.status == "diverged" and snap.status == "running":
+            self._show_banner("")
 
     @Slot(str, str)
     def _on_failed(self, what: str, message: str) -> None:

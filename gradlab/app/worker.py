@@ -111,7 +111,7 @@ class TrainingWorker(QObject):
                     self._handle(name, args)
                     continue
                 if self._gen is not None:
-                    self._advance()
+                    self._handle("advance", ())
         finally:
             self.finished.emit()
 
@@ -231,6 +231,9 @@ class TrainingWorker(QObject):
             if probe and self.exp is not None and self.exp.status != "diverged":
                 self.exp.probe_now()
 
+    def _cmd_advance(self) -> None:
+        self._advance()
+
     def _advance(self) -> None:
         try:
             report = next(self._gen)
@@ -303,19 +306,21 @@ def boundary_probabilities(exp: Experiment, points: np.ndarray, res: int) -> np.
     Softmax of the logits for the cross-entropy loss, the sigmoid for the binary cross-entropy,
     the raw (clipped) outputs for the squared error.
     """
-    out = exp.network.predict(points).astype(np.float64)
-    name = exp.loss.name
-    if name == "softmax_cross_entropy":
-        out -= out.max(axis=1, keepdims=True)
-        np.exp(out, out=out)
-        out /= out.sum(axis=1, keepdims=True)
-    elif name == "bce_with_logits":
-        out = 0.5 * (1.0 + np.tanh(0.5 * out))
-    else:
-        np.clip(out, 0.0, 1.0, out=out)
-    if out.shape[1] == 1:
-        out = np.concatenate([1.0 - out, out], axis=1)
-    return out.reshape(res, res, -1).astype(np.float32)
+    # a diverging network overflows: the grid then shows NaN (no colour), which is the truth
+    with np.errstate(all="ignore"):
+        out = exp.network.predict(points).astype(np.float64)
+        name = exp.loss.name
+        if name == "softmax_cross_entropy":
+            out -= out.max(axis=1, keepdims=True)
+            np.exp(out, out=out)
+            out /= out.sum(axis=1, keepdims=True)
+        elif name == "bce_with_logits":
+            out = 0.5 * (1.0 + np.tanh(0.5 * out))
+        else:
+            np.clip(out, 0.0, 1.0, out=out)
+        if out.shape[1] == 1:
+            out = np.concatenate([1.0 - out, out], axis=1)
+        return out.reshape(res, res, -1).astype(np.float32)
 
 
 class _Thread(QThread):
