@@ -68,6 +68,16 @@ HEALTH_LABELS = {
 class MainWindow(QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
 
+    @property
+    def doc_spec(self) -> dict:
+        """The spec being edited (the document)."""
+        return self._doc_spec
+
+    @doc_spec.setter
+    def doc_spec(self, spec: dict) -> None:
+        self._doc_spec = spec
+        self._spec_error = None  # checked again when next asked
+
     def __init__(
         self,
         *,
@@ -95,6 +105,8 @@ class MainWindow(QMainWindow):
         self._pin_serial = 0
         self._shut = False
         self._save_loop: QEventLoop | None = None
+        self._status_of: Snapshot | None = None
+        self._health_of: tuple | None = None
         self._save_result: bool | None = None
 
         self.worker = WorkerThread()
@@ -401,8 +413,11 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.path.name if self.path else self.doc_spec.get("name", "untitled")
-        self.setWindowTitle(f"{name}[*] — GradLab")
-        self.setWindowModified(self.dirty)
+        title = f"{name}[*] — GradLab"
+        if title != self.windowTitle():
+            self.setWindowTitle(title)
+        if self.dirty != self.isWindowModified():
+            self.setWindowModified(self.dirty)
 
     def confirm_discard(self) -> bool:
         """Ask before unsaved work is lost; True to go on (saved or discarded)."""
@@ -550,15 +565,19 @@ class MainWindow(QMainWindow):
             self._rebuild_timer.start()  # not trained yet: show the new initialisation at once
 
     def spec_error(self) -> str:
+        """The first error of the document ("" if none): a panel's inline error, or the spec's
+        own validation (cached until the document changes: the status bar asks every frame)."""
         for panel in self.panels:
             errs = panel.errors()
             if errs:
                 return errs[0]
-        try:
-            resolve_spec(self.doc_spec)
-        except SpecError as err:
-            return str(err)
-        return ""
+        if self._spec_error is None:
+            try:
+                resolve_spec(self.doc_spec)
+                self._spec_error = ""
+            except SpecError as err:
+                self._spec_error = str(err)
+        return self._spec_error
 
     def _rebuild_from_doc(self) -> None:
         if not self.spec_error():
@@ -693,6 +712,9 @@ class MainWindow(QMainWindow):
             view.refresh(row)
 
     def _update_status(self, snap: Snapshot) -> None:
+        if snap is self._status_of:
+            return  # nothing new since the last frame
+        self._status_of = snap
         running = snap.status == "running"
         self.act_run.setText("Pause" if running else "Run")
         total = snap.total_steps
@@ -721,6 +743,10 @@ class MainWindow(QMainWindow):
     def _update_health(self) -> None:
         if self.run is None:
             return
+        key = (self.run.run_id, self.run.history.n_events, theme.current().name)
+        if key == self._health_of:
+            return
+        self._health_of = key
         events = self.run.history.events_copy()
         active: dict[str, dict] = {}
         for ev in events:

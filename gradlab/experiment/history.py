@@ -242,6 +242,10 @@ class History:
         return self._steps.n
 
     @property
+    def n_events(self) -> int:
+        return len(self.events)
+
+    @property
     def n_evals(self) -> int:
         return self._evals.n
 
