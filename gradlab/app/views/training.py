@@ -107,10 +107,11 @@ class TrainingView(BaseView):
         if h.n_evals != self._n_evals:  # symbol curves are costly: only when evals arrive
             self._n_evals = h.n_evals
             e = h.evals()
-            self.c_train_loss.setData(e["step"], _positive(e["train_loss"]))
-            self.c_val_loss.setData(e["step"], _positive(e["val_loss"]))
-            self.c_train_acc.setData(e["step"], e["train_acc"])
-            self.c_val_acc.setData(e["step"], e["val_acc"])
+            # only the evaluations with a value (no validation set: no validation curve)
+            self.c_train_loss.setData(*_measured(e["step"], _positive(e["train_loss"])))
+            self.c_val_loss.setData(*_measured(e["step"], _positive(e["val_loss"])))
+            self.c_train_acc.setData(*_measured(e["step"], e["train_acc"]))
+            self.c_val_acc.setData(*_measured(e["step"], e["val_acc"]))
             self._eval_losses = np.concatenate([e["train_loss"], e["val_loss"]])
             self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         r = self.resolve_row(model, row)
@@ -172,6 +173,12 @@ def _evals(plot: pg.PlotItem, color: QColor, name: str) -> pg.PlotDataItem:
         symbolPen=None,
         name=name,
     )
+
+
+def _measured(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points with a finite value (a scatter of NaNs makes pyqtgraph warn on every paint)."""
+    keep = np.isfinite(y)
+    return x[keep], y[keep]
 
 
 def _positive(v: np.ndarray) -> np.ndarray:
