@@ -40,6 +40,16 @@ class Registry(Generic[T]):
 
         return deco
 
+    def register_class(self, name: str, *aliases: str) -> Callable[[T], T]:
+        """Like :meth:`register`, and sets the class's ``name`` to the canonical name."""
+
+        def deco(cls: T) -> T:
+            cls.name = name
+            self.add(name, cls, *aliases)
+            return cls
+
+        return deco
+
     def add(self, name: str, obj: T, *aliases: str) -> None:
         key = _norm(name)
         if key in self._aliases:

@@ -90,13 +90,8 @@ def info(name: str) -> type[Optimizer]:
     return _REGISTRY.get(name)
 
 
-def _register(name: str, *aliases: str):
-    def deco(cls):
-        cls.name = name
-        _REGISTRY.add(name, cls, *aliases)
-        return cls
-
-    return deco
+#: ``@_register("name", *aliases)``: registers the class and sets its ``name``
+_register = _REGISTRY.register_class
 
 
 def _lr(default: float) -> Param:

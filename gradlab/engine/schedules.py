@@ -66,13 +66,8 @@ def info(name: str) -> type[Schedule]:
     return _REGISTRY.get(name)
 
 
-def _register(name: str, *aliases: str):
-    def deco(cls):
-        cls.name = name
-        _REGISTRY.add(name, cls, *aliases)
-        return cls
-
-    return deco
+#: ``@_register("name", *aliases)``: registers the class and sets its ``name``
+_register = _REGISTRY.register_class
 
 
 _LR = Param("lr", "float", 0.01, "Initial (peak) learning rate η₀.", exclusive_minimum=0.0,

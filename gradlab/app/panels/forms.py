@@ -314,6 +314,18 @@ def _exact_value(box: QDoubleSpinBox, text: str) -> float:
         return box.value()
 
 
+class _Compact:
+    """A number field that fits a narrow dock: it asks for at most 120 px, needs 64."""
+
+    def sizeHint(self) -> QSize:
+        s = super().sizeHint()
+        return QSize(min(s.width(), 120), s.height())
+
+    def minimumSizeHint(self) -> QSize:
+        s = super().minimumSizeHint()
+        return QSize(min(s.width(), 64), s.height())
+
+
 class _WheelGuard:
     """Mixin: the wheel changes a value only once the field has focus (scrolling a long form
     must not change the fields it passes over)."""
@@ -325,7 +337,7 @@ class _WheelGuard:
             event.ignore()
 
 
-class IntSpinBox(_WheelGuard, QSpinBox):
+class IntSpinBox(_Compact, _WheelGuard, QSpinBox):
     """An integer field that commits on Enter / focus-out / arrow step and accepts any int (the
     Param says what is allowed)."""
 
@@ -337,16 +349,8 @@ class IntSpinBox(_WheelGuard, QSpinBox):
         self.setAccelerated(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def sizeHint(self) -> QSize:
-        s = super().sizeHint()
-        return QSize(min(s.width(), 120), s.height())
 
-    def minimumSizeHint(self) -> QSize:
-        s = super().minimumSizeHint()
-        return QSize(min(s.width(), 64), s.height())
-
-
-class FloatSpinBox(_WheelGuard, QDoubleSpinBox):
+class FloatSpinBox(_Compact, _WheelGuard, QDoubleSpinBox):
     """A float field showing ``%g`` (``0.25``, ``1e-05``); typing any number is accepted.
 
     With ``decades=True`` the arrows step within the value's decade (0.001 -> 0.002 -> ... ->
@@ -392,16 +396,8 @@ class FloatSpinBox(_WheelGuard, QDoubleSpinBox):
             v = float(f"{v:.6g}")
         self.setValue(v)
 
-    def sizeHint(self) -> QSize:
-        s = super().sizeHint()
-        return QSize(min(s.width(), 120), s.height())
 
-    def minimumSizeHint(self) -> QSize:
-        s = super().minimumSizeHint()
-        return QSize(min(s.width(), 64), s.height())
-
-
-class LogField(_WheelGuard, LogSpinBox):
+class LogField(_Compact, _WheelGuard, LogSpinBox):
     """A :class:`LogSpinBox` that fits a narrow dock, ignores the wheel until focused and keeps
     the exact value when its (rounded) text is committed unedited."""
 
@@ -414,14 +410,6 @@ class LogField(_WheelGuard, LogSpinBox):
         self.setMinimumWidth(0)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def sizeHint(self) -> QSize:
-        s = super().sizeHint()
-        return QSize(min(s.width(), 120), s.height())
-
-    def minimumSizeHint(self) -> QSize:
-        s = super().minimumSizeHint()
-        return QSize(min(s.width(), 64), s.height())
 
 
 class ComboBox(_WheelGuard, QComboBox):
