@@ -61,6 +61,7 @@ from PySide6.QtWidgets import (
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views import RUN_VIEWS, VIEWS, BaseView, view_class
+from gradlab.fileio import atomic_write_text
 
 FIGURE_SUFFIXES = (".png", ".svg")
 DEFAULT_SIZE = (1600, 1000)
@@ -962,7 +963,7 @@ class NetworkExportDialog(QDialog):
             if key == "npz":
                 self._ne.save_weights_npz(self.network, path)
             else:
-                path.write_text(self.text(), encoding="utf-8")
+                atomic_write_text(path, self.text())
         except (OSError, ValueError) as err:
             self.error.setText(_sentence(err, path))
             self.error.show()

@@ -21,9 +21,9 @@ the probe's ``loss`` and ``lr`` with an empty layer); an unmeasured value is an 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ import numpy as np
 
 from gradlab.experiment.history import EVAL_COLUMNS, PROBE_SCALARS, History
 from gradlab.experiment.probes import HIST_QUANTITIES, LAYER_STATS
+from gradlab.fileio import atomic_write
 
 FORMATS = (".json", ".csv")
 
@@ -86,17 +87,16 @@ def write_stats(history: History, path: str | Path, name: str = "") -> Path:
             f"{path.name}: the statistics can be written as .json or .csv, "
             f"not {suffix or 'a file without a suffix'}"
         )
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            if suffix == ".json":
-                json.dump(stats_dict(history, name), f, allow_nan=False, separators=(",", ":"))
-            else:
-                _write_csv(history, f)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    def fill(fh) -> None:
+        f = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        if suffix == ".json":
+            json.dump(stats_dict(history, name), f, allow_nan=False, separators=(",", ":"))
+        else:
+            _write_csv(history, f)
+        f.flush()
+        f.detach()  # the handle stays open for atomic_write to sync and close
+
+    atomic_write(path, fill)
     return path
 
 

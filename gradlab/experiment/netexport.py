@@ -34,15 +34,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from gradlab.engine import Network, initializers, resolve_layers
+from gradlab.fileio import atomic_write
 
 #: the PyTorch module for each activation (None: no module, the identity)
 TORCH_ACTIVATIONS = {
@@ -100,14 +99,7 @@ def save_weights_npz(network: Network, path: str | Path) -> Path:
     }
     arrays["spec"] = np.array(json.dumps(network.layers))
     arrays["meta"] = np.array(json.dumps(meta))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
     return path
 
 

@@ -32,8 +32,6 @@ import json
 import math
 import os
 import re
-import secrets
-import stat
 import time
 import zipfile
 import zlib
@@ -44,6 +42,7 @@ import numpy as np
 
 from gradlab._version import __version__
 from gradlab.errors import SessionError
+from gradlab.fileio import atomic_write
 from gradlab.session import migrations
 
 FORMAT_NAME = "gradlab-session"
@@ -92,7 +91,7 @@ def write(path: str | os.PathLike, manifest: Mapping[str, Any], arrays: Mapping[
     target = os.fspath(path)
     if os.path.islink(target):
         target = os.path.realpath(target)
-    _atomic_write(target, lambda fh: _write_zip(fh, data.encode("utf-8"), checked))
+    atomic_write(target, lambda fh: _write_zip(fh, data.encode("utf-8"), checked))
 
 
 def _check_arrays(arrays: Mapping[str, Any]) -> Arrays:
@@ -202,63 +201,6 @@ def _member(member: str, a: np.ndarray) -> str | zipfile.ZipInfo:
 
 def _stored(a: np.ndarray) -> bool:
     return a.dtype.kind in _STORED_KINDS
-
-
-def _atomic_write(target: str, fill) -> None:
-    folder = os.path.dirname(os.path.abspath(target))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mode = None
-    tmp, fh = _create_temp(folder, os.path.basename(target))
-    try:
-        with fh:
-            fill(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:  # including KeyboardInterrupt: never leave a .tmp behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _create_temp(folder: str, base: str):
-    """A new ``.<base>.<random>.tmp`` in ``folder``, opened for binary writing.
-
-    Created with mode 0o666 so the OS applies the umask and a new session gets the permissions
-    of any new file (``tempfile`` would make it 0o600, and reading the umask means changing it,
-    process-wide).
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-        try:
-            return tmp, os.fdopen(fd, "wb")
-        except BaseException:
-            os.close(fd)
-            os.unlink(tmp)
-            raise
-    raise FileExistsError(f"could not create a temporary file in {folder}")
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename durable where the platform allows syncing a folder (not on Windows)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --------------------------------------------------------------------------------------- reading
