@@ -101,7 +101,8 @@ def extract(archive: str, members: Sequence[tuple[str, int, str | None]], folder
                 if source is None:  # pragma: no cover - isfile() members always have data
                     raise DataError(f"{where} holds no data for '{name}'.")
                 target = os.path.join(folder, name.rsplit("/", 1)[-1])
-                atomic_write(target, _copier(source, size, sha, f"'{name}' in {where[4:]}", tick))
+                what = f"'{name}' in the archive '{archive}'"
+                atomic_write(target, _copier(source, size, sha, what, tick))
                 done.append(target)
                 if not wanted:
                     break
