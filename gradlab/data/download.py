@@ -130,6 +130,7 @@ def fetch(name: str, *, registry: str | os.PathLike | Catalog | None = None,
     report = _Reporter(entry.name, sum(f.size for f in todo), progress, cancel)
     downloaded = []
     try:
+        report.emit("download", todo[0].filename, 0, report.total)
         with _quiet_pooch():
             for f in todo:
                 if _download(entry, f, folder, report, cancel, retries, timeout, backoff):
