@@ -87,17 +87,17 @@ def test_not_downloaded_gives_the_fetch_command_and_downloads_nothing(env, serve
 
 
 def test_the_fallback_is_loaded_while_the_dataset_is_missing(env, server):
-    spec = {"name": "mnist", "val_fraction": 0.25, "fallback": {"name": "mnist_like", "n": 40}}
+    spec = {"name": "mnist", "val_fraction": 0.25, "max_train": 60, "fallback": "Moons"}
     ds = data.load(spec, seed=0)
-    assert ds.name == "mnist_like" and len(ds.x_train) == 30 and len(ds.x_val) == 10
+    # the fallback's own defaults, the entry's split
+    assert ds.name == "moons" and len(ds.x_train) == 60 and len(ds.x_val) == 20
     # the resolved spec names the data the run used, so a saved session reopens on it
-    assert ds.resolved["name"] == "mnist_like" and ds.resolved["n"] == 40
-    assert "fallback" not in ds.resolved and ds.resolved["val_fraction"] == 0.25
+    assert ds.resolved == {**data.load({"name": "moons"}, seed=0).resolved,
+                           "val_fraction": 0.25, "max_train": 60}
     assert ds.note == ("MNIST is not downloaded (gradlab data fetch mnist), so this runs on "
-                       "mnist_like instead.")
+                       "moons instead.")
     assert server.requests == []
-    # a name alone takes the fallback's own defaults
-    assert data.load({"name": "mnist", "fallback": "moons"}, seed=0).name == "moons"
+    assert data.load({"name": "cifar10", "fallback": "xor"}, seed=0).name == "xor"
     # once fetched, the same spec loads MNIST and the resolved spec forgets the fallback
     fetched("mnist")
     ds = data.load(spec, seed=0)
@@ -106,11 +106,14 @@ def test_the_fallback_is_loaded_while_the_dataset_is_missing(env, server):
 
 @pytest.mark.parametrize(("fallback", "message"), [
     ("cifar10", "data.fallback: must be a dataset that needs no download"),
-    (3, "data.fallback: must be a dataset name or a data entry"),
+    (3, "data.fallback: must be the name of a dataset"),
+    ({"name": "mnist_like"}, "data.fallback: must be the name of a dataset"),
     ("mnist_lik", "data.fallback: unknown dataset 'mnist_lik'"),
-    ({"name": "mnist_like", "n": -1}, "data.n: must be >= 10"),
 ])
 def test_a_bad_fallback_names_its_field(env, fallback, message):
+    with pytest.raises(SpecError, match=message):
+        data.load({"name": "mnist", "fallback": fallback}, seed=0)
+    fetched("mnist")   # checked the same when the dataset is there and the fallback unused
     with pytest.raises(SpecError, match=message):
         data.load({"name": "mnist", "fallback": fallback}, seed=0)
 
@@ -129,7 +132,7 @@ def test_own_copies_of_the_files_still_go_to_the_idx_loader(tmp_path):
 @pytest.mark.parametrize("name", ["nielsen-sigmoid-3hidden", "nielsen-sigmoid-4hidden"])
 def test_nielsen_presets_run_on_mnist_like_until_mnist_is_fetched(env, name):
     exp = gradlab.Experiment(presets.load(name))
-    assert exp.spec["data"] == {"name": "mnist_like", "n": 12000, "val_fraction": 1 / 6,
+    assert exp.spec["data"] == {"name": "mnist_like", "n": 10000, "val_fraction": 1 / 6,
                                 "preprocess": "none", "max_train": None, "whiten_eps": 1e-5}
     assert "MNIST is not downloaded" in exp.data.note
     assert "mnist_like until fetched" in presets.describe(name)

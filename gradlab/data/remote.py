@@ -9,12 +9,12 @@ dir with the same readers as the user's own files (the ``idx`` and ``npz`` loade
 
 Loading never downloads. When the dataset is not in the data dir:
 
-- with ``"fallback"`` in the entry, that dataset is loaded instead, e.g.
-  ``{"name": "mnist", "fallback": {"name": "mnist_like", "n": 12000}}`` (a name alone,
-  ``"fallback": "mnist_like"``, takes the fallback's defaults). The shared keys given in the
-  entry (``val_fraction``, ``preprocess``, ``max_train``, ``whiten_eps``) carry over unless the
-  fallback sets its own. The resolved spec, and so a saved session, then names the fallback: a
-  run always records the data it ran on. :attr:`Dataset.note` says what happened.
+- with ``"fallback"`` in the entry, that dataset is loaded instead, with its own defaults and the
+  shared keys given in the entry (``val_fraction``, ``preprocess``, ``max_train``,
+  ``whiten_eps``): ``{"name": "mnist", "fallback": "mnist_like"}``. The fallback is a name (a
+  string, so the window edits it like any other field) of a dataset that needs no download. The
+  resolved spec, and so a saved session, then names the fallback: a run always records the data
+  it ran on. :attr:`Dataset.note` says what happened.
 - without one, a DataError gives the command that fetches it.
 
 When the files are there the resolved spec keeps ``"fallback": null``: a session of a run on
@@ -27,7 +27,6 @@ one's own copy of the files) is still read by the ``idx`` loader.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,13 +43,12 @@ ALIASES = {"cifar10": ("cifar_10",)}
 
 @dataclass(frozen=True)
 class FallbackParam(Param):
-    """A dataset to load instead when this one is not downloaded: a name or a data entry."""
+    """The name of a dataset to load instead while this one is not downloaded."""
 
     def validate(self, value: Any, field: str) -> Any:
         if value is None:
             return None
-        fb = _fallback_entry(value, field)
-        return value if isinstance(value, str) else fb
+        return _fallback_name(value, field)
 
 
 FALLBACK = FallbackParam(
@@ -59,19 +57,15 @@ FALLBACK = FallbackParam(
     "stops and says how to fetch it.", optional=True)
 
 
-def _fallback_entry(value: Any, field: str) -> dict[str, Any]:
-    if isinstance(value, str):
-        fb: dict[str, Any] = {"name": value}
-    elif isinstance(value, Mapping) and isinstance(value.get("name"), str):
-        fb = dict(value)
-    else:
-        raise SpecError(field, f"must be a dataset name or a data entry such as "
-                               f"{{\"name\": \"mnist_like\"}}, got {value!r}")
-    source = DATASETS.get(fb["name"], sub(field, "name") if isinstance(value, Mapping) else field)
+def _fallback_name(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise SpecError(field, f"must be the name of a dataset, such as \"mnist_like\", got "
+                               f"{value!r}")
+    source = DATASETS.get(value, field)
     if source.redirect is not None:
         raise SpecError(field, f"must be a dataset that needs no download (such as mnist_like), "
                                f"not {source.name}")
-    return fb
+    return source.name
 
 
 def not_downloaded(entry: catalog.Entry) -> str:
@@ -90,12 +84,10 @@ def _redirect(name: str, spec: dict[str, Any], field: str) -> tuple[dict, str] |
         return None
     if spec.get("fallback") is None:
         raise DataError(not_downloaded(entry))
-    fb = _fallback_entry(spec["fallback"], sub(field, "fallback"))
-    for key in SHARED:
-        if key in spec and key not in fb:
-            fb[key] = spec[key]
+    fb = {"name": _fallback_name(spec["fallback"], sub(field, "fallback"))}
+    fb.update({key: spec[key] for key in SHARED if key in spec})
     note = (f"{entry.title} is not downloaded (gradlab data fetch {entry.name}), so this runs on "
-            f"{DATASETS.get(fb['name']).name} instead.")
+            f"{fb['name']} instead.")
     return fb, note
 
 
