@@ -9,6 +9,7 @@
     gradlab export FILE.gradlab --figure VIEW --out fig.png|svg [--step N]
     gradlab info FILE.gradlab
     gradlab presets
+    gradlab data list | fetch NAME [--registry FILE]      (gradlab/cli_data.py)
 
 Errors are one sentence on stderr and exit code 2 (invalid input) or 3 (a diverged run, saved);
 never a traceback. Only the window and ``export --figure`` import Qt.
@@ -27,7 +28,7 @@ from pathlib import Path
 from gradlab._version import __version__
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
-SUBCOMMANDS = ("run", "export", "info", "presets")
+SUBCOMMANDS = ("run", "export", "info", "presets", "data")
 
 
 class UsageError(Exception):
@@ -50,7 +51,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="gradlab",
         description="GradLab: see why deep networks are hard to train. "
-        "Subcommands: run, export, info, presets (gradlab SUBCOMMAND --help).",
+        "Subcommands: run, export, info, presets, data (gradlab SUBCOMMAND --help).",
     )
     p.add_argument("file", nargs="?", help="a .gradlab session to open")
     p.add_argument("--preset", help="open this preset (see 'gradlab presets')")
@@ -376,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS:
             cmd, rest = argv[0], argv[1:]
+            if cmd == "data":  # gradlab data list | fetch NAME (gradlab/cli_data.py)
+                from gradlab.cli_data import cmd_data
+
+                return cmd_data(rest)
             if cmd == "run":
                 return cmd_run(_run_parser().parse_args(rest))
             if cmd == "export":

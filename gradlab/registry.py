@@ -59,6 +59,12 @@ class Registry(Generic[T]):
         for alias in aliases:
             self._aliases[_norm(alias)] = key
 
+    def unalias(self, alias: str) -> None:
+        """Forget ``alias`` (never a canonical name), so that a new entry can take the name."""
+        key = _norm(alias)
+        if self._aliases.get(key, key) != key:
+            del self._aliases[key]
+
     def canonical(self, name: str, field: str | None = None) -> str:
         """The canonical name for ``name`` (an alias or any case), or a SpecError."""
         if not isinstance(name, str):

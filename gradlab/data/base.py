@@ -13,6 +13,7 @@ and changing ``val_fraction`` re-splits the same examples instead of drawing new
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping
@@ -58,6 +59,8 @@ class Dataset:
         exactly these instead of refitting.
     raw_train : the training inputs before preprocessing (the very same array as ``x_train``
         when ``preprocess`` is ``"none"``), for thumbnails.
+    note : one sentence when the spec asked for another dataset that is not there (a download
+        not fetched yet) and its ``fallback`` was loaded instead; else "".
     """
 
     x_train: np.ndarray
@@ -74,6 +77,7 @@ class Dataset:
     resolved: dict[str, Any]
     preprocess_state: dict[str, np.ndarray]
     raw_train: np.ndarray | None = None
+    note: str = ""
 
     def __repr__(self) -> str:
         test = "" if self.x_test is None else f", test={len(self.x_test)}"
@@ -119,11 +123,18 @@ class RawData:
 
 
 Maker = Callable[[dict[str, Any], np.random.Generator, str], RawData]
+#: ``redirect(spec, field) -> (other_spec, note) | None``: see :class:`DatasetSource`
+Redirect = Callable[[dict[str, Any], str], "tuple[dict[str, Any], str] | None"]
 
 
 @dataclass(frozen=True)
 class DatasetSource:
-    """A registered dataset: its maker, declared params and the shared keys' defaults."""
+    """A registered dataset: its maker, declared params and the shared keys' defaults.
+
+    ``redirect``, for a dataset that may be absent (a download not fetched yet), is called with
+    the spec before anything else: it returns None to load this dataset, or ``(spec, note)`` to
+    load that spec instead (the entry's ``fallback``), or raises DataError saying how to get it.
+    """
 
     name: str
     description: str
@@ -133,6 +144,7 @@ class DatasetSource:
     default_preprocess: str = "none"
     default_val_fraction: float = 0.2
     requires: str | None = None
+    redirect: Redirect | None = None
 
     def all_params(self) -> list[Param]:
         return [*self.params, *common_params(self.default_preprocess, self.default_val_fraction)]
@@ -161,13 +173,15 @@ DATASETS: Registry[DatasetSource] = Registry("dataset")
 def register(name: str, *aliases: str, description: str, kind: str,
              params: tuple[Param, ...] = (), default_preprocess: str = "none",
              default_val_fraction: float = 0.2,
-             requires: str | None = None) -> Callable[[Maker], Maker]:
+             requires: str | None = None,
+             redirect: Redirect | None = None) -> Callable[[Maker], Maker]:
     """Decorator registering ``make(params, rng, field) -> RawData`` as dataset ``name``."""
     assert kind in KINDS, kind
 
     def deco(make: Maker) -> Maker:
         DATASETS.add(name, DatasetSource(name, description, kind, tuple(params), make,
-                                         default_preprocess, default_val_fraction, requires),
+                                         default_preprocess, default_val_fraction, requires,
+                                         redirect),
                      *aliases)
         return make
 
@@ -250,6 +264,11 @@ def load(spec: Mapping[str, Any], seed: int, *, field: str = "data",
         raise SpecError(sub(field, "name"),
                         f"is required: the dataset to use (choose from: {', '.join(names())})")
     source = DATASETS.get(spec["name"], sub(field, "name"))
+    if source.redirect is not None:
+        other = source.redirect(dict(spec), field)
+        if other is not None:
+            ds = load(other[0], seed, field=field, preprocess_state=preprocess_state)
+            return dataclasses.replace(ds, note=other[1])
     seed = validate.integer(int(seed) if isinstance(seed, np.integer) else seed, "seed", minimum=0)
     params = resolve(source.all_params(), spec, field, ignore=("name",))
 
