@@ -114,6 +114,11 @@ def plot(source: Any, kind: str, step: int | None = None, **options: Any) -> Fig
         fig = Figure(figsize=(o.width, o.height), dpi=dpi, layout="constrained")
         draw(fig, runs if spec.several_runs else runs[0], o)
         freeze_style(fig, o.style)
+        if any(ax.get_box_aspect() is not None for ax in fig.axes):
+            # constrained layout moves an axes of fixed aspect a little at every draw until it
+            # settles: settle it here, so every format is drawn with the same layout
+            for _ in range(4):
+                fig.draw_without_rendering()
     setattr(fig, STYLE_ATTR, o.style.name)
     return fig
 

@@ -100,6 +100,9 @@ class Style:
             "svg.fonttype": "none",
             "svg.hashsalt": "gradlab",
             "axes.unicode_minus": True,
+            # unhinted glyphs: text is as wide at any DPI, so every format and resolution gets
+            # the same layout
+            "text.hinting": "no_hinting",
         }
 
 
@@ -135,7 +138,7 @@ def check_size(width: float, height: float, dpi: float) -> None:
     w, h = round(width * dpi), round(height * dpi)
     if max(w, h) > MAX_SIDE_PIXELS or w * h > MAX_PIXELS:
         raise FigureError(
-            f"{width:g} x {height:g} in at {dpi:g} dpi is {w:,} x {h:,} pixels, beyond the limit "
+            f"{width:.3g} x {height:.3g} in at {dpi:g} dpi is {w:,} x {h:,} pixels, beyond the limit "
             f"of {MAX_SIDE_PIXELS:,} pixels a side and {MAX_PIXELS // 1_000_000} megapixels"
         )
 

@@ -253,7 +253,7 @@ def boundary_panel(ax, run: Run, o: Options) -> list:
     )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    ax.set_aspect("equal", adjustable="box")
+    ax.set_box_aspect((extent[3] - extent[2]) / (extent[1] - extent[0]))
     ax.grid(False)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
