@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from gradlab import palette
 from gradlab.figures._base import (
@@ -165,10 +166,14 @@ def _draw_multiples(fig: Figure, run: Run, o: Options) -> None:
     for ax, i in zip(axes, layers):
         edges = np.linspace(*ranges[i], bins + 1)
         y = np.maximum(frac[i], floor) if logy else frac[i]
-        ax.stairs(y, edges, color=colors[i], fill=True, alpha=0.35, lw=0, baseline=None)
+        base = floor * 0.7 if logy else 0.0
+        ax.stairs(y, edges, color=colors[i], fill=True, alpha=0.35, lw=0, baseline=base)
         ax.stairs(y, edges, color=colors[i], lw=st.line, baseline=None)
         span = occupied(frac[i], edges) or tuple(ranges[i])
         ax.set_xlim(*_padded(*span))
+        # small plots: a few short labels ("0", not "0.0"), apart
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 5, 10]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}".replace("-", "−")))
         ax.set_title(run.names[i])
         spine_mark(ax, colors[i], o)
         top = max(top, float(frac[i].max()))
