@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import subprocess
 import sys
@@ -248,7 +249,7 @@ def test_layer_colours_are_the_windows_and_readable_without_colour(sessions):
         0.2126 * r + 0.7152 * g + 0.0722 * b
         for r, g, b in (palette.hex_to_rgb(c) for c in palette.layer_colors(8))
     ]
-    assert all(b > a for a, b in zip(lum, lum[1:]))
+    assert all(b > a for a, b in itertools.pairwise(lum))
 
 
 # ---------------------------------------------------------------------------- options

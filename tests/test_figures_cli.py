@@ -78,10 +78,26 @@ def test_every_format_with_size_dpi_and_style(folder):
     for suffix in FORMATS:
         out = f"sized{suffix}"
         r = gradlab(
-            "export", "xor.gradlab", "--figure", "profile", "--out", out, "--width", "8",
-            "--height", "4.5", "--dpi", "100", "--style", "slides", "--quantity", "act",
-            "--layers", "1,out", cwd=folder,
-        )  # fmt: skip
+            "export",
+            "xor.gradlab",
+            "--figure",
+            "profile",
+            "--out",
+            out,
+            "--width",
+            "8",
+            "--height",
+            "4.5",
+            "--dpi",
+            "100",
+            "--style",
+            "slides",
+            "--quantity",
+            "act",
+            "--layers",
+            "1,out",
+            cwd=folder,
+        )
         assert r.returncode == 0, r.stderr
         data = (folder / out).read_bytes()
         assert data.startswith(MAGIC[suffix])
@@ -118,14 +134,26 @@ BAD = [
         ["xor.gradlab", "relu.gradlab", "--figure", "training", "--out", "f.pdf"],
         ["only compare"],
     ),
-    ("too-wide", ["xor.gradlab", "--figure", "training", "--out", "f.png", "--width", "100"],
-     ["100 in", "limit"]),  # fmt: skip
-    ("too-many-dots", ["xor.gradlab", "--figure", "training", "--out", "f.png", "--width", "30",
-                       "--dpi", "1200"], ["pixels", "limit"]),  # fmt: skip
-    ("bad-quantity", ["xor.gradlab", "--figure", "training", "--out", "f.pdf", "--quantity", "x"],
-     ["'x'"]),  # fmt: skip
-    ("bad-layers", ["xor.gradlab", "--figure", "profile", "--out", "f.pdf", "--layers", "1,7"],
-     ["7"]),  # fmt: skip
+    (
+        "too-wide",
+        ["xor.gradlab", "--figure", "training", "--out", "f.png", "--width", "100"],
+        ["100 in", "limit"],
+    ),
+    (
+        "too-many-dots",
+        ["xor.gradlab", "--figure", "training", "--out", "f.png", "--width", "30", "--dpi", "1200"],
+        ["pixels", "limit"],
+    ),
+    (
+        "bad-quantity",
+        ["xor.gradlab", "--figure", "training", "--out", "f.pdf", "--quantity", "x"],
+        ["'x'"],
+    ),
+    (
+        "bad-layers",
+        ["xor.gradlab", "--figure", "profile", "--out", "f.pdf", "--layers", "1,7"],
+        ["7"],
+    ),
     ("table-suffix", ["xor.gradlab", "relu.gradlab", "--table", "t.txt"], [".md"]),
     ("table-one", ["xor.gradlab", "--table", "t.md"], ["two or more"]),
     ("stats-two", ["xor.gradlab", "relu.gradlab", "--stats", "s.json"], ["one session"]),

@@ -138,8 +138,8 @@ def check_size(width: float, height: float, dpi: float) -> None:
     w, h = round(width * dpi), round(height * dpi)
     if max(w, h) > MAX_SIDE_PIXELS or w * h > MAX_PIXELS:
         raise FigureError(
-            f"{width:.3g} x {height:.3g} in at {dpi:g} dpi is {w:,} x {h:,} pixels, beyond the limit "
-            f"of {MAX_SIDE_PIXELS:,} pixels a side and {MAX_PIXELS // 1_000_000} megapixels"
+            f"{width:.3g} x {height:.3g} in at {dpi:g} dpi is {w:,} x {h:,} pixels, beyond the "
+            f"limit of {MAX_SIDE_PIXELS:,} pixels a side and {MAX_PIXELS // 1_000_000} megapixels"
         )
 
 
