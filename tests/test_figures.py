@@ -160,10 +160,8 @@ def _visible_texts(fig: Figure):
     return out
 
 
-@pytest.mark.parametrize("style", figures.STYLES)
-@pytest.mark.parametrize("kind", figures.KINDS)
-def test_nothing_clipped_and_legends_off_the_data(sessions, kind, style):
-    fig = figures.plot(source(sessions, kind), kind, style=style, dpi=100)
+def check_layout(fig: Figure, kind: str) -> None:
+    """Every text inside the figure; every legend off every plot's data and off the titles."""
     renderer = _drawn(fig)
     fb = fig.bbox
     for t in _visible_texts(fig):
@@ -171,16 +169,33 @@ def test_nothing_clipped_and_legends_off_the_data(sessions, kind, style):
         assert bb.x0 >= fb.x0 - 1 and bb.x1 <= fb.x1 + 1, f"clipped: {t.get_text()!r}"
         assert bb.y0 >= fb.y0 - 1 and bb.y1 <= fb.y1 + 1, f"clipped: {t.get_text()!r}"
     legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
-    assert legends or kind in ("heatmaps",), "no legend"
+    titles = [ax.title for ax in fig.axes if ax.get_title()] + list(fig.texts)
     for leg in legends:
         lb = leg.get_window_extent(renderer)
-        for ax in fig.axes:
-            if not ax.axison or ax.get_label() == "<colorbar>":
-                continue
-            ab = ax.bbox
+        boxes = [(ax.bbox, ax.get_title()) for ax in fig.axes if ax.axison]
+        boxes += [(t.get_window_extent(renderer), t.get_text()) for t in titles]
+        for ab, what in boxes:
             w = min(lb.x1, ab.x1) - max(lb.x0, ab.x0)
             h = min(lb.y1, ab.y1) - max(lb.y0, ab.y0)
-            assert w <= 1 or h <= 1, f"a legend lies over the data of {ax.get_title()!r}"
+            assert w <= 1 or h <= 1, f"{kind}: a legend lies over {what!r}"
+
+
+@pytest.mark.parametrize("style", figures.STYLES)
+@pytest.mark.parametrize("kind", figures.KINDS)
+def test_nothing_clipped_and_legends_off_the_data(sessions, kind, style):
+    fig = figures.plot(source(sessions, kind), kind, style=style, dpi=100)
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert legends or kind == "heatmaps", "no legend"
+    check_layout(fig, kind)
+
+
+def test_every_quantity_fits_its_figure(sessions):
+    for kind in figures.KINDS:
+        for q in figures.kind_options(kind)["quantity"][1:]:
+            fig = figures.plot(source(sessions, kind), kind, quantity=q, dpi=72)
+            check_layout(fig, f"{kind}/{q}")
+    fig = figures.plot(sessions["xor"], "distributions", layout="multiples", dpi=72)
+    check_layout(fig, "multiples")
 
 
 def test_dpi_scales_fonts_and_lines(sessions):

@@ -320,7 +320,7 @@ def figure_legend(
         cols = legend_columns(labels, w - 0.2, o.style.font)
         fig.legend(handles, labels, loc="outside lower center", ncols=cols, **kw)
     elif w / h >= 1.45 or w >= 5.0:
-        fig.legend(handles, labels, loc="outside right upper", **kw)
+        fig.legend(handles, labels, loc="outside right center", **kw)
     else:
         cols = legend_columns(labels, w - 0.2, o.style.font)
         fig.legend(handles, labels, loc="outside upper center", ncols=cols, **kw)

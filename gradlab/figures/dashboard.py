@@ -47,7 +47,8 @@ def draw_dashboard(fig: Figure, run: Run, o: Options) -> None:
         ax.set_xlabel("step")
         top_legend(ax, o)
     handles, labels = distributions_panel(axes[2], run, o, all_layers)
-    axes[2].set_title(f"Activations, step {int(run.history.probe_column('step')[r]):,}")
+    axes[2].set_title("Activations")
+    axes[2].set_xlabel(f"a = f(z), step {int(run.history.probe_column('step')[r]):,}")
     profile_panel(axes[3], run, "act", r, all_layers, o)
     axes[3].set_xlabel("layer")
     over_time_panel(axes[4], run, "speed", hidden, o)
@@ -58,7 +59,6 @@ def draw_dashboard(fig: Figure, run: Run, o: Options) -> None:
         axes[5].set_title("Decision boundary")
     else:
         over_time_panel(axes[5], run, "act", hidden, o)
-        axes[5].set_title("Activations: mean, 2nd/98th pct")
         axes[5].set_xlabel("step")
     figure_legend(fig, handles, labels, o)
     heading(fig, o, run.describe())

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from gradlab import palette
 from gradlab.figures._base import (
@@ -145,9 +145,17 @@ def draw_distributions(fig: Figure, run: Run, o: Options) -> None:
     _draw_multiples(fig, run, o)
 
 
+#: the statistic that gives a quantity's spread (for layers narrower than the bins)
+STD_STAT = {"act": "act_std", "pre": "pre_std", "delta": "delta_std", "wgrad": "wgrad_std",
+            "weight": "weight_std"}  # fmt: skip
+#: a layer whose values fill this many bins or fewer is drawn with its std in the title
+NARROW_BINS = 3
+
+
 def _draw_multiples(fig: Figure, run: Run, o: Options) -> None:
-    """One small plot per layer (CS231n lecture 6), sharing the y axis; each layer on its own
-    x axis (where its values are)."""
+    """One small plot per layer (CS231n lecture 6), each on its own axes (where its values
+    are). The bins are shared by the hidden layers, so a layer whose values all fall in a few
+    of them (a collapsed signal) gets its standard deviation in its title."""
     q, key = hist_key(o, "distributions")
     st = o.style
     r = probe_row(run, o.step)
@@ -159,10 +167,10 @@ def _draw_multiples(fig: Figure, run: Run, o: Options) -> None:
     colors = palette.layer_colors(run.n_layers)
     w, h = fig.get_size_inches()
     rows, cols = grid_shape(len(layers), aspect=max(w / h, 0.5) * 1.1)
-    axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
     logy = bool(o.logy)
     floor = 10.0 ** math.floor(math.log10(0.5 / max(float(counts.sum(axis=1).max()), 1.0)))
-    top = 0.0
+    narrow_any = False
     for ax, i in zip(axes, layers):
         edges = np.linspace(*ranges[i], bins + 1)
         y = np.maximum(frac[i], floor) if logy else frac[i]
@@ -173,18 +181,29 @@ def _draw_multiples(fig: Figure, run: Run, o: Options) -> None:
         ax.set_xlim(*_padded(*span))
         # small plots: a few short labels ("0", not "0.0"), apart
         ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 5, 10]))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}".replace("-", "−")))
-        ax.set_title(run.names[i])
+        if 1e-2 <= max(abs(span[0]), abs(span[1])) < 1e4:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", "−")))
+        else:  # tiny or huge values: a common factor at the axis' end (x 1e-7)
+            ax.xaxis.set_major_formatter(ScalarFormatter(useMathText=True))
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        title = run.names[i]
+        if key == q and int((counts[i] > 0).sum()) <= NARROW_BINS:
+            std = float(p["stats"][STD_STAT[q]][i])
+            title += f"\nstd {std:.2g}"
+            narrow_any = True
+        ax.set_title(title)
         spine_mark(ax, colors[i], o)
-        top = max(top, float(frac[i].max()))
+        top = float(frac[i].max())
+        if logy:
+            set_log(ax)
+            ax.set_ylim(floor * 0.7, max(top, floor * 10) * 2.0)
+        else:
+            ax.set_ylim(0.0, max(top, 1e-6) * 1.08)
     for ax in axes[len(layers) :]:
         ax.set_axis_off()
-    if logy:
-        set_log(axes[0])
-        axes[0].set_ylim(floor * 0.7, max(top, floor * 10) * 2.0)
-    else:
-        axes[0].set_ylim(0.0, max(top, 1e-6) * 1.08)
-    fig.supxlabel(axis_label(q, key))
+    note = f" (std: the values fill {NARROW_BINS} bins or fewer)" if narrow_any else ""
+    fig.supxlabel(axis_label(q, key) + note)
     fig.supylabel("fraction per bin")
     line = f"{QUANTITIES[q][0]}, step {int(p['step']):,}"
     head = o.want_title(run.describe())

@@ -228,7 +228,7 @@ def over_time_panel(
         vals = np.concatenate([s["act_p02"][:, layers].ravel(), s["act_p98"][:, layers].ravel()])
         ax.set_ylim(*finite_limits(vals))
         ax.set_ylabel("activation a")
-        ax.set_title("Activations: mean (lines), 2nd/98th percentiles (▼▲)")
+        ax.set_title("Activations: mean, 2nd/98th pct")
     elif which == "jacobian":
         jac = s["jacobian_sv_mean"]
         rows = np.isfinite(jac).any(axis=1)
@@ -250,7 +250,7 @@ def over_time_panel(
     else:
         key, ylabel, title = {
             "speed": ("bias_grad_norm", "||dC/db||", "Speed of learning (Nielsen)"),
-            "wgrad": ("wgrad_std", "std of dL/dW", "Weight-gradient std (Glorot & Bengio fig. 9)"),
+            "wgrad": ("wgrad_std", "std of dL/dW", "Weight-gradient std"),
             "update_ratio": ("update_ratio", "||ΔW|| / ||W||", "Update / weight ratio"),
         }[which]
         v = s[key]
