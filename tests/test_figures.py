@@ -368,7 +368,9 @@ def test_plot_then_ordinary_matplotlib_tweaks(sessions, tmp_path):
     fig = figures.plot(sessions["xor"], "distributions", step=0)
     ax = fig.axes[0]
     ax.set_xlim(-0.5, 0.5)
-    ax.set_title("Glorot & Bengio fig. 6, our run")
+    with figures.style("paper"):
+        ax.set_title("Glorot & Bengio fig. 6, our run")
+    assert ax.title.get_fontsize() == 9  # added text in the figure's fonts
     ax.axvline(0.0, color="k", lw=0.5)
     out = figures.save(fig, tmp_path / "fig6.pdf")
     text, _ = pdf_text_and_fonts(out.read_bytes())

@@ -75,6 +75,14 @@ def describe(kind: str) -> str:
     return _KINDS[kind].summary
 
 
+def style(name: str = "paper"):
+    """A ``with`` block in which matplotlib uses the style's fonts and lines: text added to a
+    figure inside it (a title, an annotation) matches the rest of the figure."""
+    from gradlab.figures._style import get_style, style_context
+
+    return style_context(get_style(name))
+
+
 def plot(source: Any, kind: str, step: int | None = None, **options: Any) -> Figure:
     """Draw ``kind`` from ``source`` and return the matplotlib Figure (see the module
     docstring for the kinds and options)."""
@@ -137,6 +145,7 @@ __all__ = [
     "plot",
     "render",
     "save",
+    "style",
     "table_text",
     "write_table",
 ]
