@@ -27,7 +27,7 @@ from gradlab.figures._style import (
 from gradlab.figures.errors import FigureError
 
 # ---------------------------------------------------------------------------- options
-#: options every kind takes (besides the kind-specific ones in :data:`EXTRA_OPTIONS`)
+#: options every kind takes (besides its own, in :data:`gradlab.figures._kinds.KINDS`)
 COMMON_OPTIONS = (
     "quantity",
     "layers",
