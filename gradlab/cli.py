@@ -6,13 +6,18 @@
     gradlab run (--preset NAME | --spec FILE.json) [--steps N | --epochs N] [--seed S]
                 [--set training.lr=0.01 ...] --out FILE.gradlab
     gradlab export FILE.gradlab --stats OUT.json|OUT.csv
-    gradlab export FILE.gradlab --figure VIEW --out fig.png|svg [--step N]
+    gradlab export FILE.gradlab --figure KIND --out FIG.pdf|svg|png|eps [--step N]
+                [--width W --height H (inches)] [--dpi D] [--style paper|slides]
+                [--quantity Q] [--layers 1,2,out] [--layout overlay|multiples] [--logx] [--logy]
+    gradlab export A.gradlab B.gradlab ... --figure compare --out FIG.pdf
+    gradlab export A.gradlab B.gradlab ... --table OUT.md|tex|csv
     gradlab info FILE.gradlab
     gradlab presets
     gradlab data list | fetch NAME [--registry FILE]      (gradlab/cli_data.py)
 
 Errors are one sentence on stderr and exit code 2 (invalid input) or 3 (a diverged run, saved);
-never a traceback. Only the window and ``export --figure`` import Qt.
+never a traceback. Only the window imports Qt; ``export --figure`` draws with matplotlib
+(:mod:`gradlab.figures`).
 """
 
 from __future__ import annotations
@@ -82,21 +87,36 @@ def _run_parser() -> argparse.ArgumentParser:
 
 
 def _export_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="gradlab export", description="Export statistics or a figure of a session.")
-    p.add_argument("file", help="a .gradlab session")
+    from gradlab.figures import KINDS, STYLES
+
+    p = _Parser(
+        prog="gradlab export",
+        description="Export statistics, a publication figure or the comparison table of sessions.",
+    )
+    p.add_argument(
+        "file", nargs="+", help="a .gradlab session (several for --figure compare and --table)"
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--stats", metavar="OUT", help="write the probe statistics (.json or .csv)")
+    what.add_argument("--figure", metavar="KIND", help=f"draw a figure: {', '.join(KINDS)}")
     what.add_argument(
-        "--figure",
-        metavar="VIEW",
-        help="render a view: distributions, profile, over_time, heatmaps, "
-        "training, boundary, compare, or dashboard",
+        "--table",
+        metavar="OUT",
+        help="write the comparison's numbers (Glorot & Bengio's Table 1 and one row per run) "
+        "as .md, .tex or .csv",
     )
-    p.add_argument("--out", help="the figure file (.png or .svg)")
+    p.add_argument("--out", help="the figure file (.pdf, .svg, .png or .eps)")
     p.add_argument("--step", type=int, help="draw the probe at (or before) this step")
-    p.add_argument("--width", type=int, default=1600, help="pixels (default 1600)")
-    p.add_argument("--height", type=int, default=1000, help="pixels (default 1000)")
-    p.add_argument("--dpi", type=int, help="DPI written into a PNG")
+    p.add_argument("--width", type=float, help="inches (default: the style's)")
+    p.add_argument("--height", type=float, help="inches (default: the style's)")
+    p.add_argument("--dpi", type=float, help="resolution of a PNG (default 300 paper, 150 slides)")
+    p.add_argument("--style", choices=STYLES, help="paper (8-9 pt at 3.3 in) or slides")
+    p.add_argument("--quantity", help="which quantity or panel (see gradlab.figures)")
+    p.add_argument("--layers", help="layers to draw, e.g. 1,2,out (or hidden, all)")
+    p.add_argument("--layout", choices=("overlay", "multiples"), help="distributions only")
+    p.add_argument("--logx", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--logy", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--title", help="a heading over the figure")
     return p
 
 
@@ -300,8 +320,10 @@ def cmd_info(args) -> int:
 
 
 def cmd_export(args) -> int:
-    exp = _open_session(args.file)
     if args.stats:
+        if len(args.file) > 1:
+            raise UsageError("--stats exports one session at a time")
+        exp = _open_session(args.file[0])
         from gradlab.experiment.export import write_stats
 
         out = Path(args.stats)
@@ -313,43 +335,64 @@ def cmd_export(args) -> int:
         except OSError as err:
             raise UsageError(f"{out} cannot be written ({err.strerror or err})") from None
         return EXIT_OK
-    if not args.out:
-        raise UsageError("--figure needs --out FILE.png or FILE.svg")
-    out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"--out {args.out} must end in .png or .svg")
-    _check_folder(out, "--out")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import qInstallMessageHandler
+    return _export_figure_or_table(args)
 
-    from gradlab.app import export as figures
-    from gradlab.app import theme
-    from gradlab.app.model import RunModel
-    from gradlab.app.window import main_window_app
 
-    def quiet(_mode, _context, message):  # the offscreen platform's chatter is not for users
-        if "propagateSizeHints" not in message:
-            print(message, file=sys.stderr)
+def _export_figure_or_table(args) -> int:
+    """``--figure`` and ``--table``: drawn with matplotlib (no Qt), rendered in memory and
+    written atomically, so a failed write leaves the old file as it was."""
+    from gradlab import figures
+    from gradlab.figures import FigureError
 
-    qInstallMessageHandler(quiet)
-    app = main_window_app()
-    theme.apply("light", app)
-    model = RunModel.from_experiment(exp, run_id=1)  # (a session whose data is gone too)
-    try:
-        figures.render_figure(
-            model,
-            args.figure,
-            out,
-            step=args.step,
-            width=args.width,
-            height=args.height,
-            dpi=args.dpi,
+    table = args.table is not None
+    option, target = ("--table", args.table) if table else ("--out", args.out)
+    if not table:
+        if args.figure not in figures.KINDS:
+            raise UsageError(
+                f"unknown figure {args.figure!r}: choose from {', '.join(figures.KINDS)}"
+            )
+        if not args.out:
+            raise UsageError("--figure needs --out FILE.pdf, .svg, .png or .eps")
+    out = Path(target)
+    suffixes = figures.TABLE_FORMATS if table else figures.FORMATS
+    if out.is_dir():
+        raise UsageError(f"{option} {target} is a folder, not a file")
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {out.name} must end in {', '.join(suffixes)}")
+    _check_folder(out, option)
+    several = table or args.figure == "compare"
+    if several and len(args.file) < 2:
+        what = "--table" if table else "--figure compare"
+        raise UsageError(
+            f"{what} compares sessions: give two or more (gradlab export A.gradlab B.gradlab "
+            f"{what} ...)"
         )
-    except ValueError as err:
+    if not several and len(args.file) > 1:
+        raise UsageError(f"--figure {args.figure} draws one session; only compare takes several")
+    options = {
+        k: getattr(args, k)
+        for k in ("width", "height", "dpi", "style", "quantity", "layout", "logx", "logy", "title")
+        if getattr(args, k) is not None
+    }
+    if args.layers is not None:
+        options["layers"] = [t.strip() for t in args.layers.split(",") if t.strip()]
+        if options["layers"] in (["all"], ["hidden"]):
+            options["layers"] = options["layers"][0]
+    runs = [_open_session(f) for f in args.file]
+    existed = out.exists()
+    try:
+        if table:
+            figures.write_table(runs, out)
+        else:
+            fig = figures.plot(runs if several else runs[0], args.figure, args.step, **options)
+            figures.save(fig, out)
+    except FigureError as err:
         raise UsageError(str(err)) from None
+    except MemoryError:
+        raise UsageError(f"not enough memory to draw {out.name}: make it smaller") from None
     except OSError as err:
-        raise UsageError(f"{out} cannot be written ({err.strerror or err})") from None
+        kept = "the file there before is unchanged" if existed else "nothing was written"
+        raise UsageError(f"{out} cannot be written ({err.strerror or err}); {kept}") from None
     return EXIT_OK
 
 
