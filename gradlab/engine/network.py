@@ -238,10 +238,11 @@ def resolve_layers(
         path = f"layers[{i}]"
         entry = check(lambda entry=entry, path=path: validate.mapping(entry, path))
         if entry is None:
+            resolved.append({"type": "?"})  # (collecting: keep the indices of the entries)
             continue
         kind = entry.get("type", "dense")
         if kind in ("dense", "output"):
-            if resolved and resolved[-1]["type"] == "dense" and resolved[-1]["output"]:
+            if resolved and resolved[-1].get("output"):
                 check.fail(
                     SpecError(path, "comes after the output layer; the output layer must be last")
                 )
@@ -260,7 +261,8 @@ def resolve_layers(
                     f"unknown layer type {kind!r} (choose from: {', '.join(LAYER_TYPES)})",
                 )
             )
-    if not resolved or not (resolved[-1]["type"] == "dense" and resolved[-1]["output"]):
+            resolved.append({"type": "?"})
+    if not resolved or not resolved[-1].get("output"):
         if output_dim is None and not implicit_output:
             return resolved  # hidden layers checked; the output layer comes with the data
         resolved.append(
