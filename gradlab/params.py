@@ -107,7 +107,8 @@ def resolve(
     """Validate ``given`` against ``params`` and fill in defaults.
 
     Keys in ``ignore`` are allowed but not returned (e.g. the ``name`` key of the entry itself).
-    Unknown keys raise :class:`SpecError` naming the key, so typos never pass silently.
+    Unknown keys raise :class:`SpecError` naming the key, so typos never pass silently; a
+    parameter whose default is None and that is not ``optional`` is required.
 
     With a ``problems`` list, every bad key and value is appended to it (each a
     :class:`SpecError` naming its field) and takes its default in the result, instead of the
@@ -128,6 +129,11 @@ def resolve(
     out: dict[str, Any] = {}
     for p in params:
         if p.name not in given:
+            if p.default is None and not p.optional:  # required (a data file, say)
+                err = SpecError(f"{prefix}{p.name}", f"is required ({p.help.rstrip('.')})")
+                if problems is None:
+                    raise err
+                problems.append(err)
             out[p.name] = p.default
             continue
         try:

@@ -510,6 +510,12 @@ class Network:
         return out
 
     # ------------------------------------------------------------------ state
+    def copy(self) -> Network:
+        """A detached copy: the same layers, seed and dtype, every array copied."""
+        other = Network(self.layers, self.input_dim, self.output_dim, self.seed, self.dtype_name)
+        other.load_state_arrays({k: np.array(v, copy=True) for k, v in self.state_arrays().items()})
+        return other
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Parameters and buffers, by name (what a session file stores)."""
         return {**self.params, **self.buffers}

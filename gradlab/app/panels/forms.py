@@ -5,8 +5,9 @@ A :class:`ParamField` edits one parameter with the widget its kind calls for (``
 check box, ``choice``: a combo box, ``str``/``path``: a line edit, ``path`` with a "Browse…"
 button; ``optional`` numbers get a check box that enables them). It emits
 :attr:`ParamField.committed` once per committed change (Enter, focus-out, an arrow step, a pick,
-a toggle), never per keystroke, and validates itself with :meth:`Param.validate`: a bad value turns
-the field red and its tooltip becomes the one-sentence message.
+a toggle), never per keystroke. Fields do not validate themselves: the panel runs the spec
+layer's one check over the whole spec and marks each field with the message for its path (red
+background, the one-sentence message as its tooltip).
 
 A :class:`ParamForm` lays a list of fields into an existing :class:`QFormLayout` (so its labels
 line up with the rows around it) and rebuilds them when the list changes (another optimiser,
@@ -58,8 +59,8 @@ from PySide6.QtWidgets import (
 
 from gradlab.app import theme
 from gradlab.app.controls import LogSpinBox
-from gradlab.errors import SpecError
-from gradlab.params import Param
+from gradlab.experiment.spec.fields import suggested
+from gradlab.params import AUTO, Param
 
 INT_LIMIT = 2**31 - 1
 
@@ -106,8 +107,13 @@ LABELS = {
 }
 
 
-def label_for(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+def label_for(param: Param | str) -> str:
+    """A field's label: the Param's own, else a known one, else "some_name" -> "Some name"."""
+    if isinstance(param, Param):
+        if param.label:
+            return param.label
+        param = param.name
+    return LABELS.get(param, param.replace("_", " ").capitalize())
 
 
 # ====================================================================== small helpers
@@ -446,7 +452,10 @@ class ComboBox(_WheelGuard, QComboBox):
 class ParamField(QWidget):
     """One parameter's editor (see the module docstring).
 
-    ``path`` is the dotted spec path used in messages (``"data.noise"``).
+    ``path`` is the dotted spec path used in messages (``"data.noise"``). The field shows what
+    its :class:`Param` declares: the editor its kind calls for, the help text as its tooltip, an
+    "auto" check box when the value may be ``"auto"``, an enabling check box when it may be
+    None (switched on, it takes the value the spec layer suggests), one tooltip per choice.
     """
 
     committed = Signal()
@@ -460,11 +469,10 @@ class ParamField(QWidget):
         file_filter: str = "All files (*)",
         step: float | None = None,
         decades: bool = False,
-        fill: Any = None,
     ):
         super().__init__(parent)
         self.param = param
-        self.fill = fill
+        self.fill = suggested(param)
         self.path = path
         self.file_filter = file_filter
         self._error = ""
@@ -473,11 +481,16 @@ class ParamField(QWidget):
         lay.setSpacing(4)
         kind = param.kind
         self.enable: QCheckBox | None = None
+        self.auto: QCheckBox | None = None
         self.browse: QToolButton | None = None
         if param.optional and kind in ("int", "float"):
             self.enable = QCheckBox(self)
-            self.enable.setToolTip(f"Set {label_for(param.name).lower()} (unchecked: none)")
+            self.enable.setToolTip(f"Set {label_for(param).lower()} (unchecked: none)")
             lay.addWidget(self.enable)
+        if param.auto:
+            self.auto = QCheckBox("auto", self)
+            self.auto.setToolTip(param.help)
+            lay.addWidget(self.auto)
         editor: QWidget
         if kind == "int":
             editor = IntSpinBox(self)
@@ -493,7 +506,7 @@ class ParamField(QWidget):
         elif kind == "choice":
             editor = ComboBox(self)
             for c in param.choices:
-                editor.add_item(str(c), c)
+                editor.add_item("none" if c is None else str(c), c, param.help_for(c))
         else:  # str, path
             editor = QLineEdit(self)
             editor.setClearButtonEnabled(True)
@@ -502,6 +515,8 @@ class ParamField(QWidget):
             elif kind == "path":
                 editor.setPlaceholderText("choose a file…")
         self.editor = editor
+        #: the spin box of an "auto" field (the editor)
+        self.spin = editor
         lay.addWidget(editor, 1)
         if kind == "path":
             self.browse = QToolButton(self)
@@ -522,7 +537,11 @@ class ParamField(QWidget):
             editor.editingFinished.connect(self._maybe_commit)
         if self.enable is not None:
             self.enable.toggled.connect(self._on_enable)
+        if self.auto is not None:
+            self.auto.toggled.connect(self._on_auto)
         self._last: Any = object()
+        if self.auto is not None:
+            self.set_value(self.fill)  # the number "auto" unchecked starts from
         self.set_value(param.default)
         self.set_error("")
 
@@ -530,6 +549,8 @@ class ParamField(QWidget):
     def value(self) -> Any:
         if self.enable is not None and not self.enable.isChecked():
             return None
+        if self.auto is not None and self.auto.isChecked():
+            return AUTO
         ed = self.editor
         if isinstance(ed, QSpinBox):
             return int(ed.value())
@@ -545,12 +566,18 @@ class ParamField(QWidget):
     def set_value(self, value: Any) -> None:
         """Show ``value`` without emitting :attr:`committed`."""
         ed = self.editor
-        with blocked(ed, self.enable):
+        with blocked(ed, self.enable, self.auto):
             if self.enable is not None:
                 self.enable.setChecked(value is not None)
                 ed.setEnabled(value is not None)
-            if value is None and self.enable is not None and self.fill is not None:
-                value_shown = self.fill
+            if self.auto is not None:
+                is_auto = value == AUTO
+                self.auto.setChecked(is_auto)
+                ed.setEnabled(not is_auto)
+                if is_auto:
+                    value = None  # the spin box keeps the number it showed
+            if value is None and self.enable is not None:
+                value_shown = self.fill  # what switching it on gives
             else:
                 value_shown = value
             if value_shown is not None:
@@ -565,7 +592,7 @@ class ParamField(QWidget):
                     ed.setChecked(bool(value))
                 elif isinstance(ed, ComboBox):
                     if not ed.select_data(value):
-                        ed.add_item(str(value), value)
+                        ed.add_item(str(value), value, f"unknown {self.param.name}")
                         ed.setCurrentIndex(ed.count() - 1)
                 elif isinstance(ed, QLineEdit):
                     ed.setText(str(value))
@@ -579,6 +606,10 @@ class ParamField(QWidget):
             self.editor.setFocus()
         self._maybe_commit()
 
+    def _on_auto(self, on: bool) -> None:
+        self.editor.setEnabled(not on)
+        self._maybe_commit()
+
     def _maybe_commit(self) -> None:
         v = self.value()
         if v == self._last and type(v) is type(self._last):
@@ -590,105 +621,19 @@ class ParamField(QWidget):
         current = self.editor.text().strip() if isinstance(self.editor, QLineEdit) else ""
         start = os.path.dirname(current) if current else os.path.expanduser("~")
         path, _ = QFileDialog.getOpenFileName(
-            self, f"Choose {label_for(self.param.name).lower()}", start, self.file_filter
+            self, f"Choose {label_for(self.param).lower()}", start, self.file_filter
         )
         if path:
             self.editor.setText(path)
             self._maybe_commit()
 
-    # ------------------------------------------------------------------ validation
-    def check(self) -> str:
-        """Validate the shown value with the Param; mark the field; return the message."""
-        try:
-            self.param.validate(self.value(), self.path)
-            message = ""
-        except SpecError as err:
-            message = str(err)
-        self.set_error(message)
-        return message
-
+    # ------------------------------------------------------------------ problems
     def set_error(self, message: str) -> None:
+        """Mark the field with the spec check's message ("" clears it)."""
         self._error = message
         self.setProperty("error", bool(message))
         mark_error(self.editor, message, self.param.help)
         self.setToolTip(message or self.param.help)
-
-    def error(self) -> str:
-        return self._error
-
-
-# ====================================================================== AutoIntField
-class AutoIntField(QWidget):
-    """``"auto"`` (a check box) or a whole number (a spin box): probe and evaluation intervals."""
-
-    committed = Signal()
-
-    def __init__(
-        self,
-        path: str,
-        help: str,
-        parent: QWidget | None = None,
-        *,
-        minimum: int = 1,
-        default: int = 10,
-        suffix: str = "",
-    ):
-        super().__init__(parent)
-        self.path = path
-        self.help = help
-        self.minimum = minimum
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(6)
-        self.auto = QCheckBox("auto", self)
-        self.auto.setToolTip(help)
-        self.spin = IntSpinBox(self)
-        self.spin.setValue(default)
-        if suffix:
-            self.spin.setSuffix(suffix)
-        self.spin.setToolTip(help)
-        lay.addWidget(self.auto)
-        lay.addWidget(self.spin, 1)
-        self.auto.toggled.connect(self._on_auto)
-        self.spin.valueChanged.connect(lambda _v: self._maybe_commit())
-        self._last: Any = "auto"
-        self._error = ""
-        self.set_value("auto")
-
-    def value(self) -> Any:
-        return "auto" if self.auto.isChecked() else int(self.spin.value())
-
-    def set_value(self, value: Any) -> None:
-        with blocked(self.auto, self.spin):
-            is_auto = value == "auto" or value is None
-            self.auto.setChecked(is_auto)
-            self.spin.setEnabled(not is_auto)
-            if not is_auto and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.spin.setValue(int(value))
-        self._last = self.value()
-
-    def _on_auto(self, on: bool) -> None:
-        self.spin.setEnabled(not on)
-        self._maybe_commit()
-
-    def _maybe_commit(self) -> None:
-        v = self.value()
-        if v != self._last:
-            self._last = v
-            self.committed.emit()
-
-    def check(self) -> str:
-        v = self.value()
-        message = ""
-        if v != "auto" and v < self.minimum:
-            message = str(SpecError(self.path, f"must be >= {self.minimum}, got {v}"))
-        self.set_error(message)
-        return message
-
-    def set_error(self, message: str) -> None:
-        self._error = message
-        self.setProperty("error", bool(message))
-        mark_error(self.spin, message, self.help)
 
     def error(self) -> str:
         return self._error
@@ -712,10 +657,8 @@ class ParamForm(QObject):
         file_filters: Mapping[str, str] | None = None,
         steps: Mapping[str, float] | None = None,
         decades: Sequence[str] = (),
-        fills: Mapping[str, Any] | None = None,
     ):
         super().__init__(parent)
-        self.fills = dict(fills or {})
         self.layout = layout
         self.prefix = prefix
         self.parent_widget = parent
@@ -745,9 +688,8 @@ class ParamForm(QObject):
                 file_filter=self.file_filters.get(p.name, "All files (*)"),
                 step=self.steps.get(p.name),
                 decades=p.name in self.decades,
-                fill=self.fills.get(p.name),
             )
-            label = QLabel(labels.get(p.name) or label_for(p.name), self.parent_widget)
+            label = QLabel(labels.get(p.name) or label_for(p), self.parent_widget)
             label.setToolTip(p.help)
             label.setBuddy(f.editor)
             self.layout.addRow(label, f)
@@ -774,9 +716,15 @@ class ParamForm(QObject):
         if f is not None:
             self.layout.setRowVisible(f, visible)
 
-    def check(self) -> list[str]:
-        """Validate every field (marking the bad ones); the messages."""
-        return [m for f in self.fields.values() if (m := f.check())]
+    def show_problems(self, by_field: Mapping[str, str]) -> list[str]:
+        """Mark each field with the message the spec check has for its path; the messages."""
+        out = []
+        for f in self.fields.values():
+            message = by_field.get(f.path, "")
+            f.set_error(message)
+            if message:
+                out.append(message)
+        return out
 
     def errors(self) -> list[str]:
         return [f.error() for f in self.fields.values() if f.error()]

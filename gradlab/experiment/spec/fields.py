@@ -292,8 +292,11 @@ DEFAULT_TRAINING: dict[str, Any] = {p.name: p.default for p in TRAINING}
 DEFAULT_PROBES: dict[str, Any] = {p.name: p.default for p in PROBES}
 
 #: what an optional field shows (and takes) when it is switched on, by name: a budget of 1,000
-#: steps or 10 epochs, a max-norm of 3, a cosine schedule over 1,000 steps, 1,000 training examples
+#: steps or 10 epochs, a max-norm of 3, a cosine schedule over 1,000 steps, 1,000 training
+#: examples; and the number an "auto" interval starts from when set by hand
 SUGGESTED: dict[str, Any] = {
+    "every": 10,
+    "eval_every": 100,
     "steps": 1000,
     "epochs": 10.0,
     "max_norm": 3.0,

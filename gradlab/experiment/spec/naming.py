@@ -46,12 +46,13 @@ def origin(spec: dict) -> str | None:
     return name if isinstance(name, str) and name in presets.names() else None
 
 
-def _settings(spec: dict) -> str | None:
-    """The spec's settings, every default filled in, as canonical JSON (None if invalid)."""
+def _settings(spec: dict, drop: tuple[str, ...] = F.NOT_IDENTITY) -> str | None:
+    """The spec's settings, every default filled in, as canonical JSON (None if invalid),
+    without the naming keys and the fields in ``drop``."""
     if check(spec):
         return None
     r = resolve(spec)
-    for k in (*F.NAMING_KEYS, *F.NOT_IDENTITY):
+    for k in (*F.NAMING_KEYS, *drop):
         section, _, key = k.partition(".")
         if key:
             r[section].pop(key, None)
@@ -80,6 +81,17 @@ def matches_preset(spec: dict, preset: str) -> bool:
     """Whether ``spec`` computes exactly what preset ``preset`` does (names aside)."""
     mine = _settings(spec)
     return mine is not None and mine == _preset_settings(preset)
+
+
+def same_settings(a: dict, b: dict, ignore: tuple[str, ...] = ()) -> bool:
+    """Whether two specs compute the same run (names and the fields in ``ignore`` aside):
+    defaults given or not, the output layer's width (the data's) aside. Invalid specs compare
+    as written."""
+    ka, kb = _settings(a, ignore), _settings(b, ignore)
+    if ka is None or kb is None:
+        strip = lambda s: {k: v for k, v in s.items() if k not in F.NAMING_KEYS}  # noqa: E731
+        return ka is None and kb is None and strip(a) == strip(b)
+    return ka == kb
 
 
 def user_named(spec: dict) -> bool:
