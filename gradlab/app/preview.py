@@ -272,5 +272,3 @@ def preview_service() -> PreviewService:
     if _SERVICE is None:
         _SERVICE = PreviewService()
     return _SERVICE
-
-
