@@ -18,7 +18,9 @@ from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QHeaderView,
     QLineEdit,
+    QSizePolicy,
     QStyledItemDelegate,
     QTableView,
     QWidget,
@@ -390,6 +392,40 @@ class LayerView(QTableView):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.open_popup = False
+
+    def show_model(self, model: LayerModel) -> None:
+        """Show ``model``: rows selected whole, edits on a double-click, F2 or typing, compact
+        rows, the Init column taking the width left."""
+        self.setModel(model)
+        self.setItemDelegate(LayerDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 0.92)
+        self.setFont(font)
+        fm = self.fontMetrics()
+        vh = self.verticalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(fm.height() + 8)
+        vh.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+        vh.setMinimumWidth(fm.horizontalAdvance("out") + 12)
+        hh = self.horizontalHeader()
+        hh.setFont(font)
+        hh.setHighlightSections(False)
+        hh.setMinimumSectionSize(24)
+        for c in (UNITS, ACT, GAIN, BN, DROP):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(INIT, QHeaderView.ResizeMode.Stretch)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
     def _rows_height(self, rows: int) -> int:
         frame = 2 * self.frameWidth()

@@ -18,23 +18,19 @@ layer), Delete removes the selected rows, Ctrl+D duplicates, Ctrl+Up / Ctrl+Down
 from __future__ import annotations
 
 import copy
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Slot
-from PySide6.QtGui import QAction, QFont, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,7 +42,6 @@ from gradlab.app.panels.forms import (
     ParamForm,
     blocked,
     icon,
-    label_for,
     make_form,
     mark_error,
     muted,
@@ -62,7 +57,6 @@ from gradlab.app.panels.layer_table import (
     KEY_COLUMN,
     UNITS,
     Checked,
-    LayerDelegate,
     LayerModel,
     LayerView,
 )
@@ -178,36 +172,7 @@ class NetworkPanel(SpecPanel):
         # -- the table
         self.model = LayerModel(self)
         self.view = LayerView(self)
-        self.view.setModel(self.model)
-        self.view.setItemDelegate(LayerDelegate(self.view))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
-        )
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        font = QFont(self.view.font())
-        font.setPointSizeF(font.pointSizeF() * 0.92)
-        self.view.setFont(font)
-        fm = self.view.fontMetrics()
-        vh = self.view.verticalHeader()
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(fm.height() + 8)
-        vh.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
-        vh.setMinimumWidth(fm.horizontalAdvance("out") + 12)
-        hh = self.view.horizontalHeader()
-        hh.setFont(font)
-        hh.setHighlightSections(False)
-        hh.setMinimumSectionSize(24)
-        for c in (UNITS, ACT, GAIN, BN, DROP):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(INIT, QHeaderView.ResizeMode.Stretch)
-        self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.view.show_model(self.model)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.view.selectionModel().currentChanged.connect(lambda *_: self._selection_changed())
 
@@ -646,57 +611,32 @@ class NetworkPanel(SpecPanel):
         self.act_down.setEnabled(bool(hs) and hs[-1] < n_hidden - 1)
         self._show_details(r)
 
-    def _detail_params(self, r: int) -> tuple[str, list[Param], dict, dict]:
-        """(title, params, values, labels) of row ``r``'s details: what the entry's kind
-        declares (batch norm: momentum and ε; dropout: the rate; a dense layer: its
-        activation's parameters, its initialiser's, the bias and the bias initialiser's)."""
+    def _detail_params(self, r: int) -> tuple[str, list[Param], dict]:
+        """(title, params, values) of row ``r``'s details (:func:`layers.entry_settings`)."""
         e = self.model.entry(r)
         k = kind_of(e)
-        eff = self.model.effective(r) or {}
-        if k in ("batchnorm", "dropout"):
-            params = list(catalog.BATCHNORM if k == "batchnorm" else catalog.DROPOUT)
-            values = {p.name: e.get(p.name, eff.get(p.name, p.default)) for p in params}
-            return ("Batch norm" if k == "batchnorm" else "Dropout"), params, values, {}
-        if k not in ("dense", "output"):
-            return "Layer", [], {}, {}
-        own = {**eff, **{key: v for key, v in e.items() if key != "type"}}
-        params: list[Param] = list(L.activation_params(L.canonical_act(own.get("activation"))))
-        values: dict[str, Any] = {p.name: own.get(p.name, p.default) for p in params}
-        labels: dict[str, str] = {}
-
-        def init_rows(key: str, lead: str) -> None:
-            init = own.get(key)
-            for p in L.init_own_params(L.init_name(init)):
-                name = f"{key}.{p.name}"
-                params.append(dataclasses.replace(p, name=name))
-                values[name] = L.init_params(init).get(p.name, p.default)
-                labels[name] = f"{lead} {label_for(p).lower()}"
-
-        init_rows("init", "Init")
-        for key in ("bias", "bias_init"):
-            params.append(catalog.DENSE[key])
-        values["bias"] = own.get("bias")
-        values["bias_init"] = L.canonical_init(L.init_name(own.get("bias_init")))
-        init_rows("bias_init", "Bias")
+        params, values = L.entry_settings(e, self.model.effective(r) or {})
         if k == "output":
             title = "Output layer"
-        else:
+        elif k == "dense":
             title = f"Layer {L.dense_index(self.model.rows, r)}"
-        return title, params, values, labels
+        else:
+            title = {"batchnorm": "Batch norm", "dropout": "Dropout"}.get(k, "Layer")
+        return title, params, values
 
     def _show_details(self, r: int | None) -> None:
         if r is None or r >= self.model.rowCount():
             self.details.hide()
             self._detail_row = None
             return
-        title, params, values, labels = self._detail_params(r)
+        title, params, values = self._detail_params(r)
         if not params:
             self.details.hide()
             return
         sig = (r, tuple(p.name for p in params), kind_of(self.model.entry(r)))
         if sig != self._detail_sig:
             self._detail_sig = sig
-            self.details_params.build(params, labels=labels)
+            self.details_params.build(params)
         self._detail_row = r
         self.details.setTitle(title)
         self.details_params.set_values(values)

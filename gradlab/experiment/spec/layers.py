@@ -14,6 +14,7 @@ architecture string and the parameter count.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -227,6 +228,38 @@ def set_init_param(entry: dict, key: str, pname: str, value: Any, current: Any) 
         new["gain"] = cur["gain"]
     new[pname] = value
     entry[key] = new
+
+
+# ====================================================================== the settings of a row
+def entry_settings(entry: dict, effective: dict) -> tuple[list, dict]:
+    """The settings of a layer entry beyond its table cells, as (Params, values): a standalone
+    batch norm's momentum and ε, a dropout's rate; a dense or output layer's activation
+    parameters (alpha, pieces), its initialiser's (``init.std``...), its bias and bias
+    initialiser (``bias_init.std``...). ``effective`` is the entry as resolved (defaults in)."""
+    k = kind_of(entry)
+    if k in ("batchnorm", "dropout"):
+        params = list(catalog.BATCHNORM if k == "batchnorm" else catalog.DROPOUT)
+        return params, {p.name: entry.get(p.name, effective.get(p.name, p.default)) for p in params}
+    if k not in ("dense", "output"):
+        return [], {}
+    own = {**effective, **{key: v for key, v in entry.items() if key != "type"}}
+    params = list(activation_params(canonical_act(own.get("activation"))))
+    values = {p.name: own.get(p.name, p.default) for p in params}
+
+    def init_rows(key: str, lead: str) -> None:
+        init = own.get(key)
+        for p in init_own_params(init_name(init)):
+            name = f"{key}.{p.name}"
+            label = f"{lead} {(p.label or p.name).lower()}"
+            params.append(dataclasses.replace(p, name=name, label=label))
+            values[name] = init_params(init).get(p.name, p.default)
+
+    init_rows("init", "Init")
+    params += [catalog.DENSE["bias"], catalog.DENSE["bias_init"]]
+    values["bias"] = own.get("bias")
+    values["bias_init"] = canonical_init(init_name(own.get("bias_init")))
+    init_rows("bias_init", "Bias")
+    return params, values
 
 
 # ====================================================================== edits of the list
