@@ -1,11 +1,14 @@
 """The window's session files: the unsaved mark and the title, New / Open / Save / Save As /
-Rename, presets, and the recent files (a mixin of :class:`~gradlab.app.window.MainWindow`)."""
+Rename, presets, and the recent files (a mixin of :class:`~gradlab.app.window.MainWindow`).
+
+No slot for the worker's signals lives here: PySide6 knows the thread of a receiver only for
+slots declared in the QObject's own class, so those stay in the window."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer, Slot
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from gradlab.experiment import presets
@@ -115,8 +118,8 @@ class SessionFiles:
         self._save_loop = None
         return bool(self._save_result)
 
-    @Slot(str)
-    def _on_saved(self, path: str) -> None:
+    def saved(self, path: str) -> None:
+        """The worker saved the session to ``path`` (called by the window's slot)."""
         self._saved_step = self.snapshot.step if self.snapshot else 0
         self.doc.mark_saved(Path(path))
         self._save_result = True

@@ -466,6 +466,10 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self.worker.post("copy_network", self._copy_wanted)
         self.statusBar().showMessage("Copying the network…", 3000)
 
+    @Slot(str)
+    def _on_saved(self, path: str) -> None:
+        self.saved(path)
+
     @Slot(object, object, int, str)
     def _on_network_copied(self, token: object, network: object, step: int, name: str) -> None:
         if token != self._copy_wanted:
