@@ -102,7 +102,7 @@ class WindowChrome:
         self.act_run = self._action(
             "Run", self.toggle_run, Qt.Key.Key_Space, "Run or pause training"
         )
-        self.act_step = self._action("Step", self.step_once, "N", "Train one batch")
+        self.act_step = self._action("Step", lambda: self.step_once(), "N", "Train one batch")
         self.act_reset = self._action(
             "Reset", self.reset, "Ctrl+R", "Start a new run from the spec (discards this run)"
         )

@@ -57,7 +57,8 @@ class SpecCommand(QUndoCommand):
 class Document(QObject):
     """The spec being edited (see the module docstring)."""
 
-    #: (the new spec, the object that made the change or None: an undo, a redo, a new document)
+    #: (the new spec, the object that made the change: a panel; None for an undo or a redo; the
+    #: document itself for a new document, whose run is built or opened by whoever replaced it)
     changed = Signal(object, object)
     #: the file or the unsaved mark changed
     stateChanged = Signal()
@@ -126,16 +127,15 @@ class Document(QObject):
         """A new document (a preset, an opened session): no undo history, nothing unsaved."""
         self.undo_stack.clear()
         self.path = path
-        self.edited = False
-        self._set(naming.follow(spec), None)
+        self._set(naming.follow(spec), self, edited=False)
 
     def mark_saved(self, path: Path) -> None:
         self.path = path
         self.edited = False
         self.stateChanged.emit()
 
-    def _set(self, spec: dict, source: object) -> None:
+    def _set(self, spec: dict, source: object, edited: bool = True) -> None:
         self._spec = copy.deepcopy(spec)
-        self.edited = True
+        self.edited = edited
         self.changed.emit(copy.deepcopy(self._spec), source)
         self.stateChanged.emit()

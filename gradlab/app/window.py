@@ -212,7 +212,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
                 panel.adopt_naming(spec)  # it shows the edit already
             else:
                 panel.set_spec(spec)
-        if not self.lr_box.hasFocus():
+        if self.lr_box.value() != self.doc.lr():
             self.lr_box.set_value_quietly(self.doc.lr())
         self._update_title()
         self._update_actions()
@@ -260,8 +260,17 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         return problems[0].message if problems else ""
 
     def _rebuild_from_doc(self) -> None:
-        if not self.spec_error():
+        """The rebuild an edit before the first step asked for (unless training began since)."""
+        started = self.snapshot is not None and self.snapshot.step > 0
+        if not self.spec_error() and not started:
             self.worker.post("build", self.doc.spec)
+
+    def _flush_rebuild(self) -> None:
+        """Run or Step right after an edit: the rebuild it waits for goes first (the worker takes
+        commands in order), so the steps train what the panels show."""
+        if self._rebuild_timer.isActive():
+            self._rebuild_timer.stop()
+            self._rebuild_from_doc()
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)
@@ -277,10 +286,12 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
             self._on_failed("run", error)
             return
         self.timeline.select_step(None)
+        self._flush_rebuild()
         self.worker.post("run")
 
-    def step_once(self) -> None:
-        self.worker.post("step", 1)
+    def step_once(self, n: int = 1) -> None:
+        self._flush_rebuild()
+        self.worker.post("step", n)
 
     def reset(self) -> None:
         error = self.spec_error()

@@ -87,6 +87,13 @@ class _Check:
                 )
 
 
+def _quietly(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except SpecError:
+        return None
+
+
 def _resolve_dense(
     entry: dict, path: str, *, output_dim: int | None, defaults: dict, check: _Check
 ) -> dict:
@@ -118,9 +125,10 @@ def _resolve_dense(
     act_name = entry.get("activation", default_act)
     act_params = {k: entry[k] for k in activations.param_names() if k in entry}
     act = check(lambda: activations.get(act_name, path, **act_params))
-    if act is None:  # a bad parameter: the named activation with its defaults, else the default
-        act = check(lambda: activations.get(act_name, path), None) if act_params else None
-        act = act or activations.get(default_act)
+    if (
+        act is None
+    ):  # (collecting) a bad parameter: the activation with its defaults, or the default
+        act = _quietly(lambda: activations.get(act_name)) or activations.get(default_act)
     out["activation"] = act.name
     out.update(act.config())
 
@@ -137,9 +145,10 @@ def _resolve_dense(
     init = check(
         lambda: initializers.get(init_spec, path, "init", **({} if own_gain else {"gain": gain}))
     )
-    if init is None:
-        init = check(lambda: initializers.get(init_spec, path, "init"), None)
-        init = init or initializers.get(DENSE["init"].default)
+    if init is None:  # (collecting) a bad gain or parameter: what can be built, else the default
+        init = _quietly(lambda: initializers.get(init_spec)) or initializers.get(
+            DENSE["init"].default
+        )
     out["init"] = _init_entry(init, drop_gain=True)
     out["gain"] = init.gain
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from gradlab.app.controls import LogSpinBox
 
 INT_LIMIT = 2**31 - 1
+_TEXT = object()  # add_item: the item's data is its text
 
 
 def _float_text(value: float) -> str:
@@ -163,8 +164,10 @@ class ComboBox(_WheelGuard, QComboBox):
         self.setMinimumContentsLength(8)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def add_item(self, text: str, data: Any = None, tip: str = "", enabled: bool = True) -> None:
-        self.addItem(text, text if data is None else data)
+    def add_item(self, text: str, data: Any = _TEXT, tip: str = "", enabled: bool = True) -> None:
+        """An item showing ``text`` and holding ``data`` (the text itself when not given; None
+        is a value like any other: "no clipping")."""
+        self.addItem(text, text if data is _TEXT else data)
         i = self.count() - 1
         if tip:
             self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
