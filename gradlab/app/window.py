@@ -59,6 +59,11 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         """A copy of the spec being edited (the document's)."""
         return self.doc.spec
 
+    @doc_spec.setter
+    def doc_spec(self, spec: dict) -> None:
+        """A new document (scripts, bench/ui.py); its run is theirs to build."""
+        self.doc.replace(spec, self.doc.path)
+
     @property
     def path(self) -> Path | None:
         """The session file of the document (None until saved or opened)."""

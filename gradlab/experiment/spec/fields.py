@@ -206,7 +206,7 @@ DIVERGE_FACTOR = Param(
     "Stop the run when the loss (running mean) exceeds this many times its initial value "
     "(CS231n); 0 turns it off.",
     minimum=0.0,
-    label="Diverge at",
+    label="Stop at loss ×",
 )
 TRAINING = (
     OPTIMIZER,
