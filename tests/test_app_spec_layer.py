@@ -250,3 +250,32 @@ def test_a_run_is_named_after_its_content_and_can_be_renamed(qtbot, settings, tm
         assert win.doc.name == "custom (from spiral)"
     finally:
         stop_window(win)
+
+
+def test_one_undo_history_for_the_table_the_panels_and_the_toolbar(qtbot, settings):  # noqa: F811
+    win = make_window(qtbot, settings)
+    try:
+        net = next(p for p in win.panels if isinstance(p, NetworkPanel))
+        training = next(p for p in win.panels if isinstance(p, TrainingPanel))
+        before = win.doc.spec
+        net.quick.clear()
+        qtbot.keyClicks(net.quick, "2 x 12 relu he_normal")
+        qtbot.keyClick(net.quick, Qt.Key.Key_Return)
+        assert [e["units"] for e in win.doc.spec["network"]["layers"]] == [12, 12]
+        commit(qtbot, training.batch_size.editor, "64")
+        commit(qtbot, win.lr_box, "0.02")
+        assert win.act_undo.text().endswith("Set the learning rate to 0.02")
+        net.view.setFocus()
+        qtbot.keyClick(net.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert win.doc.spec["training"]["lr"] == 0.01 and win.lr_box.value() == 0.01
+        win.act_undo.trigger()
+        assert win.doc.spec["training"]["batch_size"] == 32
+        assert training.batch_size.value() == 32
+        win.act_undo.trigger()  # the table's edit, undone from the window
+        assert win.doc.spec["network"] == before["network"]
+        assert net.model.rowCount() == 4
+        assert win.doc.name == "spiral"  # back to the preset's settings: back to its name
+        win.act_redo.trigger()
+        assert [e["units"] for e in win.doc.spec["network"]["layers"]] == [12, 12]
+    finally:
+        stop_window(win)
