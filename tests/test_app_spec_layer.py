@@ -199,7 +199,8 @@ def test_one_learning_rate_from_the_toolbar_to_gradlab_info(qtbot, settings, tmp
         assert win.pinned[1].describe().endswith(story)
         assert win.pinned[0].describe().endswith("adam lr 0.03")
         win.compare._show_diff(win.pinned[0], win.pinned[1])
-        assert "training.lr</b>: 0.03 → 0.03 -> 0.1 at step 20" in win.compare.diff_label.text()
+        assert "training.lr</b>: A 0.03, B 0.03 -> 0.1 at step 20" in win.compare.diff_label.text()
+        assert "Same settings" not in win.compare.diff_label.text()
 
         path = tmp_path / "lr.gradlab"
         monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)

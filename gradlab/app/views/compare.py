@@ -794,7 +794,10 @@ class CompareView(BaseView):
             self.diff_label.setText("Same settings: the two specs are identical (names aside).")
         else:
             parts = [
-                f"<b>{p}</b>: {format_value(x)} → {format_value(y)}"
+                # the learning rate of a run changed during it reads as a story, A's then B's
+                f"<b>{p}</b>: A {x}, B {y}"
+                if p == "training.lr" and isinstance(x, str)
+                else f"<b>{p}</b>: {format_value(x)} → {format_value(y)}"
                 for p, x, y in group_diffs(diffs)
             ]
             shown = parts[:6]
