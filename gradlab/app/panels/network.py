@@ -8,8 +8,14 @@ what the engine would append anyway (linear, the last hidden layer's initialiser
 kept implicit, so it follows the hidden layers and any dataset.
 
 Every committed edit (a cell, a details field, a toolbar action, the quick builder) is one command
-on the panel's :class:`QUndoStack` (Ctrl+Z / Ctrl+Shift+Z while the focus is in the panel) and
-emits :attr:`specEdited` once. Bad cells turn red with the one-sentence message as their tooltip.
+on an undo stack (the window's document stack, so one Ctrl+Z history covers every edit; a panel
+on its own has its own) and emits :attr:`specEdited` once. Bad cells turn red with the
+one-sentence message of the spec layer's one check as their tooltip.
+
+What the table knows about layers it reads from the spec layer: the columns and their tooltips,
+the activation and initialiser lists, which activation takes which parameter, each
+initialiser's parameters, the default layer, the quick builder's grammar, the architecture string
+and the parameter count (:mod:`gradlab.experiment.spec.layers`, ``catalog``).
 
 Keys in the table: Insert adds a layer after the current one (a copy of the previous hidden
 layer), Delete removes the selected rows, Ctrl+D duplicates, Ctrl+Up / Ctrl+Down move them.
