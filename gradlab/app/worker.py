@@ -446,8 +446,17 @@ _RUNNING: set[WorkerThread] = set()
 
 
 def running_threads() -> list[QThread]:
-    """The training threads still running (tests check that none outlives its test)."""
-    return [w.thread for w in list(_RUNNING) if w.thread.isRunning()]
+    """The training threads still running (tests check that none outlives its test; the
+    application waits for them before it exits)."""
+    _prune()
+    return [w.thread for w in list(_RUNNING)]
+
+
+def _prune() -> None:
+    """Let go of threads that have ended (from the UI thread: never from the thread itself)."""
+    for w in list(_RUNNING):
+        if w.thread.isFinished():
+            _RUNNING.discard(w)
 
 
 class WorkerThread:
@@ -458,9 +467,9 @@ class WorkerThread:
         self.thread = _Thread(self.worker)
         self.thread.setObjectName("gradlab-training")
         self.worker.moveToThread(self.thread)
-        self.thread.finished.connect(lambda: _RUNNING.discard(self))
 
     def start(self) -> None:
+        _prune()
         _RUNNING.add(self)
         self.thread.start()
 
