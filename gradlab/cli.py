@@ -290,6 +290,7 @@ def _open_session(path: str):
 
 def cmd_info(args) -> int:
     from gradlab import session
+    from gradlab.experiment.spec.naming import lr_story
 
     manifest = session.read_manifest(args.file)
     exp = _open_session(args.file)
@@ -303,8 +304,8 @@ def cmd_info(args) -> int:
         f"saved       {manifest.get('saved', '?')} by GradLab {manifest.get('app_version', '?')}",
         f"network     {exp.network.describe()} ({exp.network.n_params:,} parameters, {s['dtype']})",
         f"data        {s['data']['name']} ({exp.input_dim} inputs, {exp.output_dim} outputs)",
-        f"training    {t['optimizer']['name']} lr {t['lr']:g}, batch {t['batch_size']}, "
-        f"loss {t['loss']}",
+        f"training    {t['optimizer']['name']} {lr_story(t['lr'], exp.lr_changes)}, "
+        f"batch {t['batch_size']}, loss {t['loss']}",
         f"progress    {exp.step_count:,} steps"
         + (f" of {t['steps']:,}" if t.get("steps") else "")
         + f", {h.n_probes} probes kept, {len(h.events_copy())} events, status {exp.status}",

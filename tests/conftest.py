@@ -1,10 +1,14 @@
-"""Shared test set-up: Qt offscreen, deterministic hypothesis profile."""
+"""Shared test set-up: Qt offscreen, deterministic hypothesis profile, and no Qt thread or timer
+outliving its test."""
 
 import atexit
+import gc
 import os
 import shutil
+import sys
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -27,3 +31,62 @@ settings.register_profile(
     max_examples=25,
 )
 settings.load_profile("gradlab")
+
+
+def qt_leftovers() -> list[str]:
+    """What a finished test left running: training threads, active timers (after the widgets
+    the test closed are deleted). Headless tests never load Qt: nothing to look at then."""
+    if "PySide6.QtWidgets" not in sys.modules:
+        return []
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return []
+    # collect first: a Python-owned widget collected mid-way would delete its children under
+    # the walk below
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+    gc.collect()
+    found = []
+    if "gradlab.app.worker" in sys.modules:
+        from gradlab.app.worker import running_threads
+
+        found += [f"the QThread {t.objectName()!r} is still running" for t in running_threads()]
+    if "gradlab.app.preview" in sys.modules:  # preview jobs are short: they may finish first
+        from gradlab.app.preview import preview_service
+
+        if not preview_service().wait(20000):
+            found.append("a data preview thread is still running")
+    gc.disable()
+    try:
+        owners = [app, *app.topLevelWidgets()]
+        timers = {id(t): t for o in owners for t in o.findChildren(QTimer) if t.isActive()}
+    finally:
+        gc.enable()
+    for t in timers.values():
+        parent = t.parent()
+        where = type(parent).__name__ if parent is not None else "no parent"
+        found.append(f"a QTimer ({t.interval()} ms, of {where}) is still active")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_qt_thread_or_timer_left_running(request):
+    """Fail a Qt test that leaves a training thread or an active QTimer behind (pytest-qt closes
+    and deletes the widgets the test registered first)."""
+    yield
+    if request.node.get_closest_marker("qt") is None and not {"qtbot", "qapp"} & set(
+        request.fixturenames
+    ):
+        return  # a headless test
+    left = qt_leftovers()
+    if left:
+        if "gradlab.app.worker" in sys.modules:  # stop them, so one leak does not spread
+            from gradlab.app.worker import _RUNNING
+
+            for w in list(_RUNNING):
+                w.stop()
+        pytest.fail("the test left Qt work running: " + "; ".join(left), pytrace=False)

@@ -25,6 +25,6 @@ def make_window(qtbot, settings, **kwargs):
 
 def stop_window(win) -> None:
     """Tear down without the unsaved-changes question."""
-    win._spec_dirty = False
+    win.doc.edited = False
     win._saved_step = win.snapshot.step if win.snapshot else 0
     assert win.shutdown(), "the training thread did not stop within 5 s"

@@ -304,6 +304,7 @@ def test_unpin_and_clear_update_the_view_and_the_pinned_list(qtbot, glorot_runs,
     view.set_runs(pinned)
 
     view.run_list.item(0).setSelected(True)
+    view.pinnedChanged.connect(lambda runs: pinned.__setitem__(slice(None), runs))  # as the window
     with qtbot.waitSignal(view.pinnedChanged) as sig:
         view.btn_unpin.click()
     assert sig.args[0] == [norm, other]

@@ -196,7 +196,7 @@ def test_set_and_seed_change_the_saved_spec(tmp_path):
     assert exp.spec["network"]["layers"][0]["units"] == 7
     assert exp.spec["network"]["layers"][1]["units"] == 16
     assert exp.spec["seed"] == 3
-    assert exp.network.describe().startswith("2-7-16-16-2")
+    assert exp.network.describe().startswith("2-7-[16]x2-2")
 
 
 MY_SPEC = {
@@ -215,7 +215,7 @@ def test_spec_file(tmp_path):
     exp = gradlab.load_session(tmp_path / "my.gradlab")
     assert exp.name == "my-net"
     assert exp.step_count == 5
-    assert exp.network.describe() == "2-[5]x1-2 relu"
+    assert exp.network.describe() == "2-5-2 relu"
     assert exp.spec["training"]["batch_size"] == 16
 
 

@@ -491,23 +491,38 @@ def test_request_stop_from_another_thread_stops_run_promptly():
 # ----------------------------------------------------------------------------- (i) set_lr
 
 
-def test_set_lr_overrides_the_schedule_and_records_an_event():
+def test_set_lr_moves_the_schedule_and_is_recorded_as_a_change_of_the_run():
     spec = make_spec(schedule={"name": "step", "step_size": 4, "gamma": 0.5}, steps=30)
     exp = Experiment(spec)
     exp.run(steps=6)
     np.testing.assert_allclose(exp.history.steps()["lr"], [0.01] * 4 + [0.005] * 2)
-    exp.set_lr(0.123)
-    assert exp.lr == 0.123
+    exp.set_lr(0.1)  # the rate the schedule starts from: the decay so far applies to it
+    assert exp.lr == pytest.approx(0.05)
     exp.run(steps=6)
-    np.testing.assert_array_equal(exp.history.steps()["lr"][6:], 0.123)
+    np.testing.assert_allclose(exp.history.steps()["lr"][6:], [0.05] * 2 + [0.025] * 4)
+    assert exp.lr_changes == [{"step": 6, "from": 0.01, "to": 0.1}]
+    assert exp.spec["training"]["lr"] == 0.01  # the run's spec keeps what it started with
+    assert exp.current_spec()["training"]["lr"] == 0.1
+    assert "adam lr 0.01 -> 0.1 at step 6" in exp.describe()
     lr_events = [e for e in exp.history.events_copy() if e["kind"] == "lr"]
     assert len(lr_events) == 1 and lr_events[0]["step"] == 6
-    assert "0.123" in lr_events[0]["message"]
-    exp.set_lr(None)  # back on the schedule
+    assert "0.01 -> 0.1" in lr_events[0]["message"]
+    exp.set_lr(None)  # back to the spec's rate
     assert exp.lr == pytest.approx(0.01 * 0.5**3)
     exp.run(steps=2)
     np.testing.assert_allclose(exp.history.steps()["lr"][-2:], 0.01 * 0.5**3)
+    assert exp.lr_changes[-1] == {"step": 12, "from": 0.1, "to": 0.01}
     assert len([e for e in exp.history.events_copy() if e["kind"] == "lr"]) == 2
+
+
+def test_lr_changes_at_one_step_merge_and_a_change_back_leaves_none():
+    exp = Experiment(make_spec(steps=30))
+    exp.run(steps=3)
+    exp.set_lr(0.02)
+    exp.set_lr(0.03)
+    assert exp.lr_changes == [{"step": 3, "from": 0.01, "to": 0.03}]
+    exp.set_lr(0.01)
+    assert exp.lr_changes == [] and exp.lr == 0.01
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.inf, math.nan])

@@ -418,15 +418,18 @@ def test_network_dialog_previews_copies_and_saves(qtbot, zoo_experiment, tmp_pat
     assert "does not exist" in dlg.error.text()
 
 
-def test_network_export_pauses_a_running_run_for_the_copy(qtbot, settings, monkeypatch):  # noqa: F811
+def test_network_export_copies_a_running_network_without_pausing_it(qtbot, settings,  # noqa: F811
+                                                                     monkeypatch):
     win = make_window(qtbot, settings)
     try:
         shown = []
         monkeypatch.setattr(export.NetworkExportDialog, "exec", lambda self: shown.append(self))
         win.act_run.trigger()
         qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.status == "running")
-        export.export_network_dialog(win)
+        win.act_export_net.trigger()  # the worker answers with a copy; the dialog opens then
+        qtbot.waitUntil(lambda: len(shown) == 1, timeout=10000)
         (dlg,) = shown
+        assert win.snapshot.status == "running"  # training never paused for the copy
         assert dlg.step > 0
         assert "nn.Linear(2, 16)" in dlg.preview.toPlainText()  # the spiral preset's first layer
         # the copy is detached: training goes on without touching it

@@ -269,3 +269,121 @@ def test_parse_value(text, value):
     got = parse_value(text)
     assert got == value
     assert type(got) is type(value)
+
+
+# ---------------------------------------------------------------------------------- the one check
+
+
+def test_check_lists_every_problem_keyed_by_layer_and_field():
+    from gradlab.experiment.spec import check
+
+    spec = base_spec()
+    spec["network"]["layers"] += [{"units": 0}, {"type": "output", "activation": "tanh"}]
+    spec["training"]["lr"] = -1
+    spec["probes"] = {"bins": 2}
+    problems = check(spec)
+    assert [p.field for p in problems] == [
+        "network.layers[2].units",
+        "training.lr",
+        "probes.bins",
+        "network.layers[3].activation",  # the loss/output rule, checked once, here
+    ]
+    assert problems.by_layer() == {
+        (2, "units"): "network.layers[2].units: must be >= 1, got 0",
+        (3, "activation"): "network.layers[3].activation: softmax_cross_entropy applies its "
+        "own squashing to the logits, so the output layer must be linear, got tanh",
+    }
+    assert [p.field for p in problems.under("training", "probes")] == ["training.lr", "probes.bins"]
+    with pytest.raises(SpecError) as info:
+        resolve(spec)
+    assert str(info.value) == problems[0].message  # resolve raises the first one
+    assert check(base_spec()) == ()
+
+
+def test_check_is_one_pass_per_spec_content():
+    from gradlab.experiment.spec import check
+
+    spec = base_spec()
+    assert check(spec) is check(copy.deepcopy(spec))  # cached: the panels and the window share it
+
+
+def test_every_training_and_probe_field_is_declared_once_with_help():
+    from gradlab.experiment.spec import fields
+
+    assert DEFAULT_TRAINING == {p.name: p.default for p in fields.TRAINING}
+    assert DEFAULT_PROBES == {p.name: p.default for p in fields.PROBES}
+    for p in (*fields.TRAINING, *fields.PROBES, fields.SEED, fields.DTYPE):
+        assert p.help.strip() and p.label, p.name
+    assert fields.TRAINING_BY_NAME["diverge_factor"].default == 3.0
+    assert resolve(base_spec())["training"]["diverge_factor"] == 3.0
+    assert spec_error(with_training(diverge_factor=-1)).field == "training.diverge_factor"
+    assert DEFAULT_PROBES["bins"] == 51
+
+
+# ---------------------------------------------------------------------------------- names
+
+
+def moons_spec() -> dict:
+    spec = presets.load("spiral")
+    spec["data"] = {"name": "moons"}
+    spec["network"]["layers"] = [{"units": 64, "activation": "relu"}] * 6
+    return spec
+
+
+def test_a_preset_edited_away_from_its_settings_is_named_custom_and_described_as_it_is():
+    from gradlab.experiment.spec import naming
+
+    spec = naming.follow(moons_spec())
+    assert spec["name"] == "custom (from spiral)"
+    assert "reference" not in spec  # the preset's published numbers are not this run's
+    assert "spiral" not in spec["description"].split(":", 1)[1]  # no "Two interleaved spirals"
+    assert "moons data" in spec["description"] and "[64]x6 relu" in spec["description"]
+    assert "changed: data, network" in spec["description"]
+    # edited back, it is the preset again
+    back = copy.deepcopy(spec)
+    back["data"] = {"name": "spiral"}
+    back["network"] = presets.load("spiral")["network"]
+    back = naming.follow(back)
+    assert back["name"] == "spiral"
+    assert back["description"] == presets.load("spiral")["description"]
+    assert back["reference"] == presets.load("spiral")["reference"]
+
+
+def test_budget_and_probe_settings_keep_the_preset_name():
+    from gradlab.experiment.spec import naming
+
+    spec = presets.load("spiral")
+    spec["training"]["steps"] = 100
+    spec["probes"]["every"] = 5
+    assert naming.follow(spec)["name"] == "spiral"
+    spec["training"]["batch_size"] = 64
+    assert naming.follow(spec)["name"] == "custom (from spiral)"
+
+
+def test_a_name_the_user_gave_is_kept_and_an_empty_one_gives_naming_back():
+    from gradlab.experiment.spec import naming
+
+    named = naming.rename(moons_spec(), "  my   moons ")
+    assert named["name"] == "my moons"
+    assert naming.follow(named)["name"] == "my moons"
+    assert "moons data" in named["description"]  # the description still follows the content
+    assert naming.rename(named, "")["name"] == "custom (from spiral)"
+
+
+def test_a_run_label_tells_its_learning_rate_changes():
+    from gradlab.experiment.spec import naming
+
+    spec = resolve(presets.load("spiral"))
+    changes = [{"step": 1200, "from": 0.01, "to": 0.03}]
+    assert naming.lr_story(0.01) == "lr 0.01"
+    assert naming.lr_story(0.01, changes) == "lr 0.01 -> 0.03 at step 1,200"
+    label = naming.describe_run(spec, 2, 2, changes)
+    assert label == "spiral: 2-[16]x3-2 tanh, glorot_uniform, adam lr 0.01 -> 0.03 at step 1,200"
+
+
+def test_an_experiment_is_named_after_its_content():
+    import gradlab
+
+    exp = gradlab.Experiment(moons_spec())
+    assert exp.name == "custom (from spiral)"
+    assert gradlab.Experiment(presets.load("spiral")).name == "spiral"

@@ -21,7 +21,12 @@ def run_app(path: str | None = None, preset: str | None = None, run: bool = Fals
         start = ("preset", presets.DEFAULT)
     win = MainWindow(start=start, run_at_start=run)
     win.show()
-    return app.exec()
+    code = app.exec()
+    from gradlab.app.worker import running_threads
+
+    for thread in running_threads():  # (a build or save the window let finish on its own)
+        thread.wait()
+    return code
 
 
 if __name__ == "__main__":

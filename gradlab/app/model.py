@@ -14,6 +14,7 @@ import numpy as np
 
 from gradlab.errors import DataError
 from gradlab.experiment import Experiment, History
+from gradlab.experiment.spec.naming import describe_run
 
 
 @dataclass
@@ -29,6 +30,7 @@ class RunModel:
     points, labels : the 2-D training points for the decision-boundary view (None otherwise).
     extent : (xmin, xmax, ymin, ymax) of the boundary grid.
     boundary : the newest (res, res, classes) class-probability grid, or None.
+    changes : the learning-rate changes of a frozen run (a live run reads its experiment's).
     """
 
     run_id: int
@@ -43,6 +45,14 @@ class RunModel:
     extent: tuple[float, float, float, float] | None = None
     boundary: np.ndarray | None = None
     experiment: Experiment | None = field(default=None, repr=False)
+    changes: list[dict] = field(default_factory=list)
+
+    @property
+    def lr_changes(self) -> list[dict]:
+        """The learning-rate changes made during the run, ``{"step", "from", "to"}`` each."""
+        if self.experiment is not None:
+            return [dict(c) for c in self.experiment.lr_changes]
+        return [dict(c) for c in self.changes]
 
     @property
     def n_layers(self) -> int:
@@ -55,23 +65,10 @@ class RunModel:
         return [str(i + 1) if i < n - 1 else "out" for i in range(n)]
 
     def describe(self) -> str:
-        """One line: name, architecture, activation, init, optimiser."""
-        layers = self.spec["network"]["layers"]
-        dense = [ly for ly in layers if ly["type"] == "dense" and not ly["output"]]
-        acts = sorted({ly["activation"] for ly in dense})
-        inits = sorted(
-            {ly["init"] if isinstance(ly["init"], str) else ly["init"]["name"] for ly in dense}
-        )
-        widths = [ly["units"] for ly in dense]
-        arch = (
-            f"[{widths[0]}]x{len(widths)}"
-            if widths and len(set(widths)) == 1
-            else "-".join(map(str, widths)) or "linear"
-        )
-        t = self.spec["training"]
-        return (
-            f"{self.name}: {self.input_dim}-{arch}-{self.output_dim} {'/'.join(acts)}, "
-            f"{'/'.join(inits)}, {t['optimizer']['name']} lr {t['lr']:g}"
+        """One line: name, architecture, activation, init, optimiser and learning rate, with
+        the changes made during the run (``adam lr 0.01 -> 0.03 at step 1,200``)."""
+        return describe_run(
+            self.spec, self.input_dim, self.output_dim, self.lr_changes, name=self.name
         )
 
     @classmethod

@@ -1,82 +1,73 @@
 """The main window: docked spec panels, the live views, the timeline, toolbar, menus, status bar.
 
-The window owns the *document* (the spec being edited, the session path, the unsaved mark) and
-talks to the training worker only through commands and snapshots (see :mod:`gradlab.app.worker`).
-A ~30 Hz timer redraws the visible view when the history changed or the timeline moved.
+The window shows a *document* (:class:`~gradlab.app.document.Document`: the spec being edited,
+named after its content, its file, its unsaved mark and its undo history) and talks to the
+training worker only through commands and snapshots (see :mod:`gradlab.app.worker`). A ~30 Hz
+timer redraws the visible view when the history changed or the timeline moved.
+
+Edits of the spec go to the document; before the first step the experiment is rebuilt at once
+(the step-0 views show what an initialisation does), after it a changed learning rate applies to
+the running run from the next step (the run records the change, and every label of the run says
+so), and any other change waits for Reset (a banner says so).
 """
 
 from __future__ import annotations
 
 import copy
-import math
+import itertools
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QTableWidget,
-    QTableWidgetItem,
+    QProgressDialog,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from gradlab import __version__
-from gradlab._resources import resource_path
 from gradlab.app import theme
-from gradlab.app.controls import LogSpinBox
+from gradlab.app.chrome import WindowChrome
+from gradlab.app.dialogs import EventsDialog, main_window_app
+from gradlab.app.document import Document
 from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
+from gradlab.app.session_files import SessionFiles
 from gradlab.app.timeline import TimelineBar
 from gradlab.app.views import VIEWS, BaseView, CompareView
+from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
-from gradlab.errors import SessionError, SpecError
-from gradlab.experiment import History, load_session, presets, resolve_spec
+from gradlab.errors import SessionError
+from gradlab.experiment import History, load_session, presets
+from gradlab.experiment.spec import fields as F
+from gradlab.experiment.spec import naming
+
+__all__ = ["MainWindow", "main_window_app"]
 
 FRAME_MS = 33
-MAX_RECENT = 8
-SPEEDS = [
-    ("Max speed", None),
-    ("1000 steps/s", 1000.0),
-    ("300 steps/s", 300.0),
-    ("100 steps/s", 100.0),
-    ("30 steps/s", 30.0),
-    ("10 steps/s", 10.0),
-]
-HEALTH_KINDS = ("nan", "vanishing", "exploding", "saturation", "dead")
-HEALTH_LABELS = {
-    "nan": "diverged (NaN)",
-    "vanishing": "vanishing gradients",
-    "exploding": "exploding gradients",
-    "saturation": "saturation",
-    "dead": "dead units",
-}
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowChrome, SessionFiles, QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
 
     @property
     def doc_spec(self) -> dict:
-        """The spec being edited (the document)."""
-        return self._doc_spec
+        """A copy of the spec being edited (the document's)."""
+        return self.doc.spec
 
     @doc_spec.setter
     def doc_spec(self, spec: dict) -> None:
-        self._doc_spec = spec
-        self._spec_error = None  # checked again when next asked
+        """A new document (scripts, bench/ui.py); its run is theirs to build."""
+        self.doc.replace(spec, self.doc.path)
+
+    @property
+    def path(self) -> Path | None:
+        """The session file of the document (None until saved or opened)."""
+        return self.doc.path
 
     def __init__(
         self,
@@ -91,14 +82,18 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("GradLab")
         self.resize(1500, 920)
 
-        self.doc_spec: dict = presets.load(presets.DEFAULT)
-        self.path: Path | None = None
+        self.doc = Document(presets.load(presets.DEFAULT), self)
+        self.doc.changed.connect(self._on_doc_changed)
+        self.doc.stateChanged.connect(self._update_title)
         self.run: RunModel | None = None
         self.snapshot: Snapshot | None = None
         self.pinned: list[RunModel] = []
         self.pending_changes = False  # spec edited after the run started
         self._saved_step = 0  # run step at the last save/open
-        self._spec_dirty = False
+        self._early: Snapshot | None = None  # a snapshot of a run not announced yet
+        self._copy_tokens = itertools.count(1)
+        self._copy_wanted: int | None = None
+        self.wait_dialog: QProgressDialog | None = None  # shown while closing waits
         self._drawn = (None, None, None, None)  # (run_id, history version, row, view)
         self._run_at_start = run_at_start
         self._close_after_save = False
@@ -111,10 +106,11 @@ class MainWindow(QMainWindow):
 
         self.worker = WorkerThread()
         w = self.worker.worker
-        w.snapshot.connect(self._on_snapshot)
+        w.snapshotReady.connect(self._on_snapshot_ready)
         w.runChanged.connect(self._on_run_changed)
         w.failed.connect(self._on_failed)
         w.saved.connect(self._on_saved)
+        w.networkCopied.connect(self._on_network_copied)
 
         self._build_views()
         self._build_panels()
@@ -164,6 +160,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(view, cls.title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, cls.summary)
         self.compare: CompareView = next(v for v in self.views if isinstance(v, CompareView))
+        self.compare.pinnedChanged.connect(self._on_pins_changed)
         self.timeline = TimelineBar(central)
         self.timeline.stepSelected.connect(lambda _s: self._tick(force=True))
         self.tabs.currentChanged.connect(lambda _i: self._tick(force=True))
@@ -173,7 +170,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_panels(self) -> None:
-        self.panels: list[SpecPanel] = [NetworkPanel(self), DataPanel(self), TrainingPanel(self)]
+        self.panels: list[SpecPanel] = [
+            NetworkPanel(self, undo_stack=self.doc.undo_stack),
+            DataPanel(self),
+            TrainingPanel(self),
+        ]
+        for panel in self.panels:
+            panel.set_spec(self.doc.spec)
         self.docks: list[QDockWidget] = []
         for panel in self.panels:
             dock = QDockWidget(panel.title or type(panel).__name__, self)
@@ -192,396 +195,87 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks[1], self.docks[2])
         self.docks[0].raise_()
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        act.setToolTip(f"{tip or text}" + (f" ({act.shortcut().toString()})" if shortcut else ""))
-        act.setStatusTip(tip or text)
-        act.setCheckable(checkable)
-        act.triggered.connect(slot)
-        self.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        S = QKeySequence.StandardKey
-        self.act_new = self._action(
-            "&New",
-            lambda: self.load_preset(presets.DEFAULT),
-            S.New,
-            "New experiment from the default preset",
-        )
-        self.act_open = self._action(
-            "&Open…", lambda: self.open_file(), S.Open, "Open a .gradlab session"
-        )
-        self.act_save = self._action("&Save", self.save, S.Save, "Save the session")
-        self.act_save_as = self._action(
-            "Save &As…", self.save_as, S.SaveAs, "Save the session under a new name"
-        )
-        self.act_export_fig = self._action(
-            "Export &Figure…",
-            self.export_figure,
-            "Ctrl+E",
-            "Export the current view or the whole dashboard as PNG or SVG",
-        )
-        self.act_export_data = self._action(
-            "Export &Data…",
-            self.export_data,
-            "Ctrl+Shift+E",
-            "Export the probe statistics as CSV or JSON",
-        )
-        self.act_export_net = self._action(
-            "Export &Network…",
-            self.export_network,
-            None,
-            "Export trained weights (.npz) and the architecture as PyTorch / Keras code",
-        )
-        self.act_compare_file = self._action(
-            "Compare with Session…", self.pin_file, None, "Pin a saved session for the Compare view"
-        )
-        self.act_quit = self._action("&Quit", self.close, S.Quit, "Quit GradLab")
-        self.act_run = self._action(
-            "Run", self.toggle_run, Qt.Key.Key_Space, "Run or pause training"
-        )
-        self.act_step = self._action("Step", self.step_once, "N", "Train one batch")
-        self.act_reset = self._action(
-            "Reset", self.reset, "Ctrl+R", "Start a new run from the spec (discards this run)"
-        )
-        self.act_pin = self._action(
-            "Pin Run", self.pin_current, "Ctrl+P", "Pin this run for the Compare view"
-        )
-        self.act_events = self._action(
-            "Health Events…", self.show_events, "Ctrl+H", "List the run's warnings and errors"
-        )
-        self.act_live = self._action(
-            "Follow Live", lambda: self.timeline.select_step(None), "End", "Show the newest probe"
-        )
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        m.addAction(self.act_new)
-        m.addAction(self.act_open)
-        self.recent_menu = m.addMenu("Open &Recent")
-        self._fill_recent()
-        m.addSeparator()
-        m.addAction(self.act_save)
-        m.addAction(self.act_save_as)
-        m.addSeparator()
-        m.addAction(self.act_export_fig)
-        m.addAction(self.act_export_data)
-        m.addAction(self.act_export_net)
-        m.addSeparator()
-        m.addAction(self.act_compare_file)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-
-        v = mb.addMenu("&View")
-        for dock in self.docks:
-            v.addAction(dock.toggleViewAction())
-        v.addSeparator()
-        tm = v.addMenu("&Theme")
-        group = QActionGroup(self)
-        self.theme_actions = {}
-        for name in ("light", "dark"):
-            act = QAction(name.capitalize(), self, checkable=True)
-            act.setChecked(theme.current().name == name)
-            act.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
-            group.addAction(act)
-            tm.addAction(act)
-            self.theme_actions[name] = act
-        v.addSeparator()
-        v.addAction(self.act_live)
-        reset_layout = QAction("Reset Layout", self)
-        reset_layout.triggered.connect(self._reset_layout)
-        v.addAction(reset_layout)
-
-        e = mb.addMenu("&Experiments")
-        e.addAction(self.act_run)
-        e.addAction(self.act_step)
-        e.addAction(self.act_reset)
-        e.addAction(self.act_pin)
-        e.addAction(self.act_events)
-        e.addSeparator()
-        for name in presets.names():
-            act = QAction(name, self)
-            act.setStatusTip(presets.describe(name))
-            act.setToolTip(presets.describe(name))
-            act.triggered.connect(lambda _c=False, n=name: self.load_preset(n))
-            e.addAction(act)
-        e.setToolTipsVisible(True)
-
-        h = mb.addMenu("&Help")
-        about = QAction("&About GradLab", self)
-        about.triggered.connect(self.show_about)
-        h.addAction(about)
-        keys = QAction("&Keyboard Shortcuts", self)
-        keys.triggered.connect(self.show_shortcuts)
-        h.addAction(keys)
-
-    def _build_toolbar(self) -> None:
-        tb = self.addToolBar("Training")
-        tb.setObjectName("toolbar-training")
-        tb.setMovable(False)
-        tb.addAction(self.act_run)
-        tb.addAction(self.act_step)
-        tb.addAction(self.act_reset)
-        tb.addSeparator()
-        tb.addWidget(QLabel(" Preset ", self))
-        self.preset_box = QComboBox(self)
-        self.preset_box.addItems(presets.names())
-        for i, name in enumerate(presets.names()):
-            self.preset_box.setItemData(i, presets.describe(name), Qt.ItemDataRole.ToolTipRole)
-        self.preset_box.setToolTip("Load a preset that reproduces a classic experiment")
-        self.preset_box.activated.connect(lambda i: self.load_preset(self.preset_box.itemText(i)))
-        tb.addWidget(self.preset_box)
-        tb.addSeparator()
-        tb.addWidget(QLabel(" Learning rate ", self))
-        self.lr_box = LogSpinBox(self)
-        self.lr_box.setToolTip(
-            "Live learning rate: applies from the next step and overrides "
-            "the schedule (Up/Down: x10^(1/4))"
-        )
-        self.lr_box.valueCommitted.connect(self._on_lr_committed)
-        tb.addWidget(self.lr_box)
-        self.lr_reset = QToolButton(self)
-        self.lr_reset.setText("↺")
-        self.lr_reset.setToolTip("Give the learning rate back to the schedule")
-        self.lr_reset.clicked.connect(lambda: self.worker.post("set_lr", None))
-        tb.addWidget(self.lr_reset)
-        tb.addSeparator()
-        self.speed_box = QComboBox(self)
-        for label, value in SPEEDS:
-            self.speed_box.addItem(label, value)
-        self.speed_box.setToolTip(
-            "Slow training down to watch it (the views always get every probe)"
-        )
-        self.speed_box.currentIndexChanged.connect(
-            lambda i: self.worker.post("speed", self.speed_box.itemData(i))
-        )
-        tb.addWidget(self.speed_box)
-        tb.addSeparator()
-        tb.addAction(self.act_pin)
-
-    def _build_statusbar(self) -> None:
-        sb = self.statusBar()
-        self.lbl_step = QLabel("step 0", self)
-        self.lbl_rate = QLabel("", self)
-        self.lbl_probe = QLabel("", self)
-        self.health_btn = QToolButton(self)
-        self.health_btn.setAutoRaise(True)
-        self.health_btn.setText("healthy")
-        self.health_btn.setToolTip("Health of the run: click to see the events")
-        self.health_btn.clicked.connect(self.show_events)
-        self.progress = QProgressBar(self)
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        for wdg in (self.lbl_step, self.lbl_rate, self.lbl_probe):
-            sb.addPermanentWidget(wdg)
-        sb.addPermanentWidget(self.health_btn)
-        sb.addPermanentWidget(self.progress)
-
-    # ================================================================== layout & settings
-    def _restore_layout(self) -> None:
-        self._default_state = self.saveState()
-        geo = self.settings.value("geometry")
-        state = self.settings.value("windowState")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        if state is not None:
-            self.restoreState(state)
-
-    def _reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in self.docks:
-            dock.show()
-
-    def set_theme(self, name: str) -> None:
-        theme.apply(name)
-        self.settings.setValue("theme", name)
-        for view in self.views:
-            view.retheme()
-        self._drawn = (None, None, None, None)
-        self._tick(force=True)
-
-    # ================================================================== document
-    @property
-    def dirty(self) -> bool:
-        step = self.snapshot.step if self.snapshot else 0
-        return self._spec_dirty or step != self._saved_step
-
-    def _update_title(self) -> None:
-        name = self.path.name if self.path else self.doc_spec.get("name", "untitled")
-        title = f"{name}[*] — GradLab"
-        if title != self.windowTitle():
-            self.setWindowTitle(title)
-        if self.dirty != self.isWindowModified():
-            self.setWindowModified(self.dirty)
-
-    def confirm_discard(self) -> bool:
-        """Ask before unsaved work is lost; True to go on (saved or discarded)."""
-        if not self.dirty:
-            return True
-        steps = self.snapshot.step if self.snapshot else 0
-        ans = QMessageBox.question(
-            self,
-            "Unsaved run",
-            f"The run '{self.doc_spec.get('name')}' has unsaved changes ({steps:,} steps). "
-            "Save it first?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
-        )
-        if ans == QMessageBox.StandardButton.Cancel:
-            return False
-        if ans == QMessageBox.StandardButton.Save:
-            return self.save(wait=True)
-        return True
-
-    def load_preset(self, name: str, confirm: bool = True) -> None:
-        if confirm and not self.confirm_discard():
-            return
-        self.doc_spec = presets.load(name)
-        self.path = None
-        self._spec_dirty = False
-        self.pending_changes = False
-        for panel in self.panels:
-            panel.set_spec(self.doc_spec)
-        i = self.preset_box.findText(name)
-        if i >= 0:
-            self.preset_box.setCurrentIndex(i)
-        self.worker.post("build", copy.deepcopy(self.doc_spec))
-        self.statusBar().showMessage(f"Preset {name}: {presets.describe(name)}", 8000)
-
-    def open_file(self, path: str | None = None, confirm: bool = True) -> None:
-        if confirm and not self.confirm_discard():
-            return
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self,
-                "Open session",
-                self._last_dir(),
-                "GradLab sessions (*.gradlab);;All files (*)",
-            )
-            if not path:
-                return
-        self.worker.post("open", str(path))
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
-
-    def save(self, wait: bool = False) -> bool:
-        if self.path is None:
-            return self.save_as(wait=wait)
-        return self._save_to(self.path, wait)
-
-    def save_as(self, wait: bool = False) -> bool:
-        suggested = str(Path(self._last_dir()) / f"{self.doc_spec.get('name', 'run')}.gradlab")
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save session", suggested, "GradLab sessions (*.gradlab)"
-        )
-        if not path:
-            return False
-        if not path.endswith(".gradlab"):
-            path += ".gradlab"
-        return self._save_to(Path(path), wait)
-
-    def _save_to(self, path: Path, wait: bool) -> bool:
-        if self.run is None:
-            return False
-        self._save_result = None
-        self.worker.post("save", str(path))
-        self.statusBar().showMessage(f"Saving {path.name}…")
-        if not wait:
-            return True
-        # closing/replacing the run waits for the save to land (the worker answers in ms);
-        # _on_saved / _on_failed end this loop
-        self._save_loop = QEventLoop()
-        QTimer.singleShot(60000, self._save_loop.quit)
-        self._save_loop.exec()
-        self._save_loop = None
-        return bool(self._save_result)
-
-    @Slot(str)
-    def _on_saved(self, path: str) -> None:
-        self.path = Path(path)
-        self._saved_step = self.snapshot.step if self.snapshot else 0
-        self._spec_dirty = False
-        self._save_result = True
-        if self._save_loop is not None:
-            self._save_loop.quit()
-        self._add_recent(path)
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {self.path.name}", 5000)
-
-    def _last_dir(self) -> str:
-        return str(self.settings.value("lastDir", str(Path.home())))
-
-    def _add_recent(self, path: str) -> None:
-        recent = [p for p in self._recent() if p != str(path)]
-        recent.insert(0, str(path))
-        self.settings.setValue("recent", recent[:MAX_RECENT])
-        self.settings.setValue("lastDir", str(Path(path).parent))
-        self._fill_recent()
-
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = self._recent()
-        for p in recent:
-            act = self.recent_menu.addAction(Path(p).name)
-            act.setToolTip(p)
-            act.setStatusTip(p)
-            act.triggered.connect(lambda _c=False, path=p: self.open_file(path))
-        self.recent_menu.setEnabled(bool(recent))
-
     # ================================================================== spec editing
     @Slot(object)
     def _on_spec_edited(self, spec: dict) -> None:
-        self.doc_spec = spec
-        self._spec_dirty = True
+        """A panel's edit: to the document, as one undoable command (the Network panel's edits
+        are on the document's stack already)."""
+        source = self.sender()
+        if isinstance(source, NetworkPanel) and source.undo_stack is self.doc.undo_stack:
+            self.doc.adopt(spec, source)
+        else:
+            self.doc.edit(spec, _edit_text(self.doc.spec, spec), source)
+
+    def _on_lr_committed(self, value: float) -> None:
+        """The toolbar's learning rate: the same spec value as the Training panel's field."""
+        self.doc.set_lr(float(value))
+
+    @Slot(object, object)
+    def _on_doc_changed(self, spec: dict, source: object) -> None:
         for panel in self.panels:
-            if panel is not self.sender():
+            if panel is source:
+                panel.adopt_naming(spec)  # it shows the edit already
+            else:
                 panel.set_spec(spec)
+        if self.lr_box.value() != self.doc.lr():
+            self.lr_box.set_value_quietly(self.doc.lr())
         self._update_title()
-        error = self.spec_error()
         self._update_actions()
+        if source is self.doc:
+            return  # a new document: its run is built or opened by whoever replaced it
+        error = self.spec_error()
         if error:
             self.statusBar().showMessage(error, 8000)
-            return
+        self._follow_run(spec, error)
+
+    def _follow_run(self, spec: dict, error: str) -> None:
+        """What an edit does to the run: before the first step the run is rebuilt at once; after
+        it a new learning rate applies from the next step (the run records the change) and any
+        other change waits for Reset."""
         started = self.snapshot is not None and self.snapshot.step > 0
-        if started:
-            self.pending_changes = True
-            self._show_banner(
-                "The spec changed after the run started: press Reset (Ctrl+R) to "
-                "start a new run with it. The current run goes on unchanged."
-            )
+        if not started:
+            if not error:
+                self._rebuild_timer.start()  # not trained yet: show the new initialisation
+            return
+        exp = self.run.experiment if self.run is not None else None
+        if exp is None:
+            return
+        if naming.same_settings(spec, exp.current_spec(), ignore=("training.lr",)):
+            if not error and self.doc.lr() != exp.base_lr:
+                self.worker.post("set_lr", self.doc.lr())
+            self._set_pending(False)
         else:
-            self._rebuild_timer.start()  # not trained yet: show the new initialisation at once
+            self._set_pending(True)
+
+    def _set_pending(self, pending: bool) -> None:
+        self.pending_changes = pending
+        if pending:
+            self._show_banner(PENDING_TEXT)
+        elif self.banner.text() == PENDING_TEXT:
+            self._show_banner("")
 
     def spec_error(self) -> str:
-        """The first error of the document ("" if none): a panel's inline error, or the spec's
-        own validation (cached until the document changes: the status bar asks every frame)."""
+        """The first error of the document ("" if none): a panel's (a cell, a data file), or the
+        spec's own from its one check (cached: the status bar asks every frame)."""
         for panel in self.panels:
             errs = panel.errors()
             if errs:
                 return errs[0]
-        if self._spec_error is None:
-            try:
-                resolve_spec(self.doc_spec)
-                self._spec_error = ""
-            except SpecError as err:
-                self._spec_error = str(err)
-        return self._spec_error
+        problems = self.doc.problems()
+        return problems[0].message if problems else ""
 
     def _rebuild_from_doc(self) -> None:
-        if not self.spec_error():
-            self.worker.post("build", copy.deepcopy(self.doc_spec))
+        """The rebuild an edit before the first step asked for (unless training began since)."""
+        started = self.snapshot is not None and self.snapshot.step > 0
+        if not self.spec_error() and not started:
+            self.worker.post("build", self.doc.spec)
+
+    def _flush_rebuild(self) -> None:
+        """Run or Step right after an edit: the rebuild it waits for goes first (the worker takes
+        commands in order), so the steps train what the panels show."""
+        if self._rebuild_timer.isActive():
+            self._rebuild_timer.stop()
+            self._rebuild_from_doc()
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)
@@ -597,10 +291,12 @@ class MainWindow(QMainWindow):
             self._on_failed("run", error)
             return
         self.timeline.select_step(None)
+        self._flush_rebuild()
         self.worker.post("run")
 
-    def step_once(self) -> None:
-        self.worker.post("step", 1)
+    def step_once(self, n: int = 1) -> None:
+        self._flush_rebuild()
+        self.worker.post("step", n)
 
     def reset(self) -> None:
         error = self.spec_error()
@@ -618,11 +314,10 @@ class MainWindow(QMainWindow):
             )
             if ans != QMessageBox.StandardButton.Reset:
                 return
-        self.path = None
-        self.worker.post("build", copy.deepcopy(self.doc_spec))
-
-    def _on_lr_committed(self, value: float) -> None:
-        self.worker.post("set_lr", float(value))
+        self.doc.path = None  # a new run: not the saved one
+        self._update_title()
+        self._rebuild_timer.stop()
+        self.worker.post("build", self.doc.spec)
 
     # ================================================================== worker signals
     @Slot(object)
@@ -630,16 +325,12 @@ class MainWindow(QMainWindow):
         exp = info.experiment
         self.run = RunModel.from_experiment(exp, info.run_id)
         self.snapshot = None
-        self.path = info.path
         self.pending_changes = False
         self._show_banner("")
-        if info.path is not None:  # an opened session: its spec becomes the document
-            self.doc_spec = copy.deepcopy(exp.spec)
-            self._spec_dirty = False
+        if info.path is not None:  # an opened session: it becomes the document, as it now runs
             self._saved_step = exp.step_count
+            self.doc.replace(exp.current_spec(), info.path)
             self._add_recent(str(info.path))
-            for panel in self.panels:
-                panel.set_spec(self.doc_spec)
             if exp.data_error:
                 self._show_banner(f"{exp.data_error} The history can be viewed, not resumed.")
             self.statusBar().showMessage(f"Opened {info.path.name}", 5000)
@@ -651,13 +342,26 @@ class MainWindow(QMainWindow):
         self.timeline.select_step(None)
         self._drawn = (None, None, None, None)
         self._update_title()
+        self._update_actions()
+        early, self._early = self._early, None
+        if early is not None and early.run_id == info.run_id:
+            self._on_snapshot(early)
         if self._run_at_start:
             self._run_at_start = False
             self.worker.post("run")
 
-    @Slot(object)
+    @Slot()
+    def _on_snapshot_ready(self) -> None:
+        """The worker's mailbox has a snapshot: take the newest."""
+        snap = self.worker.worker.take_snapshot()
+        if snap is not None:
+            self._on_snapshot(snap)
+
     def _on_snapshot(self, snap: Snapshot) -> None:
-        if self.run is None or snap.run_id != self.run.run_id:
+        if self.run is None or snap.run_id > self.run.run_id:
+            self._early = snap  # its run is announced next (runChanged is on its way)
+            return
+        if snap.run_id != self.run.run_id:
             return  # a stale snapshot from a run that was replaced
         previous = self.snapshot
         self.snapshot = snap
@@ -711,75 +415,6 @@ class MainWindow(QMainWindow):
         if isinstance(view, BaseView):
             view.refresh(row)
 
-    def _update_status(self, snap: Snapshot) -> None:
-        if snap is self._status_of:
-            return  # nothing new since the last frame
-        self._status_of = snap
-        running = snap.status == "running"
-        self.act_run.setText("Pause" if running else "Run")
-        total = snap.total_steps
-        self.lbl_step.setText(
-            f"step {snap.step:,}"
-            + (f" / {total:,}" if total else "")
-            + f"   epoch {snap.epoch:.2f}"
-        )
-        self.lbl_rate.setText(f"{snap.steps_per_sec:,.0f} steps/s" if running else snap.status)
-        exp = self.run.experiment if self.run else None
-        if exp is not None:
-            self.lbl_probe.setText(f"probe every {exp.probe_every} steps")
-        if total:
-            self.progress.show()
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(snap.step, total))
-            self.progress.setFormat(f"{100 * snap.step / total:.0f}%")
-        else:
-            self.progress.hide()
-        if not self.lr_box.hasFocus() and math.isfinite(snap.lr):
-            self.lr_box.set_value_quietly(snap.lr)
-        self._update_health()
-        self._update_title()
-        self._update_actions()
-
-    def _update_health(self) -> None:
-        if self.run is None:
-            return
-        key = (self.run.run_id, self.run.history.n_events, theme.current().name)
-        if key == self._health_of:
-            return
-        self._health_of = key
-        events = self.run.history.events_copy()
-        active: dict[str, dict] = {}
-        for ev in events:
-            kind = ev["kind"]
-            if kind in HEALTH_KINDS:
-                active[kind] = ev
-            elif kind.endswith("_over") or kind == "dead_over":
-                active.pop(kind.removesuffix("_over"), None)
-        t = theme.current()
-        if not active:
-            self.health_btn.setText("✓ healthy")
-            self.health_btn.setStyleSheet(f"color: {t.ok};")
-            self.health_btn.setToolTip("No warnings. Click to see every event of the run.")
-            return
-        worst = "nan" if "nan" in active else next(iter(active))
-        color = t.error if worst == "nan" else t.warning
-        names = ", ".join(HEALTH_LABELS[k] for k in active)
-        self.health_btn.setText(f"⚠ {names}")
-        self.health_btn.setStyleSheet(f"color: {color}; font-weight: bold;")
-        self.health_btn.setToolTip(
-            "\n".join(f"step {e['step']}: {e['message']}" for e in active.values())
-        )
-
-    def _update_actions(self) -> None:
-        has_run = self.run is not None
-        self.act_save.setEnabled(has_run)
-        self.act_save_as.setEnabled(has_run)
-        self.act_pin.setEnabled(has_run)
-        blocked = bool(self.spec_error()) and not self.pending_changes
-        running = self.snapshot is not None and self.snapshot.status == "running"
-        self.act_run.setEnabled(has_run and (running or not blocked))
-        self.act_step.setEnabled(has_run and not blocked)
-
     # ================================================================== compare
     def pin_current(self) -> None:
         if self.run is None:
@@ -794,6 +429,7 @@ class MainWindow(QMainWindow):
             layer_names=list(self.run.layer_names),
             input_dim=self.run.input_dim,
             output_dim=self.run.output_dim,
+            changes=self.run.lr_changes,
         )
         self.pinned.append(model)
         self.compare.set_runs(self.pinned)
@@ -819,6 +455,7 @@ class MainWindow(QMainWindow):
             layer_names=exp.network.layer_names,
             input_dim=exp.input_dim,
             output_dim=exp.output_dim,
+            changes=list(exp.lr_changes),
         )
         self.pinned.append(model)
         self.compare.set_runs(self.pinned)
@@ -836,9 +473,32 @@ class MainWindow(QMainWindow):
         export.export_data_dialog(self)
 
     def export_network(self) -> None:
+        """File > Export Network: ask the worker for a copy of the network (taken between two
+        steps, training goes on); the dialog opens when it arrives."""
+        if self.run is None or self.run.experiment is None:
+            QMessageBox.information(self, "Export network", "There is no network to export yet.")
+            return
+        self._copy_wanted = next(self._copy_tokens)
+        self.worker.post("copy_network", self._copy_wanted)
+        self.statusBar().showMessage("Copying the network…", 3000)
+
+    @Slot(str)
+    def _on_saved(self, path: str) -> None:
+        self.saved(path)
+
+    @Slot(object, object, int, str)
+    def _on_network_copied(self, token: object, network: object, step: int, name: str) -> None:
+        if token != self._copy_wanted:
+            return  # an answer nobody waits for any more
+        self._copy_wanted = None
         from gradlab.app import export
 
-        export.export_network_dialog(self)
+        export.show_network_dialog(self, network, step, name)
+
+    @Slot(list)
+    def _on_pins_changed(self, runs: list) -> None:
+        """Unpin / Clear in the Compare view."""
+        self.pinned = list(runs)
 
     # ================================================================== dialogs
     def show_events(self) -> None:
@@ -847,41 +507,6 @@ class MainWindow(QMainWindow):
         dlg = EventsDialog(self.run.history.events_copy(), self)
         dlg.stepChosen.connect(self.timeline.select_step)
         dlg.exec()
-
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About GradLab",
-            f"<h3>GradLab {__version__}</h3><p>A lab for seeing why deep networks are hard to "
-            "train: layer-wise activations and gradients, live.</p><p>After Glorot &amp; "
-            "Bengio (2010), CS231n lecture 6 and Nielsen's <i>Neural Networks and Deep "
-            "Learning</i>, chapter 5.</p>",
-        )
-
-    def show_shortcuts(self) -> None:
-        rows = [
-            (
-                a.text().replace("&", ""),
-                a.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
-            )
-            for a in (
-                self.act_run,
-                self.act_step,
-                self.act_reset,
-                self.act_pin,
-                self.act_events,
-                self.act_live,
-                self.act_new,
-                self.act_open,
-                self.act_save,
-                self.act_save_as,
-                self.act_export_fig,
-                self.act_export_data,
-                self.act_quit,
-            )
-        ]
-        text = "".join(f"<tr><td>{n}</td><td><b>{k}</b></td></tr>" for n, k in rows)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -894,7 +519,7 @@ class MainWindow(QMainWindow):
         if self._shut:
             event.accept()
             return
-        if not self.confirm_discard():
+        if not self.confirm_discard() or not self.wait_until_idle():
             event.ignore()
             return
         self.settings.setValue("geometry", self.saveGeometry())
@@ -902,52 +527,53 @@ class MainWindow(QMainWindow):
         self.shutdown()
         event.accept()
 
+    def wait_until_idle(self) -> bool:
+        """Before closing: if the worker is in a long build, open or save, say so and wait for
+        it to end (True), unless the user keeps the window open (False)."""
+        busy = self.worker.busy
+        if not busy:
+            return True
+        dlg = QProgressDialog(
+            f"GradLab is still {busy}; the window closes when that is done.",
+            "Keep the window open",
+            0,
+            0,
+            self,
+        )
+        dlg.setWindowTitle("Closing GradLab")
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(0)
+        poll = QTimer(dlg)
+        poll.setInterval(30)
+        poll.timeout.connect(lambda: dlg.accept() if not self.worker.busy else None)
+        poll.start()
+        self.wait_dialog = dlg
+        dlg.exec()
+        poll.stop()
+        self.wait_dialog = None
+        return not dlg.wasCanceled() and not self.worker.busy
+
     def shutdown(self) -> bool:
-        """Stop the frame timer and the training thread (idempotent); True if the thread ended."""
+        """Stop the frame timer and the training thread (idempotent); True if the thread ended.
+        A thread still inside a long command is never destroyed: it stays referenced until it
+        ends (:class:`~gradlab.app.worker.WorkerThread`)."""
         self._shut = True
         self.timer.stop()
         self._rebuild_timer.stop()
         return self.worker.stop()
 
 
-class EventsDialog(QDialog):
-    """The run's events: step, severity, layer, message; double-click jumps the timeline."""
-
-    stepChosen = Signal(object)
-
-    def __init__(self, events: list[dict], parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Health events")
-        self.resize(820, 420)
-        lay = QVBoxLayout(self)
-        if not events:
-            lay.addWidget(QLabel("No events: nothing went wrong in this run.", self))
-        self.table = QTableWidget(len(events), 4, self)
-        self.table.setHorizontalHeaderLabels(["step", "severity", "layer", "message"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for i, ev in enumerate(events):
-            for j, value in enumerate(
-                (f"{ev['step']:,}", ev["severity"], ev["layer"] or "", ev["message"])
-            ):
-                item = QTableWidgetItem(value)
-                item.setToolTip(ev["message"])
-                self.table.setItem(i, j, item)
-        self.table.cellDoubleClicked.connect(
-            lambda r, _c: (self.stepChosen.emit(events[r]["step"]), self.accept())
-        )
-        lay.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
+PENDING_TEXT = (
+    "The spec changed after the run started: press Reset (Ctrl+R) to start a new run with it. "
+    "The current run goes on unchanged (a new learning rate applies to it at once)."
+)
 
 
-def main_window_app() -> QApplication:
-    """The QApplication (created once)."""
-    app = QApplication.instance() or QApplication([])
-    app.setWindowIcon(QIcon(str(resource_path("icons", "gradlab.svg"))))
-    app.setApplicationName("GradLab")
-    app.setOrganizationName("GradLab")
-    app.setApplicationVersion(__version__)
-    return app
+def _edit_text(old: dict, new: dict) -> str:
+    """The undo text of an edit: the first setting it changes."""
+    diffs = spec_diff(old, new, ignore=F.NAMING_KEYS)
+    if not diffs:
+        return "Edit the spec"
+    path, _a, b = diffs[0]
+    value = f"{b:g}" if isinstance(b, float) else str(b)
+    return f"Set {path} to {value if len(value) < 30 else '…'}"

@@ -1,23 +1,32 @@
 """The training worker: one QThread that owns the experiment and runs it.
 
 The window never touches the experiment's computing parts; it posts commands to a thread-safe
-queue and receives, by queued signals, small immutable :class:`Snapshot` s at most ~30 times a
-second. The window keeps only the newest snapshot and redraws at its own pace from the history,
-whose readers take copies under the history's lock. Training never waits for drawing, and a
-command (pause, step, set the learning rate, save, stop) is seen within one chunk of the loop
-(~1/30 s), well inside the 200 ms a user notices.
+queue and reads small immutable :class:`Snapshot` s from a one-slot mailbox: the worker puts the
+newest snapshot in the slot (replacing one not yet read) and signals only when the slot was empty,
+so however fast training goes, at most one snapshot signal waits in the window's event queue. The
+window redraws at its own pace from the history, whose readers take copies under the history's
+lock. Training never waits for drawing, and a command (pause, step, set the learning rate, save,
+stop) is seen within one chunk of the loop (~1/30 s), well inside the 200 ms a user notices.
+
+Commands are taken from the queue in batches and coalesced (:func:`coalesce`): a held N key or
+repeated preset changes do not queue hundreds of steps or builds, and Pause overtakes the steps
+and runs queued before it. A command that needs data back is answered by a signal carrying it
+(``copy_network`` -> :attr:`TrainingWorker.networkCopied`).
 
 Every experiment gets a new ``run_id``; the window drops snapshots from an older run (a reset or an
-opened session replaced it), as napari drops stale worker results.
+opened session replaced it), as napari drops stale worker results. :attr:`TrainingWorker.busy`
+names a long command in progress (a build, an open, a save) so the window can say what closing
+waits for; a QThread is never destroyed while it runs (:class:`WorkerThread`).
 """
 
 from __future__ import annotations
 
 import math
 import queue
+import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +42,46 @@ FRAME = 1.0 / 30.0
 #: decision-boundary grid resolution and refresh period
 BOUNDARY_RES = 90
 BOUNDARY_EVERY = 0.15
+#: a held N key queues steps faster than a big network takes them: at most this many at once
+MAX_COALESCED_STEPS = 20
+#: commands that replace the run: what was queued for the old one before them is dropped
+_REPLACING = ("build", "open")
+#: commands aimed at the run in place (dropped when a build or open follows them)
+_RUN_COMMANDS = ("run", "step", "pause", "probe_now", "set_lr", "advance")
+#: long commands the window may have to wait for when it closes
+BUSY = {"build": "building the experiment", "open": "opening the session", "save": "saving"}
+
+
+def coalesce(commands: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """The commands worth running of a batch taken from the queue, in order.
+
+    * ``quit`` ends everything: nothing after it runs, the pending steps before it neither.
+    * a ``build`` or ``open`` replaces the run: earlier builds, opens and commands for the old
+      run (run, step, pause, probe, set_lr) are dropped (a ``save`` before it is kept);
+    * ``pause`` overtakes the steps and runs queued before it;
+    * consecutive ``step`` s merge into one of at most :data:`MAX_COALESCED_STEPS`;
+    * consecutive ``speed`` s, ``set_lr`` s and ``rename`` s keep the last.
+    """
+    for i, (name, _) in enumerate(commands):
+        if name == "quit":
+            keep = [c for c in commands[:i] if c[0] in ("save", "rename", "copy_network")]
+            return [*keep, commands[i]]
+    last_replace = max((i for i, c in enumerate(commands) if c[0] in _REPLACING), default=-1)
+    out: list[tuple[str, tuple]] = []
+    for i, (name, args) in enumerate(commands):
+        if i < last_replace and name in (*_REPLACING, *_RUN_COMMANDS):
+            continue
+        if name == "pause":
+            out = [c for c in out if c[0] not in ("run", "step")]
+        elif out and name == out[-1][0] == "step":
+            n = (out[-1][1][0] if out[-1][1] else 1) + (args[0] if args else 1)
+            out[-1] = ("step", (min(n, MAX_COALESCED_STEPS),))
+            continue
+        elif out and name == out[-1][0] and name in ("speed", "set_lr", "rename"):
+            out[-1] = (name, args)
+            continue
+        out.append((name, args))
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,15 +113,23 @@ class RunInfo:
 class TrainingWorker(QObject):
     """Lives in its own QThread; :meth:`post` commands from any thread."""
 
-    snapshot = Signal(object)  # Snapshot
+    #: a snapshot is waiting in the mailbox (:meth:`take_snapshot`); sent only when it was empty
+    snapshotReady = Signal()
     runChanged = Signal(object)  # RunInfo
     failed = Signal(str, str)  # (what was being done, one-sentence message)
     saved = Signal(str)  # path
+    #: the answer to ``copy_network``: (token, a detached copy of the network, step, run name)
+    networkCopied = Signal(object, object, int, str)
     finished = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         self.commands: queue.Queue[tuple[str, tuple]] = queue.Queue()
+        self._pending: list[tuple[str, tuple]] = []  # taken from the queue, not yet run
+        self._mail: Snapshot | None = None
+        self._mail_lock = threading.Lock()
+        #: what a long command in progress is doing ("" when idle between commands)
+        self.busy = ""
         self.exp: Experiment | None = None
         self.run_id = 0
         self._gen = None
@@ -86,6 +143,45 @@ class TrainingWorker(QObject):
     def post(self, name: str, *args: Any) -> None:
         self.commands.put((name, args))
 
+    def take_snapshot(self) -> Snapshot | None:
+        """The newest snapshot, emptying the mailbox (the window's side)."""
+        with self._mail_lock:
+            snap, self._mail = self._mail, None
+        return snap
+
+    def _post_snapshot(self, snap: Snapshot) -> None:
+        """Put ``snap`` in the mailbox; a message or boundary of an unread one carries over."""
+        with self._mail_lock:
+            old = self._mail
+            if old is not None and old.run_id == snap.run_id:
+                if not snap.message and old.message:
+                    snap = replace(snap, message=old.message)
+                if snap.boundary is None and old.boundary is not None:
+                    snap = replace(snap, boundary=old.boundary)
+            self._mail = snap
+        if old is None:
+            self.snapshotReady.emit()
+
+    def _next_command(self, timeout: float | None) -> tuple[str, tuple] | None:
+        """The next command to run: everything queued is taken at once and coalesced."""
+        if not self._pending:
+            try:
+                first = (
+                    self.commands.get(timeout=timeout)
+                    if timeout != 0.0
+                    else self.commands.get_nowait()
+                )
+            except queue.Empty:
+                return None
+            batch = [first]
+            while True:
+                try:
+                    batch.append(self.commands.get_nowait())
+                except queue.Empty:
+                    break
+            self._pending = coalesce(batch)
+        return self._pending.pop(0) if self._pending else None
+
     # ------------------------------------------------------------------ the loop (worker thread)
     def loop(self) -> None:
         from gradlab.threads import configure_blas
@@ -96,14 +192,8 @@ class TrainingWorker(QObject):
                 timeout = None if self._gen is None else 0.0
                 if self._gen is not None and self._speed is not None:
                     timeout = self._pace_wait
-                try:
-                    name, args = (
-                        self.commands.get(timeout=timeout)
-                        if timeout != 0.0
-                        else self.commands.get_nowait()
-                    )
-                except queue.Empty:
-                    name = None
+                cmd = self._next_command(timeout)
+                name, args = cmd if cmd is not None else (None, ())
                 if name == "quit":
                     self._pause(probe=False)
                     return
@@ -120,6 +210,7 @@ class TrainingWorker(QObject):
         return max(0.0, self._next_frame - time.perf_counter())
 
     def _handle(self, name: str, args: tuple) -> None:
+        self.busy = BUSY.get(name, "")
         try:
             getattr(self, f"_cmd_{name}")(*args)
         except (SpecError, DataError, SessionError, ValueError) as err:
@@ -129,6 +220,8 @@ class TrainingWorker(QObject):
             self._pause(probe=False)
             traceback.print_exc()
             self.failed.emit(name, f"internal error: {type(err).__name__}: {err}")
+        finally:
+            self.busy = ""
 
     # ------------------------------------------------------------------ commands
     def _adopt(self, exp: Experiment, path: Path | None = None) -> None:
@@ -151,9 +244,6 @@ class TrainingWorker(QObject):
 
     def _cmd_open(self, path: str) -> None:
         self._adopt(load_session(path), Path(path))
-
-    def _cmd_adopt(self, exp: Experiment) -> None:
-        self._adopt(exp, exp.path)
 
     def _cmd_run(self) -> None:
         exp = self._require()
@@ -191,8 +281,23 @@ class TrainingWorker(QObject):
         self._emit(force_boundary=True)
 
     def _cmd_set_lr(self, lr: float | None) -> None:
+        """Change the run's learning rate from the next step on (recorded by the run)."""
         self._require().set_lr(lr)
         self._emit()
+
+    def _cmd_rename(self, name: str, description: str | None) -> None:
+        """Name the run (names change no setting: the run goes on)."""
+        exp = self._require()
+        exp.spec["name"] = name
+        if description:
+            exp.spec["description"] = description
+        else:
+            exp.spec.pop("description", None)
+
+    def _cmd_copy_network(self, token: Any) -> None:
+        """Answer with a detached copy of the network, taken between two steps."""
+        exp = self._require()
+        self.networkCopied.emit(token, exp.network.copy(), int(exp.step_count), exp.name)
 
     def _cmd_speed(self, steps_per_sec: float | None) -> None:
         self._speed = steps_per_sec
@@ -283,7 +388,7 @@ class TrainingWorker(QObject):
         except DataError:
             total = None
         ok = exp.data_error is None
-        self.snapshot.emit(
+        self._post_snapshot(
             Snapshot(
                 run_id=self.run_id,
                 step=exp.step_count,
@@ -335,6 +440,25 @@ class _Thread(QThread):
         self._worker.loop()
 
 
+#: worker threads still running after their owner let go (closing mid-build): kept referenced
+#: until they end, so a running QThread is never destroyed
+_RUNNING: set[WorkerThread] = set()
+
+
+def running_threads() -> list[QThread]:
+    """The training threads still running (tests check that none outlives its test; the
+    application waits for them before it exits)."""
+    _prune()
+    return [w.thread for w in list(_RUNNING)]
+
+
+def _prune() -> None:
+    """Let go of threads that have ended (from the UI thread: never from the thread itself)."""
+    for w in list(_RUNNING):
+        if w.thread.isFinished():
+            _RUNNING.discard(w)
+
+
 class WorkerThread:
     """Owns the QThread and the worker; :meth:`stop` returns once the thread has ended."""
 
@@ -345,14 +469,26 @@ class WorkerThread:
         self.worker.moveToThread(self.thread)
 
     def start(self) -> None:
+        _prune()
+        _RUNNING.add(self)
         self.thread.start()
 
     def post(self, name: str, *args: Any) -> None:
         self.worker.post(name, *args)
 
+    @property
+    def busy(self) -> str:
+        """What a long command in progress is doing ("" if none): closing waits for it."""
+        return self.worker.busy if self.thread.isRunning() else ""
+
     def stop(self, timeout_ms: int = 5000) -> bool:
-        """Ask the loop to end and wait for the thread (True if it ended in time)."""
+        """Ask the loop to end and wait for the thread (True if it ended in time). A thread that
+        has not ended stays referenced (:data:`_RUNNING`) until it does."""
         if not self.thread.isRunning():
+            _RUNNING.discard(self)
             return True
         self.worker.post("quit")
-        return self.thread.wait(timeout_ms)
+        ended = self.thread.wait(timeout_ms)
+        if ended:
+            _RUNNING.discard(self)
+        return ended

@@ -9,14 +9,16 @@ schedules and regularisation, with forward/backward taps for the probes.
 import importlib
 
 from gradlab.engine import activations, initializers, losses
-from gradlab.engine.network import Network, resolve_layers
+from gradlab.engine.network import Network, architecture, parameter_counts, resolve_layers
 
 __all__ = [
     "Network",
     "activations",
+    "architecture",
     "initializers",
     "losses",
     "optimizers",
+    "parameter_counts",
     "regularization",
     "resolve_layers",
     "schedules",

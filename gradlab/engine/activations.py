@@ -8,6 +8,10 @@ which is both cheaper and what the textbooks write.
 ``max_derivative`` is the largest value of f' over the real line; the probes call a unit
 *saturated* where ``f'(z) < 1% * max_derivative`` (sigmoid, tanh, softsign: the flat tails; ReLU:
 the zero side).
+
+Activations that take parameters declare them as :class:`~gradlab.params.Param` (``params``):
+leaky_relu and elu take ``alpha``, maxout takes ``pieces``; their constructors validate through
+those declarations, and the window builds its fields from them.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gradlab import validate
 from gradlab.errors import SpecError
+from gradlab.params import Param, resolve
 from gradlab.registry import Registry
 
 REGISTRY: Registry[type[Activation]] = Registry("activation")
@@ -46,6 +50,13 @@ class Activation:
     #: "one" side (the ReLU family: the zero side is normal, dead units are the warning sign),
     #: or "none" (linear, maxout)
     saturates: ClassVar[str] = "one"
+    #: the declared parameters (names, defaults, bounds, help)
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **given: Any):
+        if given or self.params:  # (parameter-free activations are built in hot paths)
+            for key, value in resolve(self.params, given, "").items():
+                setattr(self, key, value)
 
     def config(self) -> dict[str, Any]:
         """JSON-able parameters (round-trips through :func:`get`)."""
@@ -80,19 +91,30 @@ def get(name: str, prefix: str = "", **params: Any) -> Activation:
     LeakyReLU(alpha=0.1)
     """
     cls = REGISTRY.get(name, f"{prefix}.activation" if prefix else "activation")
+    own = {p.name for p in cls.params}
+    for bad in params:
+        if bad not in own:
+            raise SpecError(
+                f"{prefix}.{bad}" if prefix else bad, f"{cls.name} takes no parameter {bad!r}"
+            )
     try:
         return cls(**params)
     except SpecError as err:
         raise err.prefixed(prefix) from None
-    except TypeError:
-        bad = next(iter(params))
-        raise SpecError(
-            f"{prefix}.{bad}" if prefix else bad, f"{cls.name} takes no parameter {bad!r}"
-        ) from None
 
 
 def names() -> list[str]:
     return REGISTRY.names()
+
+
+def info(name: str, field: str = "activation") -> type[Activation]:
+    """The activation class for ``name``: its ``params``, ``description`` and ``saturates``."""
+    return REGISTRY.get(name, field)
+
+
+def param_names() -> tuple[str, ...]:
+    """Every parameter name some activation declares (``alpha``, ``pieces``)."""
+    return tuple(dict.fromkeys(p.name for n in names() for p in REGISTRY.get(n).params))
 
 
 @REGISTRY.register("linear", "identity", "none")
@@ -180,8 +202,17 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
     description = "ReLU with a small slope alpha on the negative side"
 
-    def __init__(self, alpha: float = 0.01):
-        self.alpha = validate.number(alpha, "alpha", minimum=0.0, exclusive_maximum=1.0)
+    params = (
+        Param(
+            "alpha",
+            "float",
+            0.01,
+            "Slope α of the negative side (0 gives the plain ReLU).",
+            minimum=0.0,
+            exclusive_maximum=1.0,
+            label="Slope α",
+        ),
+    )
 
     def config(self):
         return {"alpha": self.alpha}
@@ -200,8 +231,20 @@ class ELU(Activation):
     name = "elu"
     description = "exponential linear unit: smooth, negative values push the mean towards 0"
 
-    def __init__(self, alpha: float = 1.0):
-        self.alpha = validate.number(alpha, "alpha", exclusive_minimum=0.0)
+    params = (
+        Param(
+            "alpha",
+            "float",
+            1.0,
+            "α: the value ELU tends to as z → -∞ (times -1).",
+            exclusive_minimum=0.0,
+            maximum=100.0,
+            label="α",
+        ),
+    )
+
+    def __init__(self, **given: Any):
+        super().__init__(**given)
         # the largest slope is max(1, alpha) (alpha at z -> 0 from below)
         self.max_derivative = max(1.0, self.alpha)
 
@@ -354,8 +397,17 @@ class Maxout(Activation):
     name = "maxout"
     description = "max over k linear pieces per unit (Goodfellow et al.)"
 
-    def __init__(self, pieces: int = 2):
-        self.pieces = validate.integer(pieces, "pieces", minimum=2)
+    params = (
+        Param(
+            "pieces",
+            "int",
+            2,
+            "Linear pieces k per unit: the layer computes units·k pre-activations.",
+            minimum=2,
+            maximum=16,
+            label="Pieces k",
+        ),
+    )
 
     def config(self):
         return {"pieces": self.pieces}

@@ -29,6 +29,10 @@ orthogonal          Q of a QR decomposition (Saxe et al.)    1 / max(fan_in, fan
 ``glorot_uniform`` is their "normalised" initialisation, eq. (16). The normal initialisers draw
 plain (untruncated) normals, as PyTorch does. (*) orthogonal: columns orthonormal when
 fan_in >= fan_out (E[W^2] = 1 / fan_in), rows orthonormal otherwise (1 / fan_out).
+
+Each initialiser declares its parameters as :class:`~gradlab.params.Param` (``params``: ``gain``
+for every one, plus ``std``/``mean``, ``limit`` or ``value``); the constructor validates through
+them and the window builds its fields from them.
 """
 
 from __future__ import annotations
@@ -38,21 +42,61 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gradlab import validate
 from gradlab.errors import SpecError
+from gradlab.params import Param, resolve
 from gradlab.registry import Registry
 
 REGISTRY: Registry[type[Initializer]] = Registry("initializer")
 
+GAIN = Param(
+    "gain",
+    "float",
+    1.0,
+    "Gain: multiplies the drawn weights (5/3 for tanh, √2 for ReLU are the classic choices).",
+    minimum=0.0,
+    maximum=1000.0,
+    label="Gain",
+)
+_STD = Param(
+    "std",
+    "float",
+    0.01,
+    "Standard deviation σ of the draw (CS231n's W = 0.01·randn: σ = 0.01).",
+    minimum=0.0,
+    maximum=1000.0,
+    label="Std σ",
+)
+_MEAN = Param("mean", "float", 0.0, "Mean of the draw.", minimum=-1000.0, maximum=1000.0)
+_LIMIT = Param(
+    "limit",
+    "float",
+    0.05,
+    "Half-width of the interval [-limit, limit].",
+    minimum=0.0,
+    maximum=1000.0,
+)
+_VALUE = Param(
+    "value", "float", 0.0, "The value every entry takes.", minimum=-1000.0, maximum=1000.0
+)
+
 
 class Initializer:
-    """Base class. ``sample(shape, rng, dtype)``; ``shape`` is ``(fan_in, fan_out)`` or ``(n,)``."""
+    """Base class. ``sample(shape, rng, dtype)``; ``shape`` is ``(fan_in, fan_out)`` or ``(n,)``.
+
+    ``params`` declares the constructor's keyword arguments; the validated values become
+    attributes (``_attrs`` renames one where a method has the name: ``mean`` -> ``loc``).
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = (GAIN,)
+    #: True when it can only draw matrices (orthogonal), never a bias vector
+    matrix_only: ClassVar[bool] = False
+    _attrs: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, gain: float = 1.0):
-        self.gain = validate.number(gain, "gain")
+    def __init__(self, **given: Any):
+        for key, value in resolve(self.params, given, "").items():
+            setattr(self, self._attrs.get(key, key), value)
 
     def config(self) -> dict[str, Any]:
         return {"gain": self.gain} if self.gain != 1.0 else {}
@@ -111,17 +155,28 @@ def get(spec: str | dict, prefix: str = "", field: str = "init", **extra: Any) -
         name, params = spec, {}
     params.update(extra)
     cls = REGISTRY.get(name, path)
+    own = {p.name for p in cls.params}
+    for bad in params:
+        if bad not in own:
+            raise SpecError(f"{path}.{bad}", f"{cls.name} takes no parameter {bad!r}")
     try:
         return cls(**params)
     except SpecError as err:
         raise err.prefixed(path) from None
-    except TypeError:
-        bad = next(k for k in params if k not in cls.__init__.__code__.co_varnames)
-        raise SpecError(f"{path}.{bad}", f"{cls.name} takes no parameter {bad!r}") from None
 
 
 def names() -> list[str]:
     return REGISTRY.names()
+
+
+def info(name: str, field: str = "init") -> type[Initializer]:
+    """The initialiser class for ``name``: its ``params`` and ``description``."""
+    return REGISTRY.get(name, field)
+
+
+def bias_names() -> list[str]:
+    """The initialisers that can draw a bias vector (all but orthogonal, which needs a matrix)."""
+    return [n for n in names() if not REGISTRY.get(n).matrix_only]
 
 
 @REGISTRY.register("zeros", "zero")
@@ -144,10 +199,7 @@ class Constant(Initializer):
 
     name = "constant"
     description = "every value equal to `value`"
-
-    def __init__(self, value: float = 0.0, gain: float = 1.0):
-        super().__init__(gain)
-        self.value = validate.number(value, "value")
+    params = (_VALUE, GAIN)
 
     def config(self):
         return {"value": self.value, **super().config()}
@@ -168,11 +220,8 @@ class Normal(Initializer):
 
     name = "normal"
     description = "normal with the given std (CS231n's W = std * randn)"
-
-    def __init__(self, std: float = 0.01, mean: float = 0.0, gain: float = 1.0):
-        super().__init__(gain)
-        self.std = validate.number(std, "std", minimum=0.0)
-        self.loc = validate.number(mean, "mean")
+    params = (_STD, _MEAN, GAIN)
+    _attrs = {"mean": "loc"}  # noqa: RUF012
 
     def config(self):
         cfg = {"std": self.std}
@@ -199,10 +248,7 @@ class Uniform(Initializer):
 
     name = "uniform"
     description = "uniform on [-limit, limit]"
-
-    def __init__(self, limit: float = 0.05, gain: float = 1.0):
-        super().__init__(gain)
-        self.limit = validate.number(limit, "limit", minimum=0.0)
+    params = (_LIMIT, GAIN)
 
     def config(self):
         return {"limit": self.limit, **super().config()}
@@ -337,6 +383,7 @@ class Orthogonal(Initializer):
 
     name = "orthogonal"
     description = "random orthogonal matrix times gain (Saxe et al.)"
+    matrix_only = True
 
     def draw(self, shape, rng):
         if len(shape) == 1:

@@ -13,15 +13,25 @@ Standalone :class:`BatchNorm` and :class:`Dropout` modules act on the previous m
 Shapes: ``x: (batch, fan_in)``, ``W: (fan_in, fan_out)``, ``b: (fan_out,)``.
 Parameter and gradient arrays keep their identity for the network's life: optimisers update
 ``params`` in place, and every backward overwrites ``grads`` in place.
+
+Each layer declares the settings of its spec entry as :class:`~gradlab.params.Param` (``SPEC``):
+:data:`DENSE_SPEC` for a dense block's entry, :attr:`BatchNorm.SPEC` and :attr:`Dropout.SPEC` for
+the standalone rows. :func:`gradlab.engine.network.resolve_layers` validates entries through them
+and the window builds its table and fields from them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from gradlab.engine import activations, initializers
 from gradlab.engine.activations import Activation, Maxout
+from gradlab.params import Param, resolve
+
+#: a dense layer is at most this wide (units; maxout multiplies by its pieces)
+MAX_UNITS = 1_000_000
 
 
 class Module:
@@ -41,6 +51,37 @@ class Module:
         raise NotImplementedError
 
 
+_MOMENTUM = Param(
+    "momentum",
+    "float",
+    0.9,
+    "Momentum of the running mean and variance used at evaluation "
+    "(running = m·running + (1 - m)·batch).",
+    minimum=0.0,
+    exclusive_maximum=1.0,
+    label="Momentum",
+)
+_EPS = Param(
+    "eps",
+    "float",
+    1e-5,
+    "ε added to the variance before dividing.",
+    exclusive_minimum=0.0,
+    maximum=1.0,
+    log=True,
+    label="ε",
+)
+_RATE = Param(
+    "rate",
+    "float",
+    0.5,
+    "The fraction of the previous layer's outputs zeroed during training.",
+    minimum=0.0,
+    exclusive_maximum=1.0,
+    label="Rate",
+)
+
+
 class BatchNorm(Module):
     """Batch normalisation over the batch axis (Ioffe & Szegedy, 2015).
 
@@ -53,13 +94,22 @@ class BatchNorm(Module):
     dx = (1 / N) / sqrt(var + eps) * (N dxhat - sum_b dxhat - xhat * sum_b(dxhat * xhat)).
     """
 
+    #: the settings of a standalone ``{"type": "batchnorm"}`` entry
+    SPEC: ClassVar[tuple[Param, ...]] = (_MOMENTUM, _EPS)
+
     def __init__(
-        self, name: str, features: int, dtype: np.dtype, momentum: float = 0.9, eps: float = 1e-5
+        self,
+        name: str,
+        features: int,
+        dtype: np.dtype,
+        momentum: float = _MOMENTUM.default,
+        eps: float = _EPS.default,
     ):
         self.name = name
         self.features = features
-        self.momentum = momentum
-        self.eps = eps
+        v = resolve(self.SPEC, {"momentum": momentum, "eps": eps}, "")
+        self.momentum = v["momentum"]
+        self.eps = v["eps"]
         self.params = {"gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {
@@ -122,9 +172,12 @@ class Dropout(Module):
     E[out] = x, so nothing changes between training and evaluation.
     """
 
+    #: the settings of a standalone ``{"type": "dropout"}`` entry
+    SPEC: ClassVar[tuple[Param, ...]] = (_RATE,)
+
     def __init__(self, name: str, rate: float):
         self.name = name
-        self.rate = rate
+        self.rate = resolve(self.SPEC, {"rate": rate}, "")["rate"]
         self.params, self.grads, self.buffers = {}, {}, {}
         self._mask: np.ndarray | None = None
 
@@ -143,6 +196,74 @@ class Dropout(Module):
         if not need_dx:
             return None
         return dout if self._mask is None else dout * self._mask
+
+
+#: the settings of a dense layer's spec entry (``{"type": "dense", "units": 500, ...}``)
+DENSE_SPEC: tuple[Param, ...] = (
+    Param(
+        "units",
+        "int",
+        16,
+        "Units: the layer's width, the number of neurons (fan-out of W).",
+        minimum=1,
+        maximum=MAX_UNITS,
+        label="Units",
+    ),
+    Param(
+        "activation",
+        "choice",
+        "relu",
+        "Activation f(z): hover an item for how it saturates or dies.",
+        choices=tuple(activations.names()),
+        choice_help=tuple(activations.info(n).description for n in activations.names()),
+        label="Activation",
+    ),
+    Param(
+        "init",
+        "choice",
+        "glorot_uniform",
+        "Initialisation of W: hover an item for its variance formula (n_in = fan-in).",
+        choices=tuple(initializers.names()),
+        choice_help=tuple(initializers.info(n).description for n in initializers.names()),
+        label="Init",
+    ),
+    initializers.GAIN,
+    Param(
+        "bias",
+        "bool",
+        True,
+        "Whether the layer adds a bias b (off by default with batch norm, whose β takes its role).",
+        label="Bias",
+    ),
+    Param(
+        "bias_init",
+        "choice",
+        "zeros",
+        "How the bias is drawn (Nielsen's network2: normal with σ = 1).",
+        choices=tuple(initializers.bias_names()),
+        choice_help=tuple(initializers.info(n).description for n in initializers.bias_names()),
+        label="Bias init",
+    ),
+    Param(
+        "batchnorm",
+        "bool",
+        False,
+        "BN: batch normalisation of z = xW (+ b) before the activation (Ioffe & Szegedy).",
+        label="BN",
+    ),
+    Param(
+        "dropout",
+        "float",
+        0.0,
+        "Dropout: the fraction of this layer's outputs zeroed during training (0 = off).",
+        minimum=0.0,
+        exclusive_maximum=1.0,
+        label="Drop",
+    ),
+)
+#: what the output layer takes that a hidden layer does not (its other settings follow the last
+#: hidden layer's initialiser, gain and bias)
+OUTPUT_DEFAULTS: dict[str, Any] = {"activation": "linear"}
 
 
 class Dense(Module):

@@ -21,35 +21,31 @@ takes the initialiser, gain and bias settings of the last hidden layer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from gradlab import validate
 from gradlab.engine import activations, initializers
-from gradlab.engine.layers import BatchNorm, Dense, Dropout, Module
+from gradlab.engine.layers import (
+    DENSE_SPEC,
+    OUTPUT_DEFAULTS,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Module,
+)
 from gradlab.errors import SpecError
+from gradlab.params import Param, by_name
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
-_DENSE_KEYS = {
-    "type",
-    "units",
-    "activation",
-    "alpha",
-    "pieces",
-    "init",
-    "gain",
-    "bias",
-    "bias_init",
-    "batchnorm",
-    "dropout",
-    "output",
-}
-_BN_KEYS = {"type", "momentum", "eps"}
-_DROPOUT_KEYS = {"type", "rate"}
-_ACT_PARAMS = {"leaky_relu": ("alpha",), "elu": ("alpha",), "maxout": ("pieces",)}
+DENSE = by_name(DENSE_SPEC)
+LAYER_TYPES = ("batchnorm", "dense", "dropout", "output")
+_DENSE_KEYS = {"type", "output", *DENSE, *activations.param_names()}
+_BN_KEYS = {"type", *(p.name for p in BatchNorm.SPEC)}
+_DROPOUT_KEYS = {"type", *(p.name for p in Dropout.SPEC)}
 
 
 def _init_entry(init: initializers.Initializer, drop_gain: bool) -> str | dict:
@@ -60,137 +56,275 @@ def _init_entry(init: initializers.Initializer, drop_gain: bool) -> str | dict:
     return {"name": init.name, **cfg} if cfg else init.name
 
 
-def _resolve_dense(entry: dict, path: str, *, output_dim: int | None, defaults: dict) -> dict:
-    validate.no_unknown_keys(entry, path, _DENSE_KEYS)
+class _Check:
+    """Raises the first error, or (with a ``problems`` list) records each and goes on."""
+
+    def __init__(self, problems: list[SpecError] | None):
+        self.problems = problems
+
+    def __call__(self, fn: Callable[[], Any], fallback: Any = None) -> Any:
+        try:
+            return fn()
+        except SpecError as err:
+            if self.problems is None:
+                raise
+            self.problems.append(err)
+            return fallback
+
+    def fail(self, err: SpecError) -> None:
+        if self.problems is None:
+            raise err
+        self.problems.append(err)
+
+    def unknown_keys(self, entry: dict, path: str, allowed: set[str]) -> None:
+        for key in entry:
+            if key not in allowed:
+                self.fail(
+                    SpecError(
+                        f"{path}.{key}",
+                        f"unknown field (expected one of: {', '.join(sorted(allowed))})",
+                    )
+                )
+
+
+def _quietly(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except SpecError:
+        return None
+
+
+def _resolve_dense(
+    entry: dict, path: str, *, output_dim: int | None, defaults: dict, check: _Check
+) -> dict:
+    check.unknown_keys(entry, path, _DENSE_KEYS)
     is_output = entry.get("type") == "output" or bool(entry.get("output", False))
     out: dict[str, Any] = {"type": "dense"}
+    units_p: Param = DENSE["units"]
     if is_output:
         units = entry.get("units", output_dim)
         if units is not None or output_dim is not None:  # else: set when the data is known
-            units = validate.integer(units, f"{path}.units", minimum=1)
+            units = check(lambda: units_p.validate(units, f"{path}.units"), output_dim)
         if output_dim is not None and units != output_dim:
-            raise SpecError(
-                f"{path}.units",
-                f"the output layer must have {output_dim} units (the number of "
-                f"outputs the data needs), got {units}",
+            check.fail(
+                SpecError(
+                    f"{path}.units",
+                    f"the output layer must have {output_dim} units (the number of "
+                    f"outputs the data needs), got {units}",
+                )
             )
+            units = output_dim
+    elif "units" not in entry:
+        check.fail(SpecError(f"{path}.units", "missing (how many units in this layer?)"))
+        units = units_p.default
     else:
-        if "units" not in entry:
-            raise SpecError(f"{path}.units", "missing (how many units in this layer?)")
-        units = validate.integer(entry["units"], f"{path}.units", minimum=1)
+        units = check(lambda: units_p.validate(entry["units"], f"{path}.units"), units_p.default)
     out["units"] = units
 
-    act_name = entry.get("activation", "linear" if is_output else "relu")
-    act_params = {k: entry[k] for k in ("alpha", "pieces") if k in entry}
-    act = activations.get(act_name, path, **act_params)
+    default_act = OUTPUT_DEFAULTS["activation"] if is_output else DENSE["activation"].default
+    act_name = entry.get("activation", default_act)
+    act_params = {k: entry[k] for k in activations.param_names() if k in entry}
+    act = check(lambda: activations.get(act_name, path, **act_params))
+    if (
+        act is None
+    ):  # (collecting) a bad parameter: the activation with its defaults, or the default
+        act = _quietly(lambda: activations.get(act_name)) or activations.get(default_act)
     out["activation"] = act.name
     out.update(act.config())
 
-    init_spec = entry.get("init", defaults.get("init", "glorot_uniform"))
+    init_spec = entry.get("init", defaults.get("init", DENSE["init"].default))
     gain = entry.get(
-        "gain", defaults.get("gain", 1.0) if is_output and "init" not in entry else 1.0
+        "gain",
+        defaults.get("gain", DENSE["gain"].default)
+        if is_output and "init" not in entry
+        else DENSE["gain"].default,
     )
     if isinstance(init_spec, dict) and "gain" in init_spec and "gain" in entry:
-        raise SpecError(f"{path}.gain", "given both in the layer and in its init; keep one")
-    init = initializers.get(
-        init_spec,
-        path,
-        "init",
-        **({} if isinstance(init_spec, dict) and "gain" in init_spec else {"gain": gain}),
+        check.fail(SpecError(f"{path}.gain", "given both in the layer and in its init; keep one"))
+    own_gain = isinstance(init_spec, dict) and "gain" in init_spec
+    init = check(
+        lambda: initializers.get(init_spec, path, "init", **({} if own_gain else {"gain": gain}))
     )
+    if init is None:  # (collecting) a bad gain or parameter: what can be built, else the default
+        init = _quietly(lambda: initializers.get(init_spec)) or initializers.get(
+            DENSE["init"].default
+        )
     out["init"] = _init_entry(init, drop_gain=True)
     out["gain"] = init.gain
 
-    batchnorm = validate.boolean(entry.get("batchnorm", False), f"{path}.batchnorm")
+    batchnorm = check(
+        lambda: DENSE["batchnorm"].validate(
+            entry.get("batchnorm", DENSE["batchnorm"].default), f"{path}.batchnorm"
+        ),
+        False,
+    )
     if is_output and batchnorm:
-        raise SpecError(f"{path}.batchnorm", "the output layer cannot use batch normalisation")
-    bias_default = defaults.get("bias", True) if is_output else not batchnorm
-    out["bias"] = validate.boolean(entry.get("bias", bias_default), f"{path}.bias")
-    bias_init = entry.get("bias_init", defaults.get("bias_init", "zeros") if is_output else "zeros")
-    binit = initializers.get(bias_init, path, "bias_init")
-    if isinstance(binit, initializers.Orthogonal):
-        raise SpecError(f"{path}.bias_init", "orthogonal initialisation needs a matrix, not a bias")
+        check.fail(
+            SpecError(f"{path}.batchnorm", "the output layer cannot use batch normalisation")
+        )
+        batchnorm = False
+    # the bias is off by default under batch normalisation (its shift beta takes the role)
+    bias_default = defaults.get("bias", DENSE["bias"].default) if is_output else not batchnorm
+    out["bias"] = check(
+        lambda: DENSE["bias"].validate(entry.get("bias", bias_default), f"{path}.bias"),
+        bias_default,
+    )
+    bias_init = entry.get(
+        "bias_init",
+        defaults.get("bias_init", DENSE["bias_init"].default)
+        if is_output
+        else DENSE["bias_init"].default,
+    )
+    binit = check(lambda: initializers.get(bias_init, path, "bias_init"))
+    if binit is not None and binit.matrix_only:
+        check.fail(
+            SpecError(
+                f"{path}.bias_init",
+                f"{binit.name} initialisation needs a matrix, not a bias",
+            )
+        )
+        binit = None
+    binit = binit or initializers.get(DENSE["bias_init"].default)
     out["bias_init"] = _init_entry(binit, drop_gain=False)
     out["batchnorm"] = batchnorm
-    rate = validate.number(
-        entry.get("dropout", 0.0), f"{path}.dropout", minimum=0.0, exclusive_maximum=1.0
+    rate = check(
+        lambda: DENSE["dropout"].validate(
+            entry.get("dropout", DENSE["dropout"].default), f"{path}.dropout"
+        ),
+        0.0,
     )
     if is_output and rate:
-        raise SpecError(f"{path}.dropout", "the output layer cannot use dropout")
+        check.fail(SpecError(f"{path}.dropout", "the output layer cannot use dropout"))
+        rate = 0.0
     out["dropout"] = rate
     out["output"] = is_output
     return out
 
 
-def resolve_layers(layers: Sequence[dict], output_dim: int | None = None) -> list[dict]:
+def _resolve_standalone(entry: dict, path: str, kind: str, check: _Check) -> dict:
+    spec = BatchNorm.SPEC if kind == "batchnorm" else Dropout.SPEC
+    check.unknown_keys(entry, path, _BN_KEYS if kind == "batchnorm" else _DROPOUT_KEYS)
+    out: dict[str, Any] = {"type": kind}
+    for p in spec:
+        if p.name not in entry and kind == "dropout":
+            check.fail(
+                SpecError(f"{path}.{p.name}", "missing (the fraction of units to drop, 0 to 1)")
+            )
+            out[p.name] = p.default
+            continue
+        out[p.name] = check(
+            lambda p=p: p.validate(entry.get(p.name, p.default), f"{path}.{p.name}"), p.default
+        )
+    return out
+
+
+def resolve_layers(
+    layers: Sequence[dict],
+    output_dim: int | None = None,
+    *,
+    implicit_output: bool = False,
+    problems: list[SpecError] | None = None,
+) -> list[dict]:
     """Validate a layer list and return it with every default filled in, output layer included.
 
     Errors are :class:`~gradlab.errors.SpecError` naming ``layers[i].field``. With
     ``output_dim=None`` an explicit output layer is resolved without checking its width and none
-    is appended (the hidden layers alone are checked).
+    is appended (the hidden layers alone are checked), unless ``implicit_output`` asks for the
+    output layer the engine would append (its ``units`` then None).
+
+    With a ``problems`` list, every error is appended to it and the bad value takes its default,
+    instead of the first error being raised: one pass finds every bad cell of a layer table.
     """
+    check = _Check(problems)
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
-        raise SpecError("layers", f"must be a list of layer objects, got {type(layers).__name__}")
+        check.fail(
+            SpecError("layers", f"must be a list of layer objects, got {type(layers).__name__}")
+        )
+        layers = []
     resolved: list[dict] = []
     last_dense: dict = {}
     for i, entry in enumerate(layers):
         path = f"layers[{i}]"
-        entry = validate.mapping(entry, path)
+        entry = check(lambda entry=entry, path=path: validate.mapping(entry, path))
+        if entry is None:
+            resolved.append({"type": "?"})  # (collecting: keep the indices of the entries)
+            continue
         kind = entry.get("type", "dense")
         if kind in ("dense", "output"):
-            if resolved and resolved[-1]["type"] == "dense" and resolved[-1]["output"]:
-                raise SpecError(path, "comes after the output layer; the output layer must be last")
-            r = _resolve_dense(entry, path, output_dim=output_dim, defaults=last_dense)
+            if resolved and resolved[-1].get("output"):
+                check.fail(
+                    SpecError(path, "comes after the output layer; the output layer must be last")
+                )
+            r = _resolve_dense(entry, path, output_dim=output_dim, defaults=last_dense, check=check)
             resolved.append(r)
             if not r["output"]:
                 last_dense = {k: r[k] for k in ("init", "gain", "bias", "bias_init")}
                 if r["batchnorm"]:
                     last_dense["bias"] = True
-        elif kind == "batchnorm":
-            validate.no_unknown_keys(entry, path, _BN_KEYS)
-            resolved.append(
-                {
-                    "type": "batchnorm",
-                    "momentum": validate.number(
-                        entry.get("momentum", 0.9),
-                        f"{path}.momentum",
-                        minimum=0.0,
-                        exclusive_maximum=1.0,
-                    ),
-                    "eps": validate.number(
-                        entry.get("eps", 1e-5), f"{path}.eps", exclusive_minimum=0.0
-                    ),
-                }
-            )
-        elif kind == "dropout":
-            validate.no_unknown_keys(entry, path, _DROPOUT_KEYS)
-            if "rate" not in entry:
-                raise SpecError(f"{path}.rate", "missing (the fraction of units to drop, 0 to 1)")
-            resolved.append(
-                {
-                    "type": "dropout",
-                    "rate": validate.number(
-                        entry["rate"], f"{path}.rate", minimum=0.0, exclusive_maximum=1.0
-                    ),
-                }
-            )
+        elif kind in ("batchnorm", "dropout"):
+            resolved.append(_resolve_standalone(entry, path, kind, check))
         else:
-            raise SpecError(
-                f"{path}.type",
-                f"unknown layer type {kind!r} (choose from: batchnorm, dense, dropout, output)",
+            check.fail(
+                SpecError(
+                    f"{path}.type",
+                    f"unknown layer type {kind!r} (choose from: {', '.join(LAYER_TYPES)})",
+                )
             )
-    if not resolved or not (resolved[-1]["type"] == "dense" and resolved[-1]["output"]):
-        if output_dim is None:
+            resolved.append({"type": "?"})
+    if not resolved or not resolved[-1].get("output"):
+        if output_dim is None and not implicit_output:
             return resolved  # hidden layers checked; the output layer comes with the data
         resolved.append(
             _resolve_dense(
-                {"type": "output", "units": output_dim},
+                {"type": "output"}
+                if output_dim is None
+                else {"type": "output", "units": output_dim},
                 f"layers[{len(resolved)}]",
                 output_dim=output_dim,
                 defaults=last_dense,
+                check=check,
             )
         )
     return resolved
+
+
+def architecture(input_dim: int | None, widths: Sequence[Any], output_dim: int | None) -> str:
+    """``784-[512]x4-10``: inputs, the hidden widths (a run of k equal widths w as ``[w]xk``),
+    outputs; an unknown size shows as ``?``."""
+    parts: list[str] = [str(input_dim) if input_dim else "?"]
+    i = 0
+    while i < len(widths):
+        j = i
+        while j + 1 < len(widths) and widths[j + 1] == widths[i]:
+            j += 1
+        run = j - i + 1
+        parts.append(f"[{widths[i]}]x{run}" if run > 1 else str(widths[i]))
+        i = j + 1
+    parts.append(str(output_dim) if output_dim else "?")
+    return "-".join(parts)
+
+
+def parameter_counts(resolved: Sequence[dict], input_dim: int) -> list[tuple[str, int, int, int]]:
+    """The learned parameters of a resolved layer list, one row per layer:
+    ``(label, fan_in, fan_out, count)``; a dense block counts W (fan_in x units·pieces), b and
+    its batch norm's gamma and beta; a standalone batch norm its gamma and beta (the running
+    averages are buffers, not parameters)."""
+    rows = []
+    width = input_dim
+    l = 0
+    for e in resolved:
+        if e["type"] == "dense":
+            l += 1
+            pieces = e.get("pieces", 1)
+            fan_out = e["units"] * pieces
+            n = width * fan_out + (fan_out if e["bias"] else 0)
+            if e["batchnorm"]:
+                n += 2 * fan_out
+            rows.append(("output" if e["output"] else f"layer {l}", width, fan_out, n))
+            width = e["units"]
+        elif e["type"] == "batchnorm":
+            rows.append(("batch norm", width, width, 2 * width))
+    return rows
 
 
 class Network:
@@ -232,9 +366,9 @@ class Network:
         for entry in layers:
             if entry["type"] == "dense":
                 l = len(self.blocks) + 1
+                own = activations.info(entry["activation"]).params
                 act = activations.get(
-                    entry["activation"],
-                    **{k: entry[k] for k in _ACT_PARAMS.get(entry["activation"], ())},
+                    entry["activation"], **{p.name: entry[p.name] for p in own if p.name in entry}
                 )
                 init = initializers.get(entry["init"], gain=entry["gain"])
                 W = init.sample((width, entry["units"] * act.pieces), init_rng, self.dtype)
@@ -357,16 +491,11 @@ class Network:
         return int(sum(p.size for p in self.params.values()))
 
     def describe(self) -> str:
-        """``"2-[8]x6-2 tanh"``-style summary."""
-        hidden = [b for b in self.blocks[:-1]]
-        widths = [b.units for b in hidden]
+        """``"2-[8]x6-2 tanh"``-style summary (:func:`architecture` and the activations)."""
+        hidden = self.blocks[:-1]
         acts = sorted({b.act.name for b in hidden})
-        if widths and all(w == widths[0] for w in widths):
-            body = f"[{widths[0]}]x{len(widths)}"
-        else:
-            body = "-".join(map(str, widths))
-        mid = f"-{body}" if widths else ""
-        return f"{self.input_dim}{mid}-{self.output_dim}" + (f" {'/'.join(acts)}" if acts else "")
+        arch = architecture(self.input_dim, [b.units for b in hidden], self.output_dim)
+        return arch + (f" {'/'.join(acts)}" if acts else "")
 
     def jacobians(self, rows: slice | np.ndarray) -> list[np.ndarray]:
         """d a(l) / d a(l-1) for each block l (a(0) = x), for the examples ``rows`` of the last
@@ -390,6 +519,12 @@ class Network:
         return out
 
     # ------------------------------------------------------------------ state
+    def copy(self) -> Network:
+        """A detached copy: the same layers, seed and dtype, every array copied."""
+        other = Network(self.layers, self.input_dim, self.output_dim, self.seed, self.dtype_name)
+        other.load_state_arrays({k: np.array(v, copy=True) for k, v in self.state_arrays().items()})
+        return other
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Parameters and buffers, by name (what a session file stores)."""
         return {**self.params, **self.buffers}

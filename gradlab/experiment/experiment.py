@@ -12,7 +12,14 @@ The loop is a generator (:meth:`Experiment.train`) that yields a :class:`Report`
 ``report_every`` seconds and at the end; between yields the driver may stop iterating (pause), and
 the experiment is always left between two steps, ready to go on or to be saved. Saving captures
 parameters, optimiser and schedule state, data order and every random generator, so
-:func:`load_session` followed by more training gives bit for bit the run that was never stopped.
+:func:`load_session` followed by more training gives bit for bit the run that was never stopped
+(:mod:`gradlab.experiment.checkpoint`).
+
+The spec is checked by the spec layer's one check (:mod:`gradlab.experiment.spec`), and its name
+and description follow its content (:mod:`gradlab.experiment.spec.naming`): a preset edited away
+from its settings runs as ``custom (from <preset>)``. A learning rate changed during the run
+(:meth:`Experiment.set_lr`) is recorded as a step-indexed change (:attr:`Experiment.lr_changes`),
+shown wherever the run is named and saved with it.
 """
 
 from __future__ import annotations
@@ -29,14 +36,14 @@ from typing import Any
 import numpy as np
 
 from gradlab import data as datasets
-from gradlab import session, threads
-from gradlab._version import __version__
-from gradlab.engine import Network, losses, optimizers, regularization, resolve_layers, schedules
-from gradlab.errors import DataError, SessionError, SpecError
+from gradlab import threads
+from gradlab.engine import Network, losses, optimizers, regularization, schedules
+from gradlab.errors import DataError, SpecError
 from gradlab.experiment import spec as specs
 from gradlab.experiment import theory
 from gradlab.experiment.history import History
 from gradlab.experiment.probes import Prober, ProbeRecord
+from gradlab.experiment.spec import fields, naming
 
 #: evaluation sample sizes (a fixed subset of the training set; the validation set up to this)
 EVAL_TRAIN_EXAMPLES = 1000
@@ -85,7 +92,10 @@ class Experiment:
 
     Attributes
     ----------
-    spec : the resolved spec (every default filled in, output layer explicit).
+    spec : the resolved spec (every default filled in, output layer explicit), named after its
+        content; ``training.lr`` is the learning rate the run started with.
+    base_lr : the learning rate the schedule now starts from (``training.lr`` until changed).
+    lr_changes : the changes made during the run, ``{"step", "from", "to"}`` each.
     network, loss, optimizer, schedule : the engine objects.
     history : :class:`~gradlab.experiment.history.History`.
     step_count : updates applied so far.
@@ -96,10 +106,11 @@ class Experiment:
         self, spec: dict, *, dataset: datasets.Dataset | None = None, _dims: dict | None = None
     ):
         threads.ensure_configured()
-        self.spec = specs.resolve(spec)
+        self.spec = naming.follow(specs.resolve(spec))
         s = self.spec
         self.seed = s["seed"]
         self._dataset = dataset
+        self._data_lock = threading.Lock()
         self._preprocess_state: dict | None = None
         self.data_error: str | None = None
         if _dims is None:
@@ -108,21 +119,11 @@ class Experiment:
             self.spec["data"] = copy.deepcopy(ds.resolved)
         self.input_dim = _dims["input_dim"]
         self.output_dim = _dims["output_dim"]
-        try:
-            layers = resolve_layers(s["network"]["layers"], self.output_dim)
-        except SpecError as err:
-            raise err.prefixed("network") from None
+        layers = specs.resolve_network(s, self.output_dim)  # (the loss/output rule: checked)
         s["network"]["layers"] = layers
         self.network = Network(layers, self.input_dim, self.output_dim, self.seed, s["dtype"])
         t = s["training"]
         self.loss = losses.get(t["loss"])
-        out_act = layers[-1]["activation"]
-        if self.loss.expects_linear_outputs and out_act != "linear":
-            raise SpecError(
-                f"network.layers[{len(layers) - 1}].activation",
-                f"{t['loss']} applies its own squashing to the logits, so the output layer must "
-                f"be linear, got {out_act}",
-            )
         opt = dict(t["optimizer"])
         self.optimizer = optimizers.get(opt.pop("name"), lr=t["lr"], **opt)
         sched = dict(t["schedule"])
@@ -147,7 +148,8 @@ class Experiment:
         self.epoch = 0  # completed passes over the training set
         self.pos = 0  # position in the current permutation
         self.perm: np.ndarray | None = None
-        self.lr_override: float | None = None
+        self.base_lr: float = t["lr"]
+        self.lr_changes: list[dict] = []
         self.probe_every = 10 if p["every"] == "auto" else p["every"]
         self.status = "ready"
         self.diverged: dict | None = None
@@ -166,16 +168,23 @@ class Experiment:
     # ------------------------------------------------------------------ data (lazy)
     @property
     def data(self) -> datasets.Dataset:
-        """The dataset, built on first use (a loaded session does not rebuild it until needed)."""
-        if self._dataset is None:
-            try:
-                self._dataset = datasets.load(
-                    self.spec["data"], self.seed, preprocess_state=self._preprocess_state
-                )
-            except DataError as err:
-                self.data_error = str(err)
-                raise
-        return self._dataset
+        """The dataset, built on first use (a loaded session does not rebuild it until needed).
+
+        Built once under a lock: the worker thread and the window (a 2-D session's points) may
+        ask for it at the same moment."""
+        ds = self._dataset
+        if ds is not None:
+            return ds
+        with self._data_lock:
+            if self._dataset is None:
+                try:
+                    self._dataset = datasets.load(
+                        self.spec["data"], self.seed, preprocess_state=self._preprocess_state
+                    )
+                except DataError as err:
+                    self.data_error = str(err)
+                    raise
+            return self._dataset
 
     @property
     def name(self) -> str:
@@ -241,22 +250,43 @@ class Experiment:
     # ------------------------------------------------------------------ learning rate
     @property
     def lr(self) -> float:
-        """The learning rate the next update will use."""
-        if self.lr_override is not None:
-            return self.lr_override
-        return self.schedule.lr_at(self.step_count)
+        """The learning rate the next update will use: the schedule's, scaled by
+        ``base_lr / training.lr`` after a change (a constant schedule gives ``base_lr``)."""
+        lr = self.schedule.lr_at(self.step_count)
+        start = self.spec["training"]["lr"]
+        return lr if self.base_lr == start else lr * (self.base_lr / start)
 
     def set_lr(self, lr: float | None) -> None:
-        """Override the schedule from the next step on (None: back to the schedule)."""
-        if lr is not None and not (math.isfinite(lr) and lr > 0):
-            raise SpecError("training.lr", f"must be > 0, got {lr}")
-        self.lr_override = lr
-        msg = (
-            f"learning rate set to {lr:g}"
-            if lr is not None
-            else "learning rate back on its schedule"
+        """Change the learning rate the schedule starts from, from the next step on (None: back
+        to ``training.lr``). Recorded in :attr:`lr_changes` and as an "lr" event; changes at the
+        same step merge into one."""
+        start = self.spec["training"]["lr"]
+        lr = start if lr is None else fields.LR.validate(lr, "training.lr")
+        if lr == self.base_lr:
+            return
+        step = self.step_count
+        if self.lr_changes and self.lr_changes[-1]["step"] == step:
+            last = self.lr_changes.pop()
+            old = last["from"]
+        else:
+            old = self.base_lr
+        if lr != old:
+            self.lr_changes.append({"step": step, "from": old, "to": lr})
+        self.base_lr = lr
+        self.history.add_event(
+            step, "lr", f"learning rate {old:g} -> {lr:g} from step {step:,}", severity="info"
         )
-        self.history.add_event(self.step_count, "lr", msg, severity="info")
+
+    def current_spec(self) -> dict:
+        """The spec a new run would need to go on as this one does now: ``training.lr`` is the
+        learning rate in force (``base_lr``)."""
+        out = copy.deepcopy(self.spec)
+        out["training"]["lr"] = self.base_lr
+        return out
+
+    def describe(self) -> str:
+        """The run's one-line label, learning-rate changes included."""
+        return naming.describe_run(self.spec, self.input_dim, self.output_dim, self.lr_changes)
 
     # ------------------------------------------------------------------ one step
     def _next_batch(self) -> tuple[np.ndarray, np.ndarray]:
@@ -596,113 +626,15 @@ class Experiment:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Write a ``.gradlab`` session (atomic: the previous file survives a failed save)."""
-        path = Path(path)
-        meta, arrays = self.history.to_arrays()
-        for k, v in self.network.state_arrays().items():
-            arrays[f"network/{k}"] = v
-        opt_state = self.optimizer.state_dict()
-        for slot, per in opt_state["slots"].items():
-            for k, v in per.items():
-                arrays[f"optimizer/{slot}/{k}"] = v
-        if self.perm is not None:
-            arrays["trainer/perm"] = self.perm
-        ds = self._dataset
-        pre = ds.preprocess_state if ds is not None else (self._preprocess_state or {})
-        for k, v in pre.items():
-            arrays[f"data/preprocess/{k}"] = np.asarray(v)
-        manifest = {
-            "name": self.name,
-            "spec": self.spec,
-            "seed": self.seed,
-            "step_count": self.step_count,
-            "dims": {"input_dim": self.input_dim, "output_dim": self.output_dim},
-            "trainer": {
-                "epoch": self.epoch,
-                "pos": self.pos,
-                "has_perm": self.perm is not None,
-                "rng": self.rng.bit_generator.state,
-                "dropout_rng": self.network.rng.bit_generator.state,
-                "lr_override": self.lr_override,
-                "probe_every": self.probe_every,
-                "status": self.status if self.status in ("diverged", "done") else "paused",
-                "diverged": self.diverged,
-                "health": self._health,
-                "last_eval_step": self._last_eval_step,
-                "t_step": self._t_step,
-                "t_probe": self._t_probe,
-                "t_jacobian": self._t_jacobian,
-            },
-            "optimizer": {
-                "name": opt_state["name"],
-                "hyper": opt_state["hyper"],
-                "t": opt_state["t"],
-                "slots": sorted(opt_state["slots"]),
-            },
-            "schedule": self.schedule.state_dict(),
-            "prober": (self._prober.state() if self._prober is not None else self._prober_state),
-            "history": meta,
-            "gradlab_version": __version__,
-        }
-        session.write(path, manifest, arrays)
-        self.path = path
-        return path
+        """Write a ``.gradlab`` session (atomic: the previous file survives a failed save);
+        see :mod:`gradlab.experiment.checkpoint`."""
+        from gradlab.experiment import checkpoint
 
-    @classmethod
-    def _from_session(cls, manifest: dict, arrays: dict[str, np.ndarray], path: Path) -> Experiment:
-        spec = manifest["spec"]
-        exp = cls(spec, _dims=manifest["dims"])
-        exp._preprocess_state = {
-            k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith("data/preprocess/")
-        }
-        exp.network.load_state_arrays(
-            {k[len("network/") :]: v for k, v in arrays.items() if k.startswith("network/")}
-        )
-        o = manifest["optimizer"]
-        slots: dict[str, dict[str, np.ndarray]] = {s: {} for s in o["slots"]}
-        for k, v in arrays.items():
-            if k.startswith("optimizer/"):
-                _, slot, name = k.split("/", 2)
-                slots.setdefault(slot, {})[name] = v
-        exp.optimizer.load_state_dict(
-            {"name": o["name"], "hyper": o["hyper"], "t": o["t"], "slots": slots}
-        )
-        exp.schedule.load_state_dict(manifest["schedule"])
-        tr = manifest["trainer"]
-        exp.step_count = int(manifest["step_count"])
-        exp.epoch, exp.pos = int(tr["epoch"]), int(tr["pos"])
-        exp.perm = np.array(arrays["trainer/perm"]) if tr["has_perm"] else None
-        exp.rng.bit_generator.state = tr["rng"]
-        exp.network.rng.bit_generator.state = tr["dropout_rng"]
-        exp.lr_override = tr["lr_override"]
-        exp.probe_every = int(tr["probe_every"])
-        exp.status = tr["status"] if exp.step_count or tr["status"] == "diverged" else "ready"
-        exp.diverged = tr["diverged"]
-        exp._health = dict(tr["health"])
-        exp._last_eval_step = int(tr["last_eval_step"])
-        exp._t_step, exp._t_probe = float(tr["t_step"]), float(tr["t_probe"])
-        exp._t_jacobian = float(tr.get("t_jacobian", 0.0))
-        exp._prober_state = manifest["prober"]
-        exp.history = History.from_arrays(manifest["history"], arrays)
-        exp.path = path
-        return exp
+        return checkpoint.save(self, path)
 
 
 def load_session(path: str | Path) -> Experiment:
-    """Open a ``.gradlab`` session: its history can be shown at once and training resumes
-    exactly where it stopped. The dataset is rebuilt on first use (``exp.data``); if it cannot
-    be (a data file has moved), the history is still there and ``exp.data_error`` says why.
+    """Open a ``.gradlab`` session (:func:`gradlab.experiment.checkpoint.load_session`)."""
+    from gradlab.experiment import checkpoint
 
-    Raises :class:`~gradlab.errors.SessionError` with one sentence for anything unreadable.
-    """
-    path = Path(path)
-    manifest, arrays = session.read(path)
-    try:
-        return Experiment._from_session(manifest, arrays, path)
-    except SessionError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError) as err:
-        detail = err.args[0] if err.args else type(err).__name__
-        raise SessionError(
-            f"{path.name} could not be restored: its contents do not fit together ({detail})."
-        ) from None
+    return checkpoint.load_session(path)

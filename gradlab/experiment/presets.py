@@ -1,7 +1,9 @@
 """Presets: JSON specs in ``resources/presets/`` that reproduce classic experiments.
 
 Each file is a full spec plus ``description`` (one line) and ``reference`` (the published
-numbers it reproduces and what GradLab measured).
+numbers it reproduces and what GradLab measured). A loaded preset carries ``"preset": name``, so
+a spec edited away from it is named ``custom (from name)``
+(:mod:`gradlab.experiment.spec.naming`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def load(name: str) -> dict:
         raise SpecError("preset", f"unknown preset {name!r} (choose from: {', '.join(names())})")
     spec = copy.deepcopy(specs[name])
     spec.pop("order", None)
+    spec["preset"] = name
     return spec
 
 

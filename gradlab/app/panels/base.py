@@ -3,9 +3,10 @@
 A panel edits one section of the experiment spec. The window owns the spec (the document):
 it calls :meth:`SpecPanel.set_spec` to show it (model -> UI, with the panel's signals blocked so
 nothing loops), and the panel emits :attr:`SpecPanel.specEdited` with the whole spec, its section
-changed (UI -> model). A panel validates inline: a bad cell is marked red with the message in its
-tooltip and in :meth:`SpecPanel.errors`, and the window refuses to start a run while any panel
-has errors.
+changed (UI -> model). A panel shows what the spec layer declares (its fields, defaults, bounds
+and help come from :mod:`gradlab.experiment.spec`) and marks what the spec layer's one check
+finds: a bad cell is red with the message in its tooltip and in :meth:`SpecPanel.errors`, and the
+window refuses to start a run while any panel has errors.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import copy
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QApplication, QWidget
+
+from gradlab.experiment.spec.fields import NAMING_KEYS
 
 
 class SpecPanel(QWidget):
@@ -39,12 +42,18 @@ class SpecPanel(QWidget):
     def spec(self) -> dict:
         return copy.deepcopy(self._spec)
 
+    def adopt_naming(self, spec: dict) -> None:
+        """Take the name and description the document gave the spec this panel just emitted
+        (names follow content: nothing on screen changes)."""
+        for key in NAMING_KEYS:
+            if key in spec:
+                self._spec[key] = copy.deepcopy(spec[key])
+            else:
+                self._spec.pop(key, None)
+
     def errors(self) -> list[str]:
         """Inline validation errors, one sentence each, naming the field ("" list: all good)."""
         return []
-
-    def set_running(self, running: bool) -> None:
-        """Training started/stopped (panels may lock fields that cannot change mid-run)."""
 
     def retheme(self) -> None:
         """Re-apply the theme's colours (called when the application palette changes)."""

@@ -5,8 +5,9 @@ A :class:`ParamField` edits one parameter with the widget its kind calls for (``
 check box, ``choice``: a combo box, ``str``/``path``: a line edit, ``path`` with a "Browse…"
 button; ``optional`` numbers get a check box that enables them). It emits
 :attr:`ParamField.committed` once per committed change (Enter, focus-out, an arrow step, a pick,
-a toggle), never per keystroke, and validates itself with :meth:`Param.validate`: a bad value turns
-the field red and its tooltip becomes the one-sentence message.
+a toggle), never per keystroke. Fields do not validate themselves: the panel runs the spec
+layer's one check over the whole spec and marks each field with the message for its path (red
+background, the one-sentence message as its tooltip).
 
 A :class:`ParamForm` lays a list of fields into an existing :class:`QFormLayout` (so its labels
 line up with the rows around it) and rebuilds them when the list changes (another optimiser,
@@ -19,12 +20,11 @@ with the reason, rather than being silently clamped.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QIcon,
@@ -34,10 +34,8 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPixmap,
-    QValidator,
 )
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -49,7 +47,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QRadioButton,
     QScrollArea,
-    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -58,10 +55,15 @@ from PySide6.QtWidgets import (
 
 from gradlab.app import theme
 from gradlab.app.controls import LogSpinBox
-from gradlab.errors import SpecError
-from gradlab.params import Param
-
-INT_LIMIT = 2**31 - 1
+from gradlab.app.panels.editors import (
+    INT_LIMIT,
+    ComboBox,
+    FloatSpinBox,
+    IntSpinBox,
+    LogField,
+)
+from gradlab.experiment.spec.fields import suggested
+from gradlab.params import AUTO, Param
 
 #: display labels for parameter names (fallback: "some_name" -> "Some name")
 LABELS = {
@@ -106,8 +108,13 @@ LABELS = {
 }
 
 
-def label_for(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+def label_for(param: Param | str) -> str:
+    """A field's label: the Param's own, else a known one, else "some_name" -> "Some name"."""
+    if isinstance(param, Param):
+        if param.label:
+            return param.label
+        param = param.name
+    return LABELS.get(param, param.replace("_", " ").capitalize())
 
 
 # ====================================================================== small helpers
@@ -283,170 +290,14 @@ def icon(kind: str) -> QIcon:
     return QIcon(pm)
 
 
-# ====================================================================== editors
-def _float_text(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _float_validate(box: QAbstractSpinBox, text: str, pos: int):
-    """Any number is Acceptable (bounds are checked by the Param, shown in red); partial input
-    such as ``1e`` or ``-`` is Intermediate; anything else is refused."""
-    stripped = text.strip()
-    try:
-        float(stripped)
-    except ValueError:
-        partial = stripped in ("", "-", "+", ".", "-.", "+.") or stripped.lower().endswith(
-            ("e", "e-", "e+")
-        )
-        state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
-        return state, text, pos
-    return QValidator.State.Acceptable, text, pos
-
-
-def _exact_value(box: QDoubleSpinBox, text: str) -> float:
-    """The value of ``text``; the text shown for the current value means the current value
-    exactly (Enter on an unedited 0.166667 must not round 0.16666666666666666)."""
-    if text.strip() == box.textFromValue(box.value()).strip():
-        return box.value()
-    try:
-        return float(text)
-    except ValueError:
-        return box.value()
-
-
-class _Compact:
-    """A number field that fits a narrow dock: it asks for at most 120 px, needs 64."""
-
-    def sizeHint(self) -> QSize:
-        s = super().sizeHint()
-        return QSize(min(s.width(), 120), s.height())
-
-    def minimumSizeHint(self) -> QSize:
-        s = super().minimumSizeHint()
-        return QSize(min(s.width(), 64), s.height())
-
-
-class _WheelGuard:
-    """Mixin: the wheel changes a value only once the field has focus (scrolling a long form
-    must not change the fields it passes over)."""
-
-    def wheelEvent(self, event):
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
-
-class IntSpinBox(_Compact, _WheelGuard, QSpinBox):
-    """An integer field that commits on Enter / focus-out / arrow step and accepts any int (the
-    Param says what is allowed)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setRange(-INT_LIMIT, INT_LIMIT)
-        self.setKeyboardTracking(False)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setAccelerated(True)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-
-class FloatSpinBox(_Compact, _WheelGuard, QDoubleSpinBox):
-    """A float field showing ``%g`` (``0.25``, ``1e-05``); typing any number is accepted.
-
-    With ``decades=True`` the arrows step within the value's decade (0.001 -> 0.002 -> ... ->
-    0.01 -> 0.02), which suits penalties such as L2 that span orders of magnitude and may be 0.
-    """
-
-    def __init__(self, parent: QWidget | None = None, *, step: float = 0.1, decades: bool = False):
-        super().__init__(parent)
-        self.setDecimals(320)  # no rounding: keep a float from the spec exactly
-        self.setRange(-1e12, 1e12)
-        self.setSingleStep(step)
-        self.decades = decades
-        self.setKeyboardTracking(False)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def textFromValue(self, value: float) -> str:
-        return _float_text(value)
-
-    def valueFromText(self, text: str) -> float:
-        return _exact_value(self, text)
-
-    def validate(self, text: str, pos: int):
-        return _float_validate(self, text, pos)
-
-    def stepBy(self, steps: int) -> None:
-        if not self.decades:
-            super().stepBy(steps)
-            return
-        v = self.value()
-        for _ in range(abs(steps)):
-            up = steps > 0
-            if v <= 0:
-                v = self.singleStep() if up else 0.0
-                continue
-            # the step is the unit of the value's decade (going down: of the decade below a power
-            # of ten, so 0.01 -> 0.009)
-            ref = v if up else v * (1 - 1e-9)
-            unit = 10 ** math.floor(math.log10(ref))
-            v = v + unit if up else v - unit
-            if v < self.singleStep() * (1 - 1e-9):
-                v = 0.0
-            v = float(f"{v:.6g}")
-        self.setValue(v)
-
-
-class LogField(_Compact, _WheelGuard, LogSpinBox):
-    """A :class:`LogSpinBox` that fits a narrow dock, ignores the wheel until focused and keeps
-    the exact value when its (rounded) text is committed unedited."""
-
-    def valueFromText(self, text: str) -> float:
-        return _exact_value(self, text)
-
-    def __init__(self, parent: QWidget | None = None, **kwargs: Any):
-        super().__init__(parent, **kwargs)
-        self.setDecimals(320)  # no rounding: keep the spec's float exactly
-        self.setMinimumWidth(0)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-
-class ComboBox(_WheelGuard, QComboBox):
-    """A combo box that does not grow with its longest item and ignores the wheel until
-    focused."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(8)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def add_item(self, text: str, data: Any = None, tip: str = "", enabled: bool = True) -> None:
-        self.addItem(text, text if data is None else data)
-        i = self.count() - 1
-        if tip:
-            self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-        if not enabled:
-            item = self.model().item(i)
-            if item is not None:
-                item.setEnabled(False)
-
-    def select_data(self, data: Any) -> bool:
-        """Make the item holding ``data`` current (quietly if signals are blocked)."""
-        i = self.findData(data)
-        if i >= 0:
-            self.setCurrentIndex(i)
-            return True
-        return False
-
-
 # ====================================================================== ParamField
 class ParamField(QWidget):
     """One parameter's editor (see the module docstring).
 
-    ``path`` is the dotted spec path used in messages (``"data.noise"``).
+    ``path`` is the dotted spec path used in messages (``"data.noise"``). The field shows what
+    its :class:`Param` declares: the editor its kind calls for, the help text as its tooltip, an
+    "auto" check box when the value may be ``"auto"``, an enabling check box when it may be
+    None (switched on, it takes the value the spec layer suggests), one tooltip per choice.
     """
 
     committed = Signal()
@@ -460,11 +311,10 @@ class ParamField(QWidget):
         file_filter: str = "All files (*)",
         step: float | None = None,
         decades: bool = False,
-        fill: Any = None,
     ):
         super().__init__(parent)
         self.param = param
-        self.fill = fill
+        self.fill = suggested(param)
         self.path = path
         self.file_filter = file_filter
         self._error = ""
@@ -473,11 +323,16 @@ class ParamField(QWidget):
         lay.setSpacing(4)
         kind = param.kind
         self.enable: QCheckBox | None = None
+        self.auto: QCheckBox | None = None
         self.browse: QToolButton | None = None
         if param.optional and kind in ("int", "float"):
             self.enable = QCheckBox(self)
-            self.enable.setToolTip(f"Set {label_for(param.name).lower()} (unchecked: none)")
+            self.enable.setToolTip(f"Set {label_for(param).lower()} (unchecked: none)")
             lay.addWidget(self.enable)
+        if param.auto:
+            self.auto = QCheckBox("auto", self)
+            self.auto.setToolTip(param.help)
+            lay.addWidget(self.auto)
         editor: QWidget
         if kind == "int":
             editor = IntSpinBox(self)
@@ -493,7 +348,7 @@ class ParamField(QWidget):
         elif kind == "choice":
             editor = ComboBox(self)
             for c in param.choices:
-                editor.add_item(str(c), c)
+                editor.add_item("none" if c is None else str(c), c, param.help_for(c))
         else:  # str, path
             editor = QLineEdit(self)
             editor.setClearButtonEnabled(True)
@@ -502,6 +357,8 @@ class ParamField(QWidget):
             elif kind == "path":
                 editor.setPlaceholderText("choose a file…")
         self.editor = editor
+        #: the spin box of an "auto" field (the editor)
+        self.spin = editor
         lay.addWidget(editor, 1)
         if kind == "path":
             self.browse = QToolButton(self)
@@ -522,7 +379,11 @@ class ParamField(QWidget):
             editor.editingFinished.connect(self._maybe_commit)
         if self.enable is not None:
             self.enable.toggled.connect(self._on_enable)
+        if self.auto is not None:
+            self.auto.toggled.connect(self._on_auto)
         self._last: Any = object()
+        if self.auto is not None:
+            self.set_value(self.fill)  # the number "auto" unchecked starts from
         self.set_value(param.default)
         self.set_error("")
 
@@ -530,6 +391,8 @@ class ParamField(QWidget):
     def value(self) -> Any:
         if self.enable is not None and not self.enable.isChecked():
             return None
+        if self.auto is not None and self.auto.isChecked():
+            return AUTO
         ed = self.editor
         if isinstance(ed, QSpinBox):
             return int(ed.value())
@@ -545,12 +408,18 @@ class ParamField(QWidget):
     def set_value(self, value: Any) -> None:
         """Show ``value`` without emitting :attr:`committed`."""
         ed = self.editor
-        with blocked(ed, self.enable):
+        with blocked(ed, self.enable, self.auto):
             if self.enable is not None:
                 self.enable.setChecked(value is not None)
                 ed.setEnabled(value is not None)
-            if value is None and self.enable is not None and self.fill is not None:
-                value_shown = self.fill
+            if self.auto is not None:
+                is_auto = value == AUTO
+                self.auto.setChecked(is_auto)
+                ed.setEnabled(not is_auto)
+                if is_auto:
+                    value = None  # the spin box keeps the number it showed
+            if value is None and self.enable is not None:
+                value_shown = self.fill  # what switching it on gives
             else:
                 value_shown = value
             if value_shown is not None:
@@ -565,7 +434,7 @@ class ParamField(QWidget):
                     ed.setChecked(bool(value))
                 elif isinstance(ed, ComboBox):
                     if not ed.select_data(value):
-                        ed.add_item(str(value), value)
+                        ed.add_item(str(value), value, f"unknown {self.param.name}")
                         ed.setCurrentIndex(ed.count() - 1)
                 elif isinstance(ed, QLineEdit):
                     ed.setText(str(value))
@@ -579,6 +448,10 @@ class ParamField(QWidget):
             self.editor.setFocus()
         self._maybe_commit()
 
+    def _on_auto(self, on: bool) -> None:
+        self.editor.setEnabled(not on)
+        self._maybe_commit()
+
     def _maybe_commit(self) -> None:
         v = self.value()
         if v == self._last and type(v) is type(self._last):
@@ -590,105 +463,19 @@ class ParamField(QWidget):
         current = self.editor.text().strip() if isinstance(self.editor, QLineEdit) else ""
         start = os.path.dirname(current) if current else os.path.expanduser("~")
         path, _ = QFileDialog.getOpenFileName(
-            self, f"Choose {label_for(self.param.name).lower()}", start, self.file_filter
+            self, f"Choose {label_for(self.param).lower()}", start, self.file_filter
         )
         if path:
             self.editor.setText(path)
             self._maybe_commit()
 
-    # ------------------------------------------------------------------ validation
-    def check(self) -> str:
-        """Validate the shown value with the Param; mark the field; return the message."""
-        try:
-            self.param.validate(self.value(), self.path)
-            message = ""
-        except SpecError as err:
-            message = str(err)
-        self.set_error(message)
-        return message
-
+    # ------------------------------------------------------------------ problems
     def set_error(self, message: str) -> None:
+        """Mark the field with the spec check's message ("" clears it)."""
         self._error = message
         self.setProperty("error", bool(message))
         mark_error(self.editor, message, self.param.help)
         self.setToolTip(message or self.param.help)
-
-    def error(self) -> str:
-        return self._error
-
-
-# ====================================================================== AutoIntField
-class AutoIntField(QWidget):
-    """``"auto"`` (a check box) or a whole number (a spin box): probe and evaluation intervals."""
-
-    committed = Signal()
-
-    def __init__(
-        self,
-        path: str,
-        help: str,
-        parent: QWidget | None = None,
-        *,
-        minimum: int = 1,
-        default: int = 10,
-        suffix: str = "",
-    ):
-        super().__init__(parent)
-        self.path = path
-        self.help = help
-        self.minimum = minimum
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(6)
-        self.auto = QCheckBox("auto", self)
-        self.auto.setToolTip(help)
-        self.spin = IntSpinBox(self)
-        self.spin.setValue(default)
-        if suffix:
-            self.spin.setSuffix(suffix)
-        self.spin.setToolTip(help)
-        lay.addWidget(self.auto)
-        lay.addWidget(self.spin, 1)
-        self.auto.toggled.connect(self._on_auto)
-        self.spin.valueChanged.connect(lambda _v: self._maybe_commit())
-        self._last: Any = "auto"
-        self._error = ""
-        self.set_value("auto")
-
-    def value(self) -> Any:
-        return "auto" if self.auto.isChecked() else int(self.spin.value())
-
-    def set_value(self, value: Any) -> None:
-        with blocked(self.auto, self.spin):
-            is_auto = value == "auto" or value is None
-            self.auto.setChecked(is_auto)
-            self.spin.setEnabled(not is_auto)
-            if not is_auto and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.spin.setValue(int(value))
-        self._last = self.value()
-
-    def _on_auto(self, on: bool) -> None:
-        self.spin.setEnabled(not on)
-        self._maybe_commit()
-
-    def _maybe_commit(self) -> None:
-        v = self.value()
-        if v != self._last:
-            self._last = v
-            self.committed.emit()
-
-    def check(self) -> str:
-        v = self.value()
-        message = ""
-        if v != "auto" and v < self.minimum:
-            message = str(SpecError(self.path, f"must be >= {self.minimum}, got {v}"))
-        self.set_error(message)
-        return message
-
-    def set_error(self, message: str) -> None:
-        self._error = message
-        self.setProperty("error", bool(message))
-        mark_error(self.spin, message, self.help)
 
     def error(self) -> str:
         return self._error
@@ -712,10 +499,8 @@ class ParamForm(QObject):
         file_filters: Mapping[str, str] | None = None,
         steps: Mapping[str, float] | None = None,
         decades: Sequence[str] = (),
-        fills: Mapping[str, Any] | None = None,
     ):
         super().__init__(parent)
-        self.fills = dict(fills or {})
         self.layout = layout
         self.prefix = prefix
         self.parent_widget = parent
@@ -745,9 +530,8 @@ class ParamForm(QObject):
                 file_filter=self.file_filters.get(p.name, "All files (*)"),
                 step=self.steps.get(p.name),
                 decades=p.name in self.decades,
-                fill=self.fills.get(p.name),
             )
-            label = QLabel(labels.get(p.name) or label_for(p.name), self.parent_widget)
+            label = QLabel(labels.get(p.name) or label_for(p), self.parent_widget)
             label.setToolTip(p.help)
             label.setBuddy(f.editor)
             self.layout.addRow(label, f)
@@ -774,9 +558,15 @@ class ParamForm(QObject):
         if f is not None:
             self.layout.setRowVisible(f, visible)
 
-    def check(self) -> list[str]:
-        """Validate every field (marking the bad ones); the messages."""
-        return [m for f in self.fields.values() if (m := f.check())]
+    def show_problems(self, by_field: Mapping[str, str]) -> list[str]:
+        """Mark each field with the message the spec check has for its path; the messages."""
+        out = []
+        for f in self.fields.values():
+            message = by_field.get(f.path, "")
+            f.set_error(message)
+            if message:
+                out.append(message)
+        return out
 
     def errors(self) -> list[str]:
         return [f.error() for f in self.fields.values() if f.error()]

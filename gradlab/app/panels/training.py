@@ -1,20 +1,27 @@
 """The Training panel: optimiser and its hyper-parameters, schedule, budget, batch size, loss,
 regularisation and clipping, the probes, the seed and the precision.
 
+Every row is built from a declaration of the spec layer (:mod:`gradlab.experiment.spec.fields`
+for the spec's own fields, :mod:`gradlab.experiment.spec.catalog` for the optimiser's and the
+schedule's parameters): its label, its help text, its bounds, the value it shows before it is
+set. Nothing about a field is written here but where it goes on screen.
+
 Model -> UI: :meth:`TrainingPanel.set_spec` shows ``spec["training"]``, ``spec["probes"]``,
 ``seed`` and ``dtype`` with signals blocked. UI -> model: a committed field sets its own key in a
 copy of the spec and the panel emits it; keys the panel does not show are left as they are.
+Problems are the spec layer's one check, marked on the field they name.
 
-Spec conventions: the learning rate lives at ``training.lr``; the optimiser at
-``training.optimizer`` as ``{"name": ..., params}`` (its own hyper-parameters rebuild when the
-optimiser changes, carrying over the ones they share: momentum between momentum and nesterov,
-β₁ β₂ ε between adam and adamw); the budget is ``training.steps`` or ``training.epochs`` (never
-both; neither = until stopped); clipping is ``null``, ``{"norm": c}`` or ``{"value": c}``.
+Spec conventions: the learning rate lives at ``training.lr`` (the toolbar's box edits the same
+value); the optimiser at ``training.optimizer`` as ``{"name": ..., params}`` (its own
+hyper-parameters rebuild when the optimiser changes, carrying over the ones they share); the
+budget is ``training.steps`` or ``training.epochs`` (never both; neither = until stopped);
+clipping is ``null``, ``{"norm": c}`` or ``{"value": c}``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -29,7 +36,6 @@ from PySide6.QtWidgets import (
 
 from gradlab.app.panels.base import SpecPanel
 from gradlab.app.panels.forms import (
-    AutoIntField,
     ComboBox,
     FloatSpinBox,
     LogField,
@@ -37,91 +43,23 @@ from gradlab.app.panels.forms import (
     ParamForm,
     align_labels,
     blocked,
+    label_for,
     mark_error,
     muted,
     retint,
     scrolling_body,
     section,
 )
-from gradlab.engine import losses, optimizers, schedules
-from gradlab.errors import SpecError
-from gradlab.experiment.spec import DEFAULT_PROBES, DEFAULT_TRAINING
-from gradlab.experiment.spec import resolve as resolve_spec
-from gradlab.params import Param
+from gradlab.experiment.spec import catalog, check
+from gradlab.experiment.spec import fields as F
 
-P_STEPS = Param("steps", "int", 1000, "Train for this many updates (batches).", minimum=0)
-P_EPOCHS = Param(
-    "epochs",
-    "float",
-    10.0,
-    "Train for this many passes over the training set.",
-    exclusive_minimum=0.0,
+#: the sections of the spec this panel edits
+SECTIONS = ("training", "probes", "seed", "dtype")
+BUDGETS = (
+    ("steps", "Steps", "Stop after a number of updates."),
+    ("epochs", "Epochs", "Stop after a number of passes over the training set."),
+    ("none", "Until stopped", "Train until you press Pause."),
 )
-P_BATCH = Param(
-    "batch_size",
-    "int",
-    32,
-    "Examples per gradient step: smaller batches give noisier gradients and more steps per epoch.",
-    minimum=1,
-)
-P_L1 = Param(
-    "l1", "float", 0.0, "L1 penalty λ₁·Σ|w| on the weights (drives weights to 0).", minimum=0.0
-)
-P_L2 = Param("l2", "float", 0.0, "L2 penalty ½·λ₂·Σw² on the weights (weight decay).", minimum=0.0)
-P_MAX_NORM = Param(
-    "max_norm",
-    "float",
-    None,
-    "Max-norm constraint: after each step, rescale every unit's incoming weight vector to "
-    "norm ≤ c (Srivastava et al. used 3-4 with dropout).",
-    exclusive_minimum=0.0,
-    optional=True,
-)
-P_BINS = Param(
-    "bins", "int", 50, "Histogram bins of the probed distributions.", minimum=4, maximum=1000
-)
-P_JACOBIAN = Param(
-    "jacobian_every",
-    "int",
-    10,
-    "Measure the layer-to-layer Jacobian's singular values every N probes (0 = never; it is "
-    "the costliest statistic).",
-    minimum=0,
-)
-P_PROBE_BATCH = Param(
-    "batch",
-    "int",
-    512,
-    "Examples of the fixed probe batch the statistics are measured on.",
-    minimum=1,
-)
-P_SEED = Param(
-    "seed",
-    "int",
-    0,
-    "Seeds the data, the initial weights, the batch order and dropout: the "
-    "same seed gives the same run.",
-    minimum=0,
-)
-CLIP_CHOICES = [
-    ("none", None, "No gradient clipping."),
-    (
-        "by global norm",
-        "norm",
-        "Rescale the whole gradient so its global L2 norm is at most the threshold "
-        "(Pascanu et al.).",
-    ),
-    ("by value", "value", "Clip every gradient entry to [-threshold, threshold]."),
-]
-LR_HELP = (
-    "Learning rate η: the size of each step (Up/Down step by a quarter decade). The schedule "
-    "starts from it."
-)
-DTYPES = [
-    ("float32", "Single precision: fast, what GPUs train in."),
-    ("float64", "Double precision: slower; for gradient checks and very deep nets."),
-]
-SECTION_PREFIXES = ("training", "probes", "seed", "dtype")
 
 
 def named(value: Any) -> tuple[str, dict]:
@@ -132,12 +70,9 @@ def named(value: Any) -> tuple[str, dict]:
     return (str(value) if value is not None else ""), {}
 
 
-def lr_default(opt: str) -> float:
-    try:
-        cls = optimizers.info(opt)
-    except SpecError:
-        return 0.01
-    return next((p.default for p in cls.params if p.name == "lr"), 0.01)
+def _required(param):
+    """A budget field shown only when its budget is chosen: never None on screen."""
+    return dataclasses.replace(param, optional=False, default=F.suggested(param))
 
 
 class TrainingPanel(SpecPanel):
@@ -148,26 +83,22 @@ class TrainingPanel(SpecPanel):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._errors: list[str] = []
-        self._memory_steps = P_STEPS.default
-        self._memory_epochs = P_EPOCHS.default
+        self._memory = {"steps": F.suggested(F.STEPS), "epochs": F.suggested(F.EPOCHS)}
 
         self.scroll_area, body, lay = scrolling_body(self)
         self.forms: list[QFormLayout] = []
 
         # -- optimiser
         box, form = self._section("Optimisation", body, lay)
-        self.optimizer = ComboBox(box)
-        for name in optimizers.names():
-            self.optimizer.add_item(name, name, optimizers.info(name).description)
-        self.optimizer.setToolTip("The update rule (hover an item for its formula)")
+        self.optimizer = self._choice(F.OPTIMIZER, box)
         self.optimizer.activated.connect(self._on_optimizer)
-        form.addRow("Optimiser", self.optimizer)
+        form.addRow(self._label(F.OPTIMIZER, box), self.optimizer)
         self.opt_note = self._note(box)
         form.addRow(self.opt_note)
-        self.lr = LogField(box, minimum=1e-8, maximum=10.0)
-        self.lr.setToolTip(LR_HELP)
+        self.lr = LogField(box, minimum=1e-12, maximum=F.LR.maximum)
+        self.lr.setToolTip(F.LR.help)
         self.lr.valueCommitted.connect(self._on_lr)
-        form.addRow(self._label("Learning rate", LR_HELP, box), self.lr)
+        form.addRow(self._label(F.LR, box), self.lr)
         self.opt_params = ParamForm(
             form,
             "training.optimizer",
@@ -179,36 +110,26 @@ class TrainingPanel(SpecPanel):
 
         # -- schedule
         box, form = self._section("Learning-rate schedule", body, lay)
-        self.schedule = ComboBox(box)
-        for name in schedules.names():
-            self.schedule.add_item(name, name, schedules.info(name).description)
-        self.schedule.setToolTip("How the learning rate changes with the step")
+        self.schedule = self._choice(F.SCHEDULE, box)
         self.schedule.activated.connect(self._on_schedule)
-        form.addRow("Schedule", self.schedule)
+        form.addRow(self._label(F.SCHEDULE, box), self.schedule)
         self.sched_note = self._note(box)
         form.addRow(self.sched_note)
         self.sched_params = ParamForm(
-            form,
-            "training.schedule",
-            box,
-            decades=("min_lr", "threshold"),
-            fills={"total_steps": 1000},
+            form, "training.schedule", box, decades=("min_lr", "threshold")
         )
         self.sched_params.edited.connect(self._on_sched_param)
 
         # -- budget
         box, form = self._section("Budget", body, lay)
+        self.budget_form = form
         radios = QWidget(box)
         rl = QHBoxLayout(radios)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.setSpacing(10)
         self.budget = QButtonGroup(self)
         self.radio = {}
-        for mode, text, tip in (
-            ("steps", "Steps", "Stop after a number of updates."),
-            ("epochs", "Epochs", "Stop after a number of passes over the training set."),
-            ("none", "Until stopped", "Train until you press Pause."),
-        ):
+        for mode, text, tip in BUDGETS:
             rb = QRadioButton(text, radios)
             rb.setToolTip(tip)
             self.budget.addButton(rb)
@@ -217,131 +138,77 @@ class TrainingPanel(SpecPanel):
         rl.addStretch(1)
         self.budget.buttonToggled.connect(self._on_budget_toggled)
         form.addRow(radios)
-        self.steps = ParamField(P_STEPS, "training.steps", box)
+        self.steps = ParamField(_required(F.STEPS), "training.steps", box)
         self.steps.editor.setSingleStep(100)
-        self.epochs = ParamField(P_EPOCHS, "training.epochs", box, step=1.0)
+        self.epochs = ParamField(_required(F.EPOCHS), "training.epochs", box, step=1.0)
         self.steps.committed.connect(lambda: self._on_budget_value("steps"))
         self.epochs.committed.connect(lambda: self._on_budget_value("epochs"))
-        form.addRow(self._label("Steps", P_STEPS.help, box), self.steps)
-        form.addRow(self._label("Epochs", P_EPOCHS.help, box), self.epochs)
-        self.batch_size = ParamField(P_BATCH, "training.batch_size", box)
-        self.batch_size.committed.connect(
-            lambda: self._set("training", "batch_size", self.batch_size.value())
-        )
-        form.addRow(self._label("Batch size", P_BATCH.help, box), self.batch_size)
-        eval_help = (
-            "Measure the train and validation loss and accuracy every N steps (auto: about once "
-            "an epoch, between 20 and 500 steps)."
-        )
-        self.eval_every = AutoIntField("training.eval_every", eval_help, box, default=100)
-        self.eval_every.committed.connect(
-            lambda: self._set("training", "eval_every", self.eval_every.value())
-        )
-        form.addRow(self._label("Evaluate every", eval_help, box), self.eval_every)
+        form.addRow(self._label(F.STEPS, box), self.steps)
+        form.addRow(self._label(F.EPOCHS, box), self.epochs)
+        self.run_params = ParamForm(form, "training", box)
+        self.run_params.build([F.BATCH_SIZE, F.EVAL_EVERY, F.DIVERGE_FACTOR])
+        self.run_params.edited.connect(lambda k: self._set_from("training", self.run_params, k))
 
         # -- loss and regularisation
         box, form = self._section("Loss && regularisation", body, lay)
-        self.loss = ComboBox(box)
-        for name in losses.names():
-            self.loss.add_item(name, name, losses.REGISTRY.get(name).description)
-        self.loss.setToolTip("The cost minimised (hover an item for its formula)")
-        self.loss.activated.connect(
-            lambda _i: self._set("training", "loss", self.loss.currentData())
+        self.reg_params = ParamForm(
+            form,
+            "training",
+            box,
+            steps={"l1": 1e-5, "l2": 1e-5, "max_norm": 0.5},
+            decades=("l1", "l2"),
         )
-        form.addRow("Loss", self.loss)
-        self.l1 = ParamField(P_L1, "training.l1", box, step=1e-5, decades=True)
-        self.l2 = ParamField(P_L2, "training.l2", box, step=1e-5, decades=True)
-        self.l1.committed.connect(lambda: self._set("training", "l1", self.l1.value()))
-        self.l2.committed.connect(lambda: self._set("training", "l2", self.l2.value()))
-        form.addRow(self._label("L1 λ₁", P_L1.help, box), self.l1)
-        form.addRow(self._label("L2 λ₂", P_L2.help, box), self.l2)
-        self.max_norm = ParamField(P_MAX_NORM, "training.max_norm", box, step=0.5, fill=3.0)
-        self.max_norm.committed.connect(
-            lambda: self._set("training", "max_norm", self.max_norm.value())
-        )
-        form.addRow(self._label("Max-norm c", P_MAX_NORM.help, box), self.max_norm)
+        self.reg_params.build([F.LOSS, F.L1, F.L2, F.MAX_NORM])
+        self.reg_params.edited.connect(lambda k: self._set_from("training", self.reg_params, k))
         clip_row = QWidget(box)
         cl = QHBoxLayout(clip_row)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(4)
-        self.clip_kind = ComboBox(clip_row)
+        self.clip_kind = self._choice(F.CLIP, clip_row)
         self.clip_kind.setMinimumContentsLength(6)
-        for text, data, tip in CLIP_CHOICES:
-            self.clip_kind.add_item(text, data, tip)
-        clip_help = "Gradient clipping: " + " ".join(t for _x, _d, t in CLIP_CHOICES[1:])
-        self.clip_kind.setToolTip(clip_help)
         self.clip_value = FloatSpinBox(clip_row, step=0.5)
-        self.clip_value.setValue(5.0)
-        self.clip_value.setToolTip("The clipping threshold c (> 0)")
+        self.clip_value.setValue(F.CLIP_THRESHOLD.default)
+        self.clip_value.setToolTip(F.CLIP_THRESHOLD.help)
         self.clip_kind.activated.connect(lambda _i: self._on_clip())
         self.clip_value.valueChanged.connect(lambda _v: self._on_clip())
         cl.addWidget(self.clip_kind, 3)
         cl.addWidget(self.clip_value, 2)
-        form.addRow(self._label("Clip", clip_help, box), clip_row)
+        form.addRow(self._label(F.CLIP, box), clip_row)
 
         # -- probes
         box, form = self._section("Probes", body, lay)
-        every_help = (
-            "Take the layer statistics every N steps (auto: every 10). A probe is always taken at "
-            "step 0, before any update."
-        )
-        self.probe_every = AutoIntField("probes.every", every_help, box, default=10)
-        self.probe_every.committed.connect(
-            lambda: self._set("probes", "every", self.probe_every.value())
-        )
-        form.addRow(self._label("Every", every_help, box), self.probe_every)
-        self.bins = ParamField(P_BINS, "probes.bins", box)
-        self.bins.committed.connect(lambda: self._set("probes", "bins", self.bins.value()))
-        form.addRow(self._label("Bins", P_BINS.help, box), self.bins)
-        self.jacobian = ParamField(P_JACOBIAN, "probes.jacobian_every", box)
-        self.jacobian.editor.setSuffix(" probes")
-        self.jacobian.editor.setSpecialValueText("never")
-        self.jacobian.committed.connect(
-            lambda: self._set("probes", "jacobian_every", self.jacobian.value())
-        )
-        form.addRow(self._label("Jacobian every", P_JACOBIAN.help, box), self.jacobian)
-        self.probe_batch = ParamField(P_PROBE_BATCH, "probes.batch", box)
-        self.probe_batch.committed.connect(
-            lambda: self._set("probes", "batch", self.probe_batch.value())
-        )
-        form.addRow(self._label("Probe batch", P_PROBE_BATCH.help, box), self.probe_batch)
+        self.probe_params = ParamForm(form, "probes", box)
+        self.probe_params.build(F.PROBES)
+        self.probe_params.edited.connect(lambda k: self._set_from("probes", self.probe_params, k))
+        jac = self.probe_params.fields["jacobian_every"].editor
+        jac.setSuffix(" probes")
+        jac.setSpecialValueText("never")
 
-        # -- run
+        # -- seed and precision
         box, form = self._section("Seed && precision", body, lay)
-        self.seed = ParamField(P_SEED, "seed", box)
-        self.seed.committed.connect(lambda: self._set(None, "seed", self.seed.value()))
-        form.addRow(self._label("Seed", P_SEED.help, box), self.seed)
-        self.dtype = ComboBox(box)
-        for name, tip in DTYPES:
-            self.dtype.add_item(name, name, tip)
-        self.dtype.setToolTip("The floating-point type of the weights and activations")
-        self.dtype.activated.connect(lambda _i: self._set(None, "dtype", self.dtype.currentData()))
-        form.addRow("Precision", self.dtype)
+        self.run_id_params = ParamForm(form, "", box)
+        self.run_id_params.build([F.SEED, F.DTYPE])
+        self.run_id_params.edited.connect(lambda k: self._set_from(None, self.run_id_params, k))
         lay.addStretch(1)
 
-        # path -> the widget showing it (error marks)
-        self.widgets: dict[str, QWidget] = {
-            "training.lr": self.lr,
-            "training.steps": self.steps,
-            "training.epochs": self.epochs,
-            "training.batch_size": self.batch_size,
-            "training.eval_every": self.eval_every,
-            "training.loss": self.loss,
-            "training.l1": self.l1,
-            "training.l2": self.l2,
-            "training.max_norm": self.max_norm,
-            "training.clip": self.clip_value,
-            "training.optimizer": self.optimizer,
-            "training.schedule": self.schedule,
-            "probes.every": self.probe_every,
-            "probes.bins": self.bins,
-            "probes.jacobian_every": self.jacobian,
-            "probes.batch": self.probe_batch,
-            "seed": self.seed,
-            "dtype": self.dtype,
-        }
+        # the fields by name, for tests and error marks
+        self.batch_size = self.run_params.fields["batch_size"]
+        self.eval_every = self.run_params.fields["eval_every"]
+        self.loss = self.reg_params.fields["loss"]
+        self.l1, self.l2 = self.reg_params.fields["l1"], self.reg_params.fields["l2"]
+        self.max_norm = self.reg_params.fields["max_norm"]
+        self.probe_every = self.probe_params.fields["every"]
+        self.bins = self.probe_params.fields["bins"]
+        self.jacobian = self.probe_params.fields["jacobian_every"]
+        self.probe_batch = self.probe_params.fields["batch"]
+        self.seed = self.run_id_params.fields["seed"]
+        self.dtype = self.run_id_params.fields["dtype"]
         self._tips = {
-            w: w.toolTip() for w in (self.optimizer, self.schedule, self.loss, self.dtype, self.lr)
+            self.optimizer: F.OPTIMIZER.help,
+            self.schedule: F.SCHEDULE.help,
+            self.lr: F.LR.help,
+            self.clip_value: F.CLIP_THRESHOLD.help,
+            self.clip_kind: F.CLIP.help,
         }
         self._opt_name = ""
         self._sched_name = ""
@@ -355,10 +222,18 @@ class TrainingPanel(SpecPanel):
         return box, form
 
     @staticmethod
-    def _label(text: str, tip: str, parent: QWidget) -> QLabel:
-        label = QLabel(text, parent)
-        label.setToolTip(tip)
+    def _label(param, parent: QWidget) -> QLabel:
+        label = QLabel(label_for(param), parent)
+        label.setToolTip(param.help)
         return label
+
+    @staticmethod
+    def _choice(param, parent: QWidget) -> ComboBox:
+        combo = ComboBox(parent)
+        for c in param.choices:
+            combo.add_item("none" if c is None else str(c), c, param.help_for(c))
+        combo.setToolTip(param.help)
+        return combo
 
     @staticmethod
     def _note(parent: QWidget) -> QLabel:
@@ -375,21 +250,15 @@ class TrainingPanel(SpecPanel):
         p = self._spec.get("probes")
         return p if isinstance(p, dict) else {}
 
+    def _component(self, kind: str, key: str, default: str) -> tuple[str, dict]:
+        name, params = named(self._training().get(key, default))
+        return catalog.canonical(kind, name) or name, params
+
     def _opt(self) -> tuple[str, dict]:
-        name, params = named(self._training().get("optimizer", DEFAULT_TRAINING["optimizer"]))
-        try:
-            name = optimizers.info(name).name
-        except SpecError:
-            pass
-        return name, params
+        return self._component("optimizer", "optimizer", F.OPTIMIZER.default)
 
     def _sched(self) -> tuple[str, dict]:
-        name, params = named(self._training().get("schedule", DEFAULT_TRAINING["schedule"]))
-        try:
-            name = schedules.info(name).name
-        except SpecError:
-            pass
-        return name, params
+        return self._component("schedule", "schedule", F.SCHEDULE.default)
 
     def budget_mode(self) -> str:
         t = self._training()
@@ -406,34 +275,22 @@ class TrainingPanel(SpecPanel):
         opt, opt_params = self._opt()
         self._show_optimizer(opt, opt_params)
         lr = t.get("lr")
-        self.lr.set_value_quietly(float(lr) if _is_number(lr) and lr > 0 else lr_default(opt))
+        self.lr.set_value_quietly(float(lr) if _is_number(lr) and lr > 0 else F.optimizer_lr(opt))
         sched, sched_params = self._sched()
         self._show_schedule(sched, sched_params)
 
         mode = self.budget_mode()
-        if t.get("steps") is not None:
-            self._memory_steps = t["steps"]
-        if t.get("epochs") is not None:
-            self._memory_epochs = t["epochs"]
+        for key in ("steps", "epochs"):
+            if t.get(key) is not None:
+                self._memory[key] = t[key]
         with blocked(self.budget, *self.radio.values()):
             self.radio[mode].setChecked(True)
-        self.steps.set_value(self._memory_steps)
-        self.epochs.set_value(self._memory_epochs)
+        self.steps.set_value(self._memory["steps"])
+        self.epochs.set_value(self._memory["epochs"])
         self._show_budget_rows(mode)
-        self.batch_size.set_value(t.get("batch_size", DEFAULT_TRAINING["batch_size"]))
-        self.eval_every.set_value(t.get("eval_every", "auto"))
-
-        with blocked(self.loss):
-            loss = t.get("loss", DEFAULT_TRAINING["loss"])
-            if not self.loss.select_data(loss):
-                try:
-                    self.loss.select_data(losses.REGISTRY.canonical(loss))
-                except SpecError:
-                    self.loss.add_item(str(loss), loss, "unknown loss")
-                    self.loss.select_data(loss)
-        self.l1.set_value(t.get("l1", 0.0))
-        self.l2.set_value(t.get("l2", 0.0))
-        self.max_norm.set_value(t.get("max_norm"))
+        self.run_params.set_values(t)
+        loss = t.get("loss", F.LOSS.default)
+        self.reg_params.set_values({**t, "loss": catalog.canonical("loss", loss) or loss})
         clip = t.get("clip")
         kind, c = next(iter(clip.items())) if isinstance(clip, dict) and clip else (None, None)
         with blocked(self.clip_kind, self.clip_value):
@@ -441,14 +298,8 @@ class TrainingPanel(SpecPanel):
             if _is_number(c):
                 self.clip_value.setValue(float(c))
             self.clip_value.setEnabled(kind is not None)
-
-        self.probe_every.set_value(p.get("every", DEFAULT_PROBES["every"]))
-        self.bins.set_value(p.get("bins", DEFAULT_PROBES["bins"]))
-        self.jacobian.set_value(p.get("jacobian_every", DEFAULT_PROBES["jacobian_every"]))
-        self.probe_batch.set_value(p.get("batch", DEFAULT_PROBES["batch"]))
-        self.seed.set_value(self._spec.get("seed", 0))
-        with blocked(self.dtype):
-            self.dtype.select_data(self._spec.get("dtype", "float32"))
+        self.probe_params.set_values(p)
+        self.run_id_params.set_values(self._spec)
         align_labels(*self.forms)
         self._revalidate()
 
@@ -457,12 +308,9 @@ class TrainingPanel(SpecPanel):
             if not self.optimizer.select_data(name):
                 self.optimizer.add_item(name, name, "unknown optimiser")
                 self.optimizer.select_data(name)
-        try:
-            cls = optimizers.info(name)
-            own = [p for p in cls.params if p.name != "lr"]
-            note = cls.description
-        except SpecError:
-            own, note = [], ""
+        c = catalog.get("optimizer", name)
+        own = [p for p in c.params if p.name != "lr"] if c else []
+        note = c.description if c else ""
         if name != self._opt_name or [p.name for p in own] != list(self.opt_params.fields):
             self._opt_name = name
             self.opt_params.build(own)
@@ -476,12 +324,9 @@ class TrainingPanel(SpecPanel):
             if not self.schedule.select_data(name):
                 self.schedule.add_item(name, name, "unknown schedule")
                 self.schedule.select_data(name)
-        try:
-            cls = schedules.info(name)
-            own = [p for p in cls.params if p.name != "lr"]
-            note = cls.description
-        except SpecError:
-            own, note = [], ""
+        c = catalog.get("schedule", name)
+        own = [p for p in c.params if p.name != "lr"] if c else []
+        note = c.description if c else ""
         if name != self._sched_name or [p.name for p in own] != list(self.sched_params.fields):
             self._sched_name = name
             self.sched_params.build(own)
@@ -494,9 +339,8 @@ class TrainingPanel(SpecPanel):
         self.sched_note.setVisible(bool(note))
 
     def _show_budget_rows(self, mode: str) -> None:
-        form = self.forms[2]
-        form.setRowVisible(self.steps, mode == "steps")
-        form.setRowVisible(self.epochs, mode == "epochs")
+        self.budget_form.setRowVisible(self.steps, mode == "steps")
+        self.budget_form.setRowVisible(self.epochs, mode == "epochs")
 
     # ------------------------------------------------------------------ UI -> model
     def _emit(self, spec: dict) -> None:
@@ -524,21 +368,26 @@ class TrainingPanel(SpecPanel):
         target[key] = value
         self._emit(spec)
 
+    def _set_from(self, section_: str | None, form: ParamForm, key: str) -> None:
+        self._set(section_, key, form.fields[key].value())
+
     def _on_optimizer(self, _i: int) -> None:
         new = self.optimizer.currentData()
         old, old_params = self._opt()
         if new == old:
             return
         spec, t = self._edit_training()
-        new_params = {p.name for p in optimizers.info(new).params}
+        c = catalog.get("optimizer", new)
+        new_params = {p.name for p in c.params} if c else set()
         carried = {k: v for k, v in old_params.items() if k in new_params and k != "lr"}
         t["optimizer"] = {"name": new, **carried}
         lr = t.get("lr")
-        if lr is None or (_is_number(lr) and abs(lr - lr_default(old)) <= 1e-12 * max(1.0, lr)):
-            t["lr"] = lr_default(new)  # the old default follows the optimiser
+        old_default = F.optimizer_lr(old)
+        if lr is None or (_is_number(lr) and abs(lr - old_default) <= 1e-12 * max(1.0, lr)):
+            t["lr"] = F.optimizer_lr(new)  # the old default follows the optimiser
         self._spec = spec
         self._show_optimizer(new, carried)
-        self.lr.set_value_quietly(t["lr"] if t.get("lr") is not None else lr_default(new))
+        self.lr.set_value_quietly(t["lr"] if t.get("lr") is not None else F.optimizer_lr(new))
         self._emit(spec)
 
     def _on_lr(self, value: float) -> None:
@@ -557,7 +406,8 @@ class TrainingPanel(SpecPanel):
         if new == old:
             return
         spec, t = self._edit_training()
-        names = {p.name for p in schedules.info(new).params}
+        c = catalog.get("schedule", new)
+        names = {p.name for p in c.params} if c else set()
         carried = {k: v for k, v in old_params.items() if k in names and k != "lr"}
         t["schedule"] = {"name": new, **carried} if carried else new
         self._spec = spec
@@ -592,10 +442,7 @@ class TrainingPanel(SpecPanel):
     def _on_budget_value(self, mode: str) -> None:
         field = self.steps if mode == "steps" else self.epochs
         value = field.value()
-        if mode == "steps":
-            self._memory_steps = value
-        else:
-            self._memory_epochs = value
+        self._memory[mode] = value
         spec, t = self._edit_training()
         t.pop("steps" if mode == "epochs" else "epochs", None)
         t[mode] = value
@@ -607,92 +454,40 @@ class TrainingPanel(SpecPanel):
         value = None if kind is None else {kind: float(self.clip_value.value())}
         self._set("training", "clip", value)
 
-    # ------------------------------------------------------------------ validation
+    # ------------------------------------------------------------------ problems
     def errors(self) -> list[str]:
         return list(self._errors)
 
     def _revalidate(self) -> None:
-        errs: list[str] = []
-        fields = [
-            self.steps if self.budget_mode() == "steps" else None,
-            self.epochs if self.budget_mode() == "epochs" else None,
-            self.batch_size,
-            self.eval_every,
-            self.l1,
-            self.l2,
-            self.max_norm,
-            self.probe_every,
-            self.bins,
-            self.jacobian,
-            self.probe_batch,
-            self.seed,
-        ]
-        for f in fields:
-            if f is not None and (m := f.check()):
-                errs.append(m)
-        for f in (self.steps, self.epochs):
-            if f not in fields:
-                f.set_error("")
-        errs += self.opt_params.check() + self.sched_params.check()
-        clip_msg = ""
-        if self.clip_kind.currentData() is not None and not self.clip_value.value() > 0:
-            clip_msg = (
-                f"training.clip.{self.clip_kind.currentData()}: must be > 0, "
-                f"got {self.clip_value.value():g}"
-            )
-            errs.append(clip_msg)
-        mark_error(self.clip_value, clip_msg, "The clipping threshold c (> 0)")
+        """Mark what the spec's one check finds in this panel's sections."""
+        problems = check(self._spec).under(*SECTIONS)
+        by_field = problems.by_field()
+        for form in (
+            self.opt_params,
+            self.sched_params,
+            self.run_params,
+            self.reg_params,
+            self.probe_params,
+            self.run_id_params,
+        ):
+            form.show_problems(by_field)
+        for field in (self.steps, self.epochs):
+            field.set_error(by_field.get(field.path, ""))
+        clip = next((m for f, m in by_field.items() if f.startswith("training.clip")), "")
+        marks = {
+            self.lr: by_field.get("training.lr", ""),
+            self.optimizer: by_field.get("training.optimizer")
+            or by_field.get("training.optimizer.name", ""),
+            self.schedule: by_field.get("training.schedule")
+            or by_field.get("training.schedule.name", ""),
+            self.clip_value: clip,
+        }
         for w, tip in self._tips.items():
-            mark_error(w, "", tip)
-        if not errs:
-            err = self._section_error()
-            if err is not None:
-                errs.append(str(err))
-                self._mark(err)
+            mark_error(w, marks.get(w, ""), tip)
+        errs = problems.messages()
         if errs != self._errors:
             self._errors = errs
             self.errorsChanged.emit()
-
-    def _section_error(self) -> SpecError | None:
-        """The first error of the panel's sections, from the spec's own validation (cross-field
-        rules such as min_lr <= lr), on a spec whose other sections are neutral."""
-        probe = {
-            k: copy.deepcopy(v)
-            for k, v in self._spec.items()
-            if k in ("training", "probes", "seed", "dtype")
-        }
-        probe["data"] = {"name": "spiral"}
-        probe["network"] = {"layers": []}
-        try:
-            resolve_spec(probe)
-        except SpecError as err:
-            if err.field.startswith(SECTION_PREFIXES):
-                return err
-        return None
-
-    def _mark(self, err: SpecError) -> None:
-        path = err.field
-        for prefix, form in (
-            ("training.optimizer.", self.opt_params),
-            ("training.schedule.", self.sched_params),
-        ):
-            if path.startswith(prefix):
-                f = form.fields.get(path[len(prefix) :])
-                if f is not None:
-                    f.set_error(str(err))
-                    return
-        while path:
-            w = self.widgets.get(path)
-            if w is not None:
-                if hasattr(w, "set_error"):
-                    w.set_error(str(err))
-                else:
-                    mark_error(w, str(err), "")
-                return
-            path = path.rpartition(".")[0]
-
-    def set_running(self, running: bool) -> None:
-        pass  # edits during a run become the next run's spec (the window says so)
 
     def retheme(self) -> None:
         """Re-apply the theme's grey text and error marks."""

@@ -47,6 +47,8 @@ from PySide6.QtWidgets import (
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
+from gradlab.experiment.spec.fields import NAMING_KEYS
+from gradlab.experiment.spec.naming import lr_story
 
 #: one colour per pinned run (Tableau 10), kept by the run for as long as it stays pinned
 RUN_COLORS = theme.CATEGORICAL
@@ -63,7 +65,7 @@ AB_QUANTITIES = (
 )
 
 #: spec fields that name or describe a run without changing it (left out of the A/B diff)
-NOT_SETTINGS = ("name", "description", "reference")
+NOT_SETTINGS = NAMING_KEYS
 
 EMPTY_TEXT = "Pin runs with Ctrl+P (or File > Compare with Session…) to compare them here."
 
@@ -88,6 +90,17 @@ def spec_diff(a: Any, b: Any, path: str = "", ignore: tuple[str, ...] = NOT_SETT
     elif a != b and not (_is_nan(a) and _is_nan(b)):
         out.append((path, a, b))
     return out
+
+
+def run_diff(a: RunModel, b: RunModel) -> list[tuple[str, Any, Any]]:
+    """The settings that differ between two runs: their specs' differences, the learning rate
+    told with the changes made during each run (``0.01 -> 0.03 at step 1,200``)."""
+    diffs = [d for d in spec_diff(a.spec, b.spec) if d[0] != "training.lr"]
+    la = lr_story(a.spec["training"]["lr"], a.lr_changes).removeprefix("lr ")
+    lb = lr_story(b.spec["training"]["lr"], b.lr_changes).removeprefix("lr ")
+    if la != lb:
+        diffs.insert(0, ("training.lr", la, lb))
+    return diffs
 
 
 def group_diffs(diffs: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
@@ -262,7 +275,6 @@ class CompareView(BaseView):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.runs: list[RunModel] = []
-        self._source: list | None = None
         self._color_of: dict[int, QColor] = {}
         self._n_colors = 0
         lay: QVBoxLayout = self.layout()  # type: ignore[assignment]
@@ -423,9 +435,8 @@ class CompareView(BaseView):
 
     # ------------------------------------------------------------------ the contract
     def set_runs(self, runs: list[RunModel]) -> None:
-        """Show ``runs`` (pinned, frozen). The list is kept: Unpin and Clear remove runs from it
-        in place (so the window's list stays in step) and emit :attr:`pinnedChanged`."""
-        self._source = runs if isinstance(runs, list) else None
+        """Show ``runs`` (pinned, frozen). Unpin and Clear emit :attr:`pinnedChanged` with the
+        runs left (the window keeps its list from it)."""
         self.runs = list(runs)
         self._rebuild()
 
@@ -474,8 +485,6 @@ class CompareView(BaseView):
 
     def _remove(self, ids: set[int]) -> None:
         self.runs = [r for r in self.runs if id(r) not in ids]
-        if self._source is not None:
-            self._source[:] = [r for r in self._source if id(r) not in ids]
         self._rebuild()
         self.pinnedChanged.emit(list(self.runs))
 
@@ -778,14 +787,17 @@ class CompareView(BaseView):
 
     def _show_diff(self, a: RunModel, b: RunModel) -> None:
         t = theme.current()
-        diffs = spec_diff(a.spec, b.spec)
+        diffs = run_diff(a, b)
         if a is b:
             self.diff_label.setText("A and B are the same run: choose two different runs.")
         elif not diffs:
             self.diff_label.setText("Same settings: the two specs are identical (names aside).")
         else:
             parts = [
-                f"<b>{p}</b>: {format_value(x)} → {format_value(y)}"
+                # the learning rate of a run changed during it reads as a story, A's then B's
+                f"<b>{p}</b>: A {x}, B {y}"
+                if p == "training.lr" and isinstance(x, str)
+                else f"<b>{p}</b>: {format_value(x)} → {format_value(y)}"
                 for p, x, y in group_diffs(diffs)
             ]
             shown = parts[:6]
