@@ -52,6 +52,7 @@ TRAINING_KEYS = {
     "l2",
     "max_norm",
     "eval_every",
+    "diverge_factor",
 }
 PROBE_KEYS = {"every", "bins", "jacobian_every", "jacobian_examples", "batch", "capacity"}
 
@@ -68,6 +69,9 @@ DEFAULT_TRAINING = {
     "l2": 0.0,
     "max_norm": None,
     "eval_every": "auto",
+    # CS231n: a loss above this x its initial value (running mean of 10 batches) diverges the
+    # run like a NaN does; 0 turns the rule off
+    "diverge_factor": 3.0,
 }
 DEFAULT_PROBES = {
     "every": "auto",
@@ -142,6 +146,9 @@ def _resolve_training(t: Any) -> dict:
         )
     if out["eval_every"] != "auto":
         out["eval_every"] = validate.integer(out["eval_every"], "training.eval_every", minimum=1)
+    out["diverge_factor"] = validate.number(
+        out["diverge_factor"], "training.diverge_factor", minimum=0.0
+    )
     return out
 
 
