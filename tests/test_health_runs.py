@@ -142,7 +142,7 @@ HEALTHY = [
     (
         FAMILIES[int(_rng.integers(len(FAMILIES)))],
         int(_rng.integers(1, 21)),
-        int(round(math.exp(_rng.uniform(math.log(32), math.log(400))))),
+        round(math.exp(_rng.uniform(math.log(32), math.log(400)))),
         ("gaussian", "mnist_like", "spiral")[int(_rng.integers(3))],
     )
     for _ in range(12)
