@@ -3,9 +3,10 @@ from the seeds (CS231n lecture 6, Glorot & Bengio 2010, Nielsen ch. 5) and calib
 runs of the presets.
 
 A verdict is an *event* in the run's history, raised when a signal crosses its line and ended
-(``"<kind>_over"``) when it is back well inside it (each line is relaxed by :data:`HYSTERESIS`
-while its verdict stands, so a signal sitting on a line does not flicker). Every event keeps the
-five keys older sessions have (``step``, ``kind``, ``severity``, ``layer``, ``message``) and adds:
+(``"<kind>_over"``) when it is back well inside it (each line is relaxed while its verdict stands,
+``health_rules.HYSTERESIS``, so a signal sitting on a line does not flicker). Every event keeps
+the five keys older sessions have (``step``, ``kind``, ``severity``, ``layer``, ``message``)
+and adds:
 
 ==============  ==================================================================================
 ``layers``      every layer past the line (``layer`` is the worst of them), or ``[]``
@@ -19,14 +20,15 @@ five keys older sessions have (``step``, ``kind``, ``severity``, ``layer``, ``me
 The kinds, worst first (:data:`KIND_ORDER`; ``error`` before ``warning``):
 
 - ``nan``, ``diverged`` (errors, raised by the training loop): a non-finite loss or gradient, or
-  the loss's running mean above ``training.diverge_factor`` x its initial value (CS231n: "if the
-  cost is ever much larger than the original cost, e.g. 3x, break out early").
+  the median loss of the last 10 batches above ``training.diverge_factor`` x its initial value
+  (CS231n: "if the cost is ever much larger than the original cost, e.g. 3x, break out early").
   ``nonfinite``: a probe met NaN/inf values.
 - ``saturation``: a two-sided activation (sigmoid, tanh, softsign) with most of its
   (example, unit) pairs where |f'| < 1% of its maximum (CS231n's W = 1.0 randn), or its mean
   activation driven next to a bound of its range (Glorot & Bengio fig. 2: the top sigmoid layer
   pushed to 0).
-- ``dead``: units with |f'| < 1% of the maximum for every example of the probe batch.
+- ``dead``: most of a layer's units with |f'| < 1% of the maximum for every example of the
+  probe batch.
 - ``symmetric``: units of a layer with identical incoming and outgoing weights (a constant or
   zero initialisation): they receive identical gradients and never differentiate.
 - ``exploding``: back-propagated gradients (or activations) growing geometrically across depth,

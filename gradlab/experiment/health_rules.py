@@ -22,17 +22,20 @@ from gradlab.engine.layers import BatchNorm, Dense, Dropout
 #: Depth trends. A per-layer statistic is fitted by least squares in log space across the hidden
 #: layers (``per_layer`` = exp(slope), ``total`` = per_layer ** (H - 1)). A signal *shrinks
 #: across depth* when total <= 1 / DEPTH_SHRINK and per_layer <= PER_LAYER_SHRINK. Measured at
-#: step 0 (seed 0): cs231n-tanh-0.01 gradients 8e5x, Nielsen 25x (3 hidden) and 118x
-#: (4 hidden), glorot-tanh-standard 8.5x, cs231n-relu-xavier 30x (0.71x a layer: ReLU halves
-#: the variance) are flagged; cs231n-tanh-xavier 3.7x and 2.8x, glorot-tanh-normalized 1.6x,
-#: cs231n-relu-he 1.0x, spiral 2.2x are not. The per-layer line keeps deep healthy nets (20
-#: tanh layers with Glorot init shrink ~0.9x a layer) clear of the total line.
+#: step 0 (seed 0), the back-propagated gradient (``delta_norm``) going down shrinks 7.6e5x in
+#: cs231n-tanh-0.01 (0.22x a layer), 2.5e3x in glorot-sigmoid-standard, 148x and 24x in the
+#: Nielsen presets, 22x in cs231n-relu-xavier (0.71x a layer: ReLU halves the variance), 17x in
+#: glorot-softsign-standard and 10x in glorot-tanh-standard (0.56x a layer), all flagged; 3.3x in
+#: cs231n-tanh-xavier (0.88x), 2.4x in spiral, 1.7x in glorot-tanh-normalized and 1.0x in
+#: cs231n-relu-he, none flagged. The activation std going up: 7.3e5x, 22x, 13x, 9.9x in the
+#: flagged ones, 2.6x and 1.7x in the Xavier ones. The per-layer line keeps deep healthy nets
+#: clear of the total line (20 tanh layers with Glorot init lose ~0.9x a layer).
 DEPTH_SHRINK = 5.0
 PER_LAYER_SHRINK = 0.8
 #: A signal *grows across depth* when total >= DEPTH_GROW and per_layer >= PER_LAYER_GROW.
 #: Training legitimately grows gradients going down: the spiral preset, healthy (98.5%),
-#: reaches 13x across its 3 hidden layers after 3,000 steps; Nielsen's chain (25x a layer)
-#: reaches 1.5e4x, cs231n-tanh-1.0 7e4x.
+#: reaches 12x across its 3 hidden layers after 3,000 steps; Nielsen's chain (25x a layer)
+#: starts at 1.6e4x, cs231n-tanh-1.0 at 6.1e4x (3.4x a layer).
 DEPTH_GROW = 100.0
 PER_LAYER_GROW = 1.25
 #: A hidden layer's activation std against the input's std: below INPUT_COLLAPSE the
@@ -42,7 +45,7 @@ INPUT_COLLAPSE = 1e-2
 INPUT_EXPLODE = 1e2
 #: Fraction of (example, unit) pairs with |f'| < 1% of max |f'| in a two-sided saturating
 #: layer. cs231n-tanh-1.0: 0.89 at step 0; the spiral preset's tanh layers while learning
-#: well: up to 0.44 after 4,000 steps; cs231n-tanh-xavier 0.003.
+#: well: up to 0.45 within its 4,000 steps; cs231n-tanh-xavier 0.003.
 SATURATED = 0.7
 #: A two-sided layer's mean activation within this fraction of its range from a bound (Glorot
 #: & Bengio fig. 2: the top sigmoid layer of glorot-sigmoid-standard falls from 0.50 to 0.094
