@@ -585,39 +585,51 @@ def symmetric_units(net: Network, rtol: float = 1e-6) -> list[tuple[int, int, in
                 dropped = True
             elif isinstance(nxt, BatchNorm):
                 parts.extend(nxt.params[key][:, None] for key in ("gamma", "beta"))
-        if dropped:
-            continue
-        M = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts], axis=1)
-        out.append((mod.index - 1, _distinct_rows(M, rtol), mod.units))
+        if not dropped:
+            out.append((mod.index - 1, _distinct_units(parts, rtol), mod.units))
     return out
 
 
 def _per_unit(cols: np.ndarray, units: int) -> np.ndarray:
-    """(units * pieces, n) rows -> (units, pieces * n): a maxout unit's pieces side by side."""
-    return cols.reshape(units, -1)
+    """(units * pieces, n) rows -> (units, pieces * n): a maxout unit's pieces side by side
+    (a view when pieces is 1)."""
+    return cols if cols.shape[0] == units else cols.reshape(units, -1)
 
 
-def _distinct_rows(M: np.ndarray, rtol: float) -> int:
-    """How many distinct rows M has (equal within rtol x max |M|): rows are sorted by a random
-    projection, and only neighbours in that order are compared entry by entry."""
-    if not np.isfinite(M).all():
-        return len(M)
-    scale = float(np.abs(M).max()) if M.size else 0.0
+def _distinct_units(parts: Sequence[np.ndarray], rtol: float) -> int:
+    """How many distinct rows the side-by-side ``parts`` (units, n_i) have, rows equal within
+    rtol x the largest entry counting as one. Rows are sorted by a random projection (no copy
+    of the weights); only neighbours in that order, which a random init never has, are compared
+    entry by entry."""
+    units = parts[0].shape[0]
+    if not all(np.isfinite(p).all() for p in parts):
+        return units
+    scale = max(float(max(p.max(), -p.min())) for p in parts if p.size)
     if scale == 0.0:
         return 1
     tol = rtol * scale
-    r = np.random.default_rng(0).standard_normal(M.shape[1])
-    key = M @ r
+    rng = np.random.default_rng(0)
+    key = np.zeros(units)
+    key_tol = 0.0
+    for p in parts:
+        r = rng.standard_normal(p.shape[1]).astype(p.dtype)
+        key += p @ r
+        key_tol += tol * float(np.abs(r).sum())
     order = np.argsort(key, kind="stable")
-    key_tol = tol * float(np.abs(r).sum())
-    distinct = 0
-    start = 0
-    for i in range(1, len(order) + 1):
-        if i == len(order) or key[order[i]] - key[order[i - 1]] > key_tol:
-            reps: list[np.ndarray] = []
-            for j in order[start:i]:
-                if not any(np.max(np.abs(M[j] - rep)) <= tol for rep in reps):
-                    reps.append(M[j])
-            distinct += len(reps)
-            start = i
+    close = np.diff(key[order]) <= key_tol
+    if not close.any():
+        return units  # every unit its own: the common case
+    # runs of neighbours closer than the tolerance are the only candidates for copies
+    bounds = np.flatnonzero(~close) + 1
+    groups = np.split(order, bounds)
+    distinct = sum(1 for g in groups if len(g) == 1)
+    for g in groups:
+        if len(g) == 1:
+            continue
+        reps: list[np.ndarray] = []
+        for j in g:
+            row = np.concatenate([p[j].astype(np.float64) for p in parts])
+            if not any(np.max(np.abs(row - rep)) <= tol for rep in reps):
+                reps.append(row)
+        distinct += len(reps)
     return distinct
