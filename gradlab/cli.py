@@ -302,7 +302,24 @@ def cmd_run(args) -> int:
             f"saved {out}: {exp.step_count:,} steps, {exp.history.n_probes} probes{acc_s}",
             file=sys.stderr,
         )
+        verdict = _verdict(exp)
+        if not verdict.healthy:
+            print(f"health: {verdict.sentence}", file=sys.stderr)
     return EXIT_OK
+
+
+def _health_line(exp) -> str:
+    v = _verdict(exp)
+    if v.healthy:
+        return "healthy"
+    more = f" (and {len(v.active) - 1} more)" if len(v.active) > 1 else ""
+    return f"{v.label} since step {v.step:,}{more}: {v.sentence}"
+
+
+def _verdict(exp):
+    from gradlab.experiment import health
+
+    return health.verdict(exp.history)
 
 
 def _open_session(path: str):
@@ -331,6 +348,7 @@ def cmd_info(args) -> int:
         f"progress    {exp.step_count:,} steps"
         + (f" of {t['steps']:,}" if t.get("steps") else "")
         + f", {h.n_probes} probes kept, {len(h.events_copy())} events, status {exp.status}",
+        "health      " + _health_line(exp),
     ]
     if len(ev["step"]):
         lines.append(

@@ -281,3 +281,32 @@ def test_verdicts_survive_a_session_and_old_sessions_still_load(tmp_path):
     assert old.watch.loss0 == pytest.approx(exp.history.probe(0)["loss"])
     old.run(steps=10)  # no second "vanishing" event: the standing verdict was recovered
     assert [e["kind"] for e in old.history.events_copy()].count("vanishing") == 1
+
+
+def test_the_command_line_says_the_verdict(tmp_path, capsys):
+    from gradlab.cli import main
+
+    spec = {
+        "name": "tiny-init",
+        "data": {"name": "gaussian", "n": 200, "dim": 20, "classes": 4},
+        "network": {
+            "layers": [{"units": 32, "activation": "tanh", "init": {"name": "normal", "std": 0.01}}]
+            * 5
+        },
+        "training": {"steps": 0},
+        "probes": {"jacobian_every": 0},
+    }
+    (tmp_path / "s.json").write_text(json.dumps(spec), encoding="utf-8")
+    out = tmp_path / "s.gradlab"
+    assert main(["run", "--spec", str(tmp_path / "s.json"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "health: Vanishing gradients:" in err
+    assert main(["info", str(out)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("health"))
+    assert "vanishing gradients since step 0 (and 1 more): Vanishing gradients" in line
+    spec["network"]["layers"] = [{"units": 32, "activation": "tanh"}] * 2
+    (tmp_path / "s.json").write_text(json.dumps(spec), encoding="utf-8")
+    assert main(["run", "--spec", str(tmp_path / "s.json"), "--out", str(out)]) == 0
+    assert "health" not in capsys.readouterr().err
+    main(["info", str(out)])
+    assert "health      healthy" in capsys.readouterr().out
