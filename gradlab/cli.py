@@ -5,6 +5,7 @@
     gradlab [FILE.gradlab] [--preset NAME] [--run]      open the window
     gradlab run (--preset NAME | --spec FILE.json) [--steps N | --epochs N] [--seed S]
                 [--set training.lr=0.01 ...] --out FILE.gradlab
+    gradlab run SESSION.gradlab (--steps N | --epochs N) --out NEW.gradlab   (train on)
     gradlab export FILE.gradlab --stats OUT.json|OUT.csv
     gradlab export FILE.gradlab --figure KIND --out FIG.pdf|svg|png|eps [--step N]
                 [--width W --height H (inches)] [--dpi D] [--style paper|slides]
@@ -66,12 +67,19 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="gradlab run", description="Train headless and save a session.")
-    src = p.add_mutually_exclusive_group(required=True)
+    p = _Parser(
+        prog="gradlab run",
+        description="Train headless and save a session; or train a saved session N more steps "
+        "into a new file (the source is never changed).",
+    )
+    p.add_argument("session", nargs="?", help="a .gradlab session to train on")
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", help="a preset name (see 'gradlab presets')")
     src.add_argument("--spec", help="a JSON spec file")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="training steps (0: the step-0 probe only)")
+    budget.add_argument(
+        "--steps", type=int, help="training steps (0: the step-0 probe only); with a session: more"
+    )
     budget.add_argument("--epochs", type=float, help="passes over the training set")
     p.add_argument("--seed", type=int, help="override the spec's seed")
     p.add_argument(
@@ -232,10 +240,39 @@ def _check_folder(out: Path, option: str) -> None:
         raise UsageError(f"{option} {out}: the folder {parent} does not exist")
 
 
+def _continued(args):
+    """``gradlab run SESSION --steps N``: the loaded session and the steps to train (the budget
+    is raised to fit them)."""
+    from gradlab.experiment import load_session
+
+    if args.preset or args.spec:
+        raise UsageError("give a session to train on or --preset/--spec for a new run, not both")
+    if args.set or args.seed is not None:
+        raise UsageError("--set and --seed shape a new run; a session trains on with its own spec")
+    if args.steps is None and args.epochs is None:
+        raise UsageError(f"say how much more to train {args.session}: give --steps N or --epochs N")
+    src = Path(args.session)
+    if not src.exists():
+        raise UsageError(f"{args.session} does not exist")
+    out = Path(args.out)
+    if out.exists() and os.path.samefile(src, out):
+        raise UsageError(f"--out {args.out} is the session itself; write the longer run elsewhere")
+    exp = load_session(src)
+    if args.steps is not None:
+        if args.steps < 0:
+            raise UsageError(f"--steps must be >= 0, got {args.steps}")
+        return exp, args.steps
+    if not args.epochs > 0:
+        raise UsageError(f"--epochs must be > 0, got {args.epochs:g}")
+    return exp, max(1, round(args.epochs * exp.steps_per_epoch))
+
+
 def cmd_run(args) -> int:
     from gradlab.experiment import Experiment
     from gradlab.threads import configure_blas
 
+    if not (args.session or args.preset or args.spec):
+        raise UsageError("give --preset NAME, --spec FILE.json or a session to train on")
     out = Path(args.out)
     if out.suffix != ".gradlab":
         raise UsageError(f"--out {args.out} must end in .gradlab")
@@ -245,15 +282,22 @@ def cmd_run(args) -> int:
     if not os.access(out.parent, os.W_OK):
         raise UsageError(f"the folder {out.parent} for --out is not writable")
     configure_blas()
-    exp = Experiment(_load_spec(args))
-    total = exp.total_steps
+    more = None
+    if args.session:
+        exp, more = _continued(args)
+        if exp.status == "diverged":
+            print(f"gradlab: {exp.diverged['message']} Continuing anyway.", file=sys.stderr)
+        total = exp.step_count + more
+    else:
+        exp = Experiment(_load_spec(args))
+        total = exp.total_steps
     if total is None:
         raise UsageError("the spec has no step budget: give --steps or --epochs")
     progress = Progress(total, args.quiet or total == 0)
     interrupted = False
     status = "done"
     try:
-        for report in exp.train():
+        for report in exp.train(more):
             progress.update(
                 report.step, report.loss, report.steps_per_sec, force=report.status != "running"
             )
@@ -279,7 +323,24 @@ def cmd_run(args) -> int:
             f"saved {out}: {exp.step_count:,} steps, {exp.history.n_probes} probes{acc_s}",
             file=sys.stderr,
         )
+        verdict = _verdict(exp)
+        if not verdict.healthy:
+            print(f"health: {verdict.sentence}", file=sys.stderr)
     return EXIT_OK
+
+
+def _health_line(exp) -> str:
+    v = _verdict(exp)
+    if v.healthy:
+        return "healthy"
+    more = f" (and {len(v.active) - 1} more)" if len(v.active) > 1 else ""
+    return f"{v.label} since step {v.step:,}{more}: {v.sentence}"
+
+
+def _verdict(exp):
+    from gradlab.experiment import health
+
+    return health.verdict(exp.history)
 
 
 def _open_session(path: str):
@@ -309,6 +370,7 @@ def cmd_info(args) -> int:
         f"progress    {exp.step_count:,} steps"
         + (f" of {t['steps']:,}" if t.get("steps") else "")
         + f", {h.n_probes} probes kept, {len(h.events_copy())} events, status {exp.status}",
+        "health      " + _health_line(exp),
     ]
     if len(ev["step"]):
         lines.append(

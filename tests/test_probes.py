@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gradlab.engine import Network, losses
+from gradlab.engine import Network, activations, losses
 from gradlab.experiment.probes import (
     HIST_QUANTITIES,
     LAYER_STATS,
@@ -428,8 +428,9 @@ def test_bin_counts_puts_edge_values_in_the_bin_above_them():
         w = 2 * r / 50
         pos = (inside + r) / w
         inside = inside[np.abs(pos - np.round(pos)) > 1e-6]  # away from edges
-        np.testing.assert_array_equal(bin_counts(inside, -r, r, 50),
-                                      np.histogram(inside, 50, (-r, r))[0])
+        np.testing.assert_array_equal(
+            bin_counts(inside, -r, r, 50), np.histogram(inside, 50, (-r, r))[0]
+        )
     # dyadic edges are exact: each edge value goes to the bin above, the top edge to the last
     edges = np.linspace(-1.0, 1.0, 33)  # w = 1/16
     np.testing.assert_array_equal(bin_counts(edges, -1.0, 1.0, 32), [1] * 31 + [2])
@@ -611,3 +612,80 @@ def test_probes_with_dropout_are_reproducible_from_their_seed():
         ra, rb = a.probe(k, 0.0, 0.1), b.probe(k, 0.0, 0.1)
         for s in LAYER_STATS:
             np.testing.assert_array_equal(ra.stats[s], rb.stats[s], err_msg=s)
+
+
+# ---------------------------------------------------------------------------- |f'| and CS231n
+
+
+def one_layer(activation: str, **extra) -> tuple[Network, np.ndarray, np.ndarray]:
+    """40 units of ``activation`` with pre-activations spread over [-6, 6] and more."""
+    net = Network.from_spec(
+        [{"units": 40, "activation": activation, "init": {"name": "normal", "std": 2.0}, **extra}],
+        input_dim=IN,
+        output_dim=2,
+        seed=3,
+        dtype="float64",
+    )
+    x = np.random.default_rng(5).normal(size=(200, IN))
+    return net, x, np.arange(200) % 2
+
+
+@pytest.mark.parametrize(
+    "activation", [a for a in activations.names() if a != "maxout"] + ["maxout"]
+)
+def test_saturated_and_dead_use_the_magnitude_of_the_slope(activation):
+    """|f'(z)| < 1% of max |f'|, for every activation: GELU and SiLU have negative slopes
+    (down to -0.13 and -0.10) that still carry gradient; tanh, sigmoid, softsign, SELU have
+    slopes that rise and fall."""
+    net, x, y = one_layer(activation)
+    rec = make_prober(net, x, y, jacobian_every=0).probe(0, 0.0, 0.1)
+    blk = net.blocks[0]
+    d = blk.derivative()
+    flat = np.abs(d) < 0.01 * blk.act.max_derivative
+    assert rec.stats["act_saturated"][0] == pytest.approx(flat.mean(), abs=1e-12)
+    assert rec.stats["act_dead"][0] == pytest.approx(flat.all(axis=0).mean(), abs=1e-12)
+
+
+@pytest.mark.parametrize(("activation", "z0"), [("gelu", -1.5), ("silu", -2.4)])
+def test_a_unit_on_the_negative_slope_of_gelu_or_silu_is_neither_saturated_nor_dead(activation, z0):
+    net, x, y = one_layer(activation)
+    net.params["dense1.W"][:, :10] = 0.0  # ten units sit at z0 for every example
+    net.params["dense1.b"][:10] = z0
+    rec = make_prober(net, x, y, jacobian_every=0).probe(0, 0.0, 0.1)
+    d = net.blocks[0].derivative()
+    assert (d[:, :10] < -0.09).all()  # a negative slope, far from flat
+    signed = d < 0.01 * net.blocks[0].act.max_derivative  # what the probes used to count
+    assert rec.stats["act_dead"][0] < signed.all(axis=0).mean() - 0.2
+    assert rec.stats["act_saturated"][0] < signed.mean() - 0.2
+
+
+def test_update_ratio_divides_by_the_weights_before_the_update():
+    """CS231n's ratio ||W_after - W_before|| / ||W_before||, measured through the experiment."""
+    import gradlab
+
+    spec = {
+        "name": "u",
+        "data": {"name": "spiral", "n": 200},
+        "network": {"layers": [{"units": 8, "activation": "tanh"}]},
+        "training": {"optimizer": "sgd", "lr": 2.0, "steps": 5},
+        "probes": {"every": 1, "jacobian_every": 0},
+    }
+    exp = gradlab.Experiment(spec)
+    exp.run(steps=2)
+    before = {k: v.copy() for k, v in exp.network.params.items()}
+    exp.run(steps=1)
+    ratio = exp.history.probe(-1)["stats"]["update_ratio"]
+    for l, name in enumerate(exp.network.layer_names):
+        w0, w1 = before[f"{name}.W"], exp.network.params[f"{name}.W"]
+        assert ratio[l] == pytest.approx(np.linalg.norm(w1 - w0) / np.linalg.norm(w0), rel=1e-5)
+        after = np.linalg.norm(w1 - w0) / np.linalg.norm(w1)
+        assert abs(ratio[l] - after) > 1e-3 * after  # (over ||W_after|| it would differ)
+
+
+def test_update_ratio_over_given_weight_norms_before():
+    net, x, y = tiny_net()
+    norms = {"dense1": 0.3, "dense2": 0.0, "dense3": 1.5}
+    before = {"dense1": 2.0, "dense2": 1.0, "dense3": 0.5}
+    rec = make_prober(net, x, y).probe(1, 0.1, 0.1, update_norms=norms, weight_norms_before=before)
+    for l, name in enumerate(net.layer_names):
+        assert rec.stats["update_ratio"][l] == pytest.approx(norms[name] / before[name])

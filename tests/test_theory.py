@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from gradlab.engine import Network, activations
+from gradlab.engine import Network, activations, losses
 from gradlab.experiment import Experiment
 from gradlab.experiment.theory import gaussian_moments, predict
 
@@ -223,3 +223,89 @@ def test_theory_overlay_matches_a_wide_tanh_network_at_step_zero():
     np.testing.assert_allclose(measured["act_std"][:6], theory["act_std"][:6], rtol=0.05)
     # the network really shrinks layer after layer (the overlay shows a trend, not a constant)
     assert theory["pre_std"][5] < 0.8 * theory["pre_std"][0]
+
+
+# ------------------------------------------------------------------------- measured gains
+
+
+def measured_gains(layers, n: int = 500, d: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """(measured, predicted) per-layer gains of the back-propagated second moment on a real
+    network: measured[k] = E||delta_k||^2 / E||delta_(k+1)||^2 between hidden blocks k and k+1
+    (one forward and backward pass in training mode on Gaussian inputs), predicted = chi[k]."""
+    net = Network.from_spec(layers, d, 10, seed=0, dtype="float64")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, d))
+    y = rng.integers(0, 10, n)
+    out = net.forward(x, training=True, rng=np.random.default_rng(2))
+    _, g = losses.get("softmax_cross_entropy")(out, y)
+    net.backward(g, input_grad=False)
+    ms = np.array([np.mean(np.sum(b.taps["delta"] ** 2, axis=1)) for b in net.blocks])
+    chi = predict(net, float(np.mean(x**2)), float(np.mean(np.var(x, axis=0))))["chi"]
+    return ms[:-2] / ms[1:-1], chi[:-2]
+
+
+def geometric_mean(v: np.ndarray) -> float:
+    return float(np.exp(np.mean(np.log(v))))
+
+
+def test_batchnorm_divides_the_gain_by_the_variance_before_it():
+    """20 x 500 tanh + batch-norm, LeCun init: the gradients grow 1.18x a layer going down;
+    chi = sigma_w^2 E[f'(z)^2] alone says 0.46."""
+    layers = [{"units": 500, "activation": "tanh", "init": "lecun_normal", "batchnorm": True}]
+    measured, chi = measured_gains(layers * 20)
+    mid = slice(4, 16)
+    assert geometric_mean(measured[mid]) == pytest.approx(1.18, rel=0.03)
+    np.testing.assert_allclose(chi[mid], geometric_mean(measured[mid]), rtol=0.03)
+    # (the first block normalises unit-variance inputs: its gain is E[f'^2] = 0.47; the others
+    # normalise tanh outputs of variance 0.39)
+    assert chi[0] == pytest.approx(0.4665, rel=1e-3) and (chi[1:] > 1.1).all()
+
+
+def test_dropout_multiplies_the_gain_by_one_over_keep():
+    """Inverted dropout with p = 0.5 in every block: E[(m / (1 - p))^2] = 2 on the backward
+    second moment (the variance it adds to the forward pass lowers E[f'^2] a little)."""
+    layers = [{"units": 500, "activation": "tanh", "init": "lecun_normal", "dropout": 0.5}]
+    measured, chi = measured_gains(layers * 20)
+    mid = slice(6, 16)
+    assert geometric_mean(measured[mid]) > 1.05  # the gradients grow: without dropout 0.93
+    np.testing.assert_allclose(chi[mid], geometric_mean(measured[mid]), rtol=0.03)
+    plain, _ = measured_gains([{**layers[0], "dropout": 0.0}] * 20)
+    assert geometric_mean(plain[mid]) < 0.97
+
+
+def test_standalone_batchnorm_and_dropout_count_in_the_gain():
+    relu_bn = [{"units": 500, "activation": "relu", "init": "he_normal"}, {"type": "batchnorm"}]
+    measured, chi = measured_gains(relu_bn * 10)
+    # the BN after block k divides block k+1's gain by var(relu(z)) = q (1/2 - 1/(2 pi)), q = 2
+    np.testing.assert_allclose(chi[2:-1], geometric_mean(measured[2:]), rtol=0.03)
+    assert chi[3] == pytest.approx(1.0 / (2.0 * (0.5 - 1.0 / (2.0 * np.pi))), rel=1e-3)
+    tanh_drop = [
+        {"units": 500, "activation": "tanh", "init": "lecun_normal"},
+        {"type": "dropout", "rate": 0.3},
+    ]
+    measured, chi = measured_gains(tanh_drop * 10)
+    np.testing.assert_allclose(chi[5:], geometric_mean(measured[5:]), rtol=0.03)
+
+
+def test_the_overlay_uses_the_inputs_variance_for_a_first_batchnorm():
+    """Non-centred inputs (pixels in [0, 1]): BN removes their mean, so the first block's gain
+    divides by sigma_w^2 var(x), not by sigma_w^2 E[x^2]."""
+    spec = {
+        "name": "bn",
+        "data": {"name": "mnist_like", "n": 600},
+        "network": {
+            "layers": [
+                {"units": 64, "activation": "tanh", "init": "lecun_normal", "batchnorm": True}
+            ]
+        },
+        "training": {"steps": 0},
+        "probes": {"jacobian_every": 0, "batch": 256},
+    }
+    exp = Experiment(spec)
+    exp.run(steps=0)
+    x = exp.prober.x.astype(np.float64)
+    var, ms = float(np.mean(np.var(x, axis=0))), float(np.mean(x**2))
+    assert ms > 1.5 * var
+    want = predict(exp.network, ms, var)["chi"]
+    np.testing.assert_allclose(exp.history.theory["chi"], want)
+    assert want[0] == pytest.approx(predict(exp.network, ms)["chi"][0] * ms / var, rel=1e-9)

@@ -54,7 +54,7 @@ def save(exp: Experiment, path: str | Path) -> Path:
             "probe_every": exp.probe_every,
             "status": exp.status if exp.status in ("diverged", "done") else "paused",
             "diverged": exp.diverged,
-            "health": exp._health,
+            "health": {"watch": exp.watch.state(), "monitor": exp._monitor_state_now()},
             "last_eval_step": exp._last_eval_step,
             "t_step": exp._t_step,
             "t_probe": exp._t_probe,
@@ -106,12 +106,13 @@ def restore(cls: type[Experiment], manifest: dict, arrays: dict[str, np.ndarray]
     exp.probe_every = int(tr["probe_every"])
     exp.status = tr["status"] if exp.step_count or tr["status"] == "diverged" else "ready"
     exp.diverged = tr["diverged"]
-    exp._health = dict(tr["health"])
+    health_state = tr.get("health") or {}
     exp._last_eval_step = int(tr["last_eval_step"])
     exp._t_step, exp._t_probe = float(tr["t_step"]), float(tr["t_probe"])
     exp._t_jacobian = float(tr.get("t_jacobian", 0.0))
     exp._prober_state = manifest["prober"]
     exp.history = History.from_arrays(manifest["history"], arrays)
+    exp._load_health(health_state)
     exp.path = path
     return exp
 

@@ -39,8 +39,8 @@ from gradlab import data as datasets
 from gradlab import threads
 from gradlab.engine import Network, losses, optimizers, regularization, schedules
 from gradlab.errors import DataError, SpecError
+from gradlab.experiment import health, theory
 from gradlab.experiment import spec as specs
-from gradlab.experiment import theory
 from gradlab.experiment.history import History
 from gradlab.experiment.probes import Prober, ProbeRecord
 from gradlab.experiment.spec import fields, naming
@@ -54,11 +54,6 @@ EVAL_BUDGET = 0.05
 #: probes may cost at most 10% of the time when ``probes.every`` is "auto" (DESIGN.md); the
 #: interval is sized for 7%, since a probe also cools the caches the next steps rely on
 PROBE_BUDGET = 0.07
-#: health thresholds (DESIGN.md): first/last hidden speed of learning, saturated/dead fractions
-VANISHING_RATIO = 1e-2
-EXPLODING_RATIO = 1e2
-SATURATION_WARN = 0.5
-DEAD_WARN = 0.5
 
 _NICE = (1, 2, 5)
 
@@ -153,7 +148,11 @@ class Experiment:
         self.probe_every = 10 if p["every"] == "auto" else p["every"]
         self.status = "ready"
         self.diverged: dict | None = None
-        self._health = {"vanishing": False, "exploding": False, "saturation": False, "dead": False}
+        #: health verdicts (built with the prober: they need the probe batch and the labels)
+        self._monitor: health.HealthMonitor | None = None
+        self._monitor_state: dict | None = None
+        #: CS231n's divergence rule on the running mean of the loss
+        self.watch = health.DivergenceWatch(float(t.get("diverge_factor", 3.0) or 0.0))
         #: seconds per step the driver paces training at (the window's speed control), or None;
         #: "auto" probing may then use the idle time: probes cost <= 10% of the wall clock
         self.pace: float | None = None
@@ -247,6 +246,19 @@ class Experiment:
                 self._prober.load_state(self._prober_state)
         return self._prober
 
+    @property
+    def monitor(self) -> health.HealthMonitor:
+        """The health verdicts' judge (see :mod:`gradlab.experiment.health`)."""
+        if self._monitor is None:
+            ds = self.data
+            chance = health.chance_loss(self.loss.name, ds.y_train, self.output_dim)
+            self._monitor = health.HealthMonitor.for_network(
+                self.network, self.prober.input_std(), chance
+            )
+            if self._monitor_state is not None:
+                self._monitor.load_state(self._monitor_state)
+        return self._monitor
+
     # ------------------------------------------------------------------ learning rate
     @property
     def lr(self) -> float:
@@ -332,11 +344,15 @@ class Experiment:
             loss += regularization.penalty(net.params, l1, l2, self.weight_names)
             regularization.add_penalty_grads(net.params, net.grads, l1, l2, self.weight_names)
         gnorm = regularization.global_norm(net.grads)
-        if not (math.isfinite(loss) and math.isfinite(gnorm)):
+        finite = math.isfinite(loss) and math.isfinite(gnorm)
+        if self.watch.loss0 is None and finite:
+            self.watch.loss0 = float(loss)  # (no step-0 probe: the first batch is the reference)
+        running = self.watch.check(loss) if finite else None
+        if not finite or running is not None:
             if bn_backup:
                 for k, v in bn_backup.items():
                     net.buffers[k][...] = v
-            self._diverge(loss)
+            self._diverge(loss, running)
             return False
         clipped = False
         clip = t["clip"]
@@ -351,6 +367,12 @@ class Experiment:
         total = self.total_steps
         probe_next = self._probe_due(next_step) or next_step == total
         before = {w: net.params[w].copy() for w in self.weight_names} if probe_next else None
+        # CS231n's update ratio divides by the weights before the update
+        before_norms = (
+            {w.split(".")[0]: float(np.linalg.norm(before[w])) for w in self.weight_names}
+            if probe_next
+            else None
+        )
         self.optimizer.step(net.params, net.grads)
         if t["max_norm"] is not None:
             regularization.apply_max_norm(net.params, t["max_norm"], self.weight_names)
@@ -363,13 +385,23 @@ class Experiment:
                 w.split(".")[0]: float(np.linalg.norm(net.params[w] - before[w]))
                 for w in self.weight_names
             }
-            self._probe(norms)
+            self._probe(norms, weight_norms_before=before_norms)
         if next_step % self.eval_every == 0 or next_step == total:
             self._evaluate_and_record()
         return True
 
-    def _diverge(self, loss: float) -> None:
-        """A NaN/inf loss or gradient: find the first layer that went bad, pause, say so."""
+    def _diverge(self, loss: float, running: float | None = None) -> None:
+        """Stop at the last good state: a NaN/inf loss or gradient (say which layer went bad
+        first), or the loss's running mean above ``training.diverge_factor`` x its initial
+        value (CS231n's rule). The refused step updated nothing but the data position."""
+        step = self.step_count + 1
+        if running is not None:
+            f = health.divergence_finding(step, self.step_count, running, self.watch)
+            self.diverged = {"step": step, "layer": None, "part": "loss", "kind": f.kind,
+                             "value": f.value, "line": f.line, "message": f.message}  # fmt: skip
+            self.status = "diverged"
+            self.history.add_event(step, f.kind, f.message, severity=f.severity, **f.fields())
+            return
         net = self.network
         where = None
         for blk in net.blocks:  # forward order: the first block whose z or a is not finite
@@ -384,23 +416,60 @@ class Experiment:
                     where = (blk.name, "gradients")
                     break
         layer, part = where if where else (None, "loss")
-        step = self.step_count + 1
         msg = (
             f"Training diverged at step {step}: non-finite {part}"
             + (f" first appeared in {layer}" if layer else f" (loss = {loss})")
             + f". Paused at step {self.step_count}, the last good state; lower the learning "
             "rate or clip the gradients."
         )
-        self.diverged = {"step": step, "layer": layer, "part": part, "message": msg}
+        self.diverged = {"step": step, "layer": layer, "part": part, "kind": "nan", "message": msg}
         self.status = "diverged"
-        self.history.add_event(step, "nan", msg, layer=layer, severity="error")
+        self.history.add_event(
+            step,
+            "nan",
+            msg,
+            layer=layer,
+            severity="error",
+            layers=[layer] if layer else [],
+            quantity=part,
+            source=health.CS231N,
+        )
+
+    def continue_after_divergence(self) -> bool:
+        """Continue anyway after a divergence (the window's banner; :meth:`train` calls it on a
+        diverged run too): the verdict ends with an event and the running-mean rule rests until
+        the loss is back under its line (a NaN is always caught). False if not diverged."""
+        if self.status != "diverged":
+            return False
+        info = self.diverged or {}
+        kind = info.get("kind", "nan")
+        self.watch.continue_anyway()
+        self.history.add_event(
+            self.step_count,
+            f"{kind}_over",
+            f"Continued anyway from step {self.step_count} after the divergence at step "
+            f"{info.get('step', self.step_count + 1)}.",
+            severity="info",
+        )
+        self.diverged = None
+        self.status = "paused"
+        return True
 
     # ------------------------------------------------------------------ probes
     def ensure_initial_probe(self) -> None:
         """Take the step-0 probe (and the theory beside it) if the history has none yet."""
         if self.history.n_probes == 0 and self.prober.count == 0:
-            self.history.set_theory(theory.predict(self.network, self.prober.input_mean_square()))
-            self._probe(None)
+            prober = self.prober
+            self.history.set_theory(
+                theory.predict(self.network, prober.input_mean_square(), prober.input_variance())
+            )
+            rec = self._probe(None)
+            if self.watch.loss0 is None and math.isfinite(rec.loss):
+                t = self.spec["training"]
+                penalty = regularization.penalty(
+                    self.network.params, t["l1"], t["l2"], self.weight_names
+                )
+                self.watch.loss0 = float(rec.loss + penalty)
             self._evaluate_and_record()
 
     def probe_now(self) -> None:
@@ -410,18 +479,26 @@ class Experiment:
             return
         self._probe(None, scheduled=False)
 
-    def _probe(self, update_norms: dict[str, float] | None, scheduled: bool = True) -> ProbeRecord:
+    def _probe(
+        self,
+        update_norms: dict[str, float] | None,
+        scheduled: bool = True,
+        weight_norms_before: dict[str, float] | None = None,
+    ) -> ProbeRecord:
         t0 = time.perf_counter()
         prober = self.prober
         index = prober.count
-        rec = prober.probe(self.step_count, self.epoch_float, self.lr, update_norms, scheduled)
+        rec = prober.probe(
+            self.step_count, self.epoch_float, self.lr, update_norms, scheduled, weight_norms_before
+        )
         self.history.append_probe(rec, index)
         t_jac = rec.extra.get("t_jacobian", 0.0)
         dt = time.perf_counter() - t0 - t_jac
         self._t_probe = dt if self._t_probe == 0 else 0.8 * self._t_probe + 0.2 * dt
         if rec.jacobian:
             self._t_jacobian = t_jac if self._t_jacobian == 0 else 0.5 * (self._t_jacobian + t_jac)
-        self._check_health(rec)
+        if scheduled:  # (extra probes at a pause would make verdicts depend on the pauses)
+            self.monitor.probe(rec, self.network, self.history)
         if self.spec["probes"]["every"] == "auto" and self._t_step > 0 and index >= 2:
             # the Jacobian's cost is spread over the probes that skip it
             per_probe = self._t_probe + self._t_jacobian / max(prober.jacobian_every, 1)
@@ -430,77 +507,6 @@ class Experiment:
             if k != self.probe_every and (k > self.probe_every or k <= self.probe_every // 4):
                 self.probe_every = k
         return rec
-
-    def _check_health(self, rec: ProbeRecord) -> None:
-        h = self.history
-        names = self.network.layer_names
-        hidden = len(names) - 1
-        st = rec.stats
-        if rec.first_bad_layer is not None:
-            h.add_event(
-                rec.step,
-                "nonfinite",
-                f"non-finite values in {names[rec.first_bad_layer]} at step {rec.step}",
-                layer=names[rec.first_bad_layer],
-                severity="error",
-            )
-            return  # the other signs mean nothing on non-finite statistics
-
-        def flag(key: str, on: bool, msg_on: str, msg_off: str, layer: str | None) -> None:
-            if on != self._health[key]:
-                self._health[key] = on
-                h.add_event(
-                    rec.step,
-                    key if on else f"{key}_over",
-                    msg_on if on else msg_off,
-                    layer=layer,
-                    severity="warning" if on else "info",
-                )
-
-        if hidden >= 2:
-            first, last = st["bias_grad_norm"][0], st["bias_grad_norm"][hidden - 1]
-            ratio = first / last if last > 0 else (math.inf if first > 0 else 1.0)
-            if math.isfinite(first) and math.isfinite(last):
-                flag(
-                    "vanishing",
-                    ratio < VANISHING_RATIO,
-                    f"vanishing gradients: the first hidden layer learns {1 / ratio:.3g}x slower "
-                    f"than the last (||dC/db|| {first:.2e} vs {last:.2e})",
-                    "vanishing gradients over",
-                    names[0],
-                )
-                flag(
-                    "exploding",
-                    ratio > EXPLODING_RATIO,
-                    f"exploding gradients: the first hidden layer's ||dC/db|| is {ratio:.3g}x "
-                    f"the last one's ({first:.2e} vs {last:.2e})",
-                    "exploding gradients over",
-                    names[0],
-                )
-        if hidden >= 1:
-            # saturation warns for activations that flatten on both sides (sigmoid, tanh,
-            # softsign); a ReLU's zero side is normal: its warning sign is dead units
-            two_sided = np.array([b.act.saturates == "both" for b in self.network.blocks[:hidden]])
-            sat = np.where(two_sided, st["act_saturated"][:hidden], np.nan)
-            dead = st["act_dead"][:hidden]
-            i_sat = int(np.nanargmax(sat)) if np.isfinite(sat).any() else 0
-            i_dead = int(np.nanargmax(dead)) if np.isfinite(dead).any() else 0
-            flag(
-                "saturation",
-                bool(sat[i_sat] > SATURATION_WARN),
-                f"saturation: {sat[i_sat]:.0%} of {names[i_sat]}'s activations sit where f' < 1% "
-                "of its maximum",
-                "saturation over",
-                names[i_sat],
-            )
-            flag(
-                "dead",
-                bool(dead[i_dead] > DEAD_WARN),
-                f"dead units: {dead[i_dead]:.0%} of {names[i_dead]}'s units have no gradient "
-                "for any example of the probe batch",
-                "dead units recovered",
-                names[i_dead],
-            )
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict[str, float]:
@@ -538,6 +544,8 @@ class Experiment:
         metric = m["val_loss"] if math.isfinite(m["val_loss"]) else m["train_loss"]
         if not scheduled:
             return
+        if self.step_count > 0:
+            self.monitor.evaluation(self.step_count, m["train_loss"], self.history)
         if math.isfinite(metric) and self.schedule.observe(self.step_count, metric):
             self.history.add_event(
                 self.step_count,
@@ -558,18 +566,24 @@ class Experiment:
         report_every: float = 0.05,
         max_steps_per_yield: int | None = None,
     ) -> Iterator[Report]:
-        """Train up to ``steps`` more steps (default: up to the budget; forever without one),
+        """Train ``steps`` more steps (default: up to the budget; forever without one),
         yielding a :class:`Report` every ``report_every`` seconds (or ``max_steps_per_yield``
         steps) and a last one when it ends. Stop iterating to pause.
+
+        ``steps`` past the budget raise it (:meth:`raise_budget`): a finished or loaded run
+        trains on. A diverged run continues anyway (:meth:`continue_after_divergence`).
         """
         self.ensure_initial_probe()
         if self.status == "diverged":
-            self.status = "paused"
-            self.diverged = None
+            self.continue_after_divergence()
         budget = self.total_steps
         target = None if steps is None else self.step_count + steps
         if budget is not None:
-            target = budget if target is None else min(target, budget)
+            if target is None:
+                target = budget
+            elif target > budget:
+                self.raise_budget(target)
+                budget = target
         self.status = "running"
         t_last = time.perf_counter()
         s_last = self.step_count
@@ -594,6 +608,25 @@ class Experiment:
         finally:
             if self.status == "running":
                 self.status = "paused"
+
+    def raise_budget(self, total: int) -> None:
+        """Make the step budget ``total`` steps (``training.steps``; an epoch budget becomes a
+        step budget), recorded as an event. A schedule resolved against the old budget (cosine
+        without its own ``total_steps``) keeps the old one: it has annealed, and the extra steps
+        run at its final rate; give the schedule ``total_steps`` to plan a longer anneal."""
+        t = self.spec["training"]
+        old = self.total_steps
+        t["steps"], t["epochs"] = int(total), None
+        if self.status == "done" and self.step_count < total:
+            self.status = "paused"
+        self.history.add_event(
+            self.step_count,
+            "budget",
+            f"Step budget raised from {old:,} to {int(total):,} steps."
+            if old is not None
+            else f"Step budget set to {int(total):,} steps.",
+            severity="info",
+        )
 
     def _report(self, status: str, t_last: float, s_last: int, message: str = "") -> Report:
         dt = time.perf_counter() - t_last
@@ -631,6 +664,29 @@ class Experiment:
         from gradlab.experiment import checkpoint
 
         return checkpoint.save(self, path)
+
+    def _monitor_state_now(self) -> dict | None:
+        return self._monitor.state() if self._monitor is not None else self._monitor_state
+
+    def _load_health(self, state: dict) -> None:
+        """Restore the divergence rule and the verdicts; a session from before they were saved
+        (``{"vanishing": False, ...}``) takes its standing verdicts from its events and its
+        initial loss from its step-0 probe."""
+        if isinstance(state.get("watch"), dict):
+            self.watch.load_state(state["watch"])
+        elif self.history.n_probes and self.history.probe(0)["step"] == 0:
+            self.watch.loss0 = float(self.history.probe(0)["loss"])
+        if isinstance(state.get("monitor"), dict):
+            self._monitor_state = state["monitor"]
+        else:
+            standing = health.active_events(self.history)
+            self._monitor_state = {
+                "active": {
+                    e["kind"]: {"step": e["step"]}
+                    for e in standing
+                    if e["kind"] not in ("nan", "diverged")
+                }
+            }
 
 
 def load_session(path: str | Path) -> Experiment:

@@ -13,7 +13,8 @@ Three tables and a list:
   ``probe_capacity`` they are thinned evenly: only probes whose serial number is a multiple of
   a doubling stride are kept, plus always the newest. The step-0 probe (serial 0) is never
   dropped.
-- **events**: dicts ``{"step", "kind", "severity", "layer", "message"}``.
+- **events**: dicts ``{"step", "kind", "severity", "layer", "message"}``, and for health verdicts
+  more keys (see :mod:`gradlab.experiment.health`).
 
 The trainer appends from its thread while the window reads from its own: every method takes a
 lock, and readers get copies. ``version`` increases with every change, so a reader can tell
@@ -209,13 +210,17 @@ class History:
         *,
         layer: str | None = None,
         severity: str = "warning",
+        **extra: Any,
     ) -> dict:
+        """Record an event; ``extra`` keys (JSON-able: the health verdicts' ``layers``,
+        ``value``, ``line``, ``source``...) are kept beside the five every event has."""
         ev = {
             "step": int(step),
             "kind": kind,
             "severity": severity,
             "layer": layer,
             "message": message,
+            **extra,
         }
         with self._lock:
             self.events.append(ev)

@@ -16,8 +16,10 @@ stat                definition
 act_mean, act_std   mean and std of a over (example, unit)
 act_p02, act_p98    2nd and 98th percentiles of a (linear interpolation, as numpy.percentile)
 pre_mean, pre_std   mean and std of z
-act_saturated       fraction of (example, unit) with f'(z) < 1% of max f'
-act_dead            fraction of units with f'(z) < 1% of max f' for every example of the batch
+act_saturated       fraction of (example, unit) with |f'(z)| < 1% of max |f'| (the magnitude:
+                    GELU and SiLU have negative slopes that still carry gradient)
+act_dead            fraction of units with |f'(z)| < 1% of max |f'| for every example of the
+                    probe batch (no gradient reaches their weights from any example)
 delta_std           std of delta over (example, unit)
 delta_norm          mean over examples of ||delta_i||_2
 bias_grad_norm      ||dL/db||_2 = ||sum_i dL/dz_i||_2, Nielsen's speed of learning (with
@@ -25,7 +27,8 @@ bias_grad_norm      ||dL/db||_2 = ||sum_i dL/dz_i||_2, Nielsen's speed of learni
                     bias would get)
 wgrad_std, _norm    std and Frobenius norm of dL/dW
 weight_std, _norm   std and Frobenius norm of W
-update_ratio        ||last update of W|| / ||W|| (NaN before the first update)
+update_ratio        ||W_after - W_before|| / ||W_before|| of the last update, the weights before
+                    it as in CS231n's ratio (NaN before the first update)
 jacobian_sv_mean    mean singular value of d a(l) / d a(l-1), a(0) = x, averaged over
                     ``jacobian_examples`` examples (NaN when not measured at this probe)
 nonfinite           number of NaN/inf values among z, a, delta, dL/dW and W
@@ -245,6 +248,16 @@ class Prober:
         """Mean of x^2 over the probe batch (the theory's m(0))."""
         return float(np.mean(np.square(self.x, dtype=np.float64)))
 
+    def input_variance(self) -> float:
+        """Mean over input features of their variance over the probe batch (what a batch-norm
+        on the first layer divides by: the features' means do not reach it)."""
+        return float(np.mean(np.var(self.x, axis=0, dtype=np.float64)))
+
+    def input_std(self) -> float:
+        """Std of x over (example, feature): the reference the activations are judged
+        against (CS231n prints it as the input layer's std)."""
+        return float(np.std(self.x, dtype=np.float64))
+
     # ------------------------------------------------------------------ the probe
     def probe(
         self,
@@ -253,8 +266,14 @@ class Prober:
         lr: float,
         update_norms: dict[str, float] | None = None,
         scheduled: bool = True,
+        weight_norms_before: dict[str, float] | None = None,
     ) -> ProbeRecord:
         """Probe the network as it is now (after ``step`` updates).
+
+        ``update_norms`` maps block names to ||W_after - W_before|| of the last update and
+        ``weight_norms_before`` to ||W_before||: ``update_ratio`` divides the one by the other
+        (CS231n's ratio). Without ``weight_norms_before`` it divides by ||W|| now (after the
+        update), which differs from CS231n's ratio by the update itself.
 
         ``scheduled=False`` marks an extra probe (taken at a pause): it does not advance the
         Jacobian schedule, and its dropout masks, like every probe's, depend only on the step,
@@ -291,6 +310,8 @@ class Prober:
             self._layer_stats(stats, i, blk, z, a, delta, dz, W, dW, bad)
             if update_norms and blk.name in update_norms:
                 wn = stats["weight_norm"][i]
+                if weight_norms_before and blk.name in weight_norms_before:
+                    wn = weight_norms_before[blk.name]
                 stats["update_ratio"][i] = update_norms[blk.name] / wn if wn > 0 else np.nan
             values["act"].append(a)
             values["pre"].append(z)
@@ -331,7 +352,7 @@ class Prober:
             stats["pre_std"][i] = z.std(dtype=np.float64)
         if not bad:
             thr = saturation_threshold(blk.act)
-            flat = blk.derivative() < thr  # (batch, units)
+            flat = np.abs(blk.derivative()) < thr  # (batch, units): |f'|, slopes of either sign
             stats["act_saturated"][i] = flat.mean()
             stats["act_dead"][i] = flat.all(axis=0).mean()
             stats["bias_grad_norm"][i] = np.linalg.norm(dz.sum(axis=0, dtype=np.float64))

@@ -15,9 +15,10 @@ Gauss-Legendre quadrature on each side of z = 0 (where the ReLU family bends), w
 exponentially on each smooth piece; for maxout the maximum of k independent pieces is
 integrated against its order-statistic density.
 
-Batch-norm inside a block makes q = 1 (gamma = 1, beta = 0 at initialisation); dropout with rate
-p multiplies the mean square it passes on by 1 / (1 - p); a stand-alone batch-norm resets the mean
-square to 1.
+Batch-norm inside a block makes q = 1 (gamma = 1, beta = 0 at initialisation) and divides the
+gradient gain by the variance of what it normalises; dropout with rate p multiplies both the mean
+square it passes on and the back-propagated second moment by 1 / (1 - p); a stand-alone batch-norm
+resets the mean square to 1 (see :func:`predict` for every case).
 """
 
 from __future__ import annotations
@@ -89,23 +90,61 @@ def gaussian_moments(act: Activation, q: float, mu: float = 0.0) -> tuple[float,
     return float(w @ a), float(w @ (a * a)), float(w @ (d * d))
 
 
-def predict(net: Network, input_mean_square: float) -> dict[str, np.ndarray]:
+def predict(
+    net: Network, input_mean_square: float, input_variance: float | None = None
+) -> dict[str, np.ndarray]:
     """Per-block predictions at initialisation, from the network's initialisers (not its draws).
 
-    Returns arrays of length L (one per dense block, output last): ``q`` (pre-activation
-    variance), ``pre_std`` = sqrt(q), ``act_mean``, ``act_std`` (of f(z)), ``chi`` (gradient gain).
+    Parameters
+    ----------
+    net : the network (its modules in order: dense blocks, stand-alone batch-norm and dropout).
+    input_mean_square : m(0), the mean of x^2 over the inputs.
+    input_variance : the mean over input features of their variance (what a batch-norm in the
+        first block sees: it removes each feature's mean); default ``input_mean_square``
+        (centred inputs).
+
+    Returns
+    -------
+    Arrays of length L (one per dense block, output last): ``q`` (variance of z, the input of
+    f), ``pre_std`` = sqrt(q), ``act_mean``, ``act_std`` (of f(z)), and ``chi``, the gain of the
+    block's own map out(l-1) -> out(l) on the back-propagated second moment (the mean squared
+    singular value of that Jacobian):
+
+    - plain block: chi = sigma_w^2 E[f'(z)^2];
+    - batch-norm in the block: back-propagation through BN divides by the batch std of
+      z_lin = x W + b, so chi = sigma_w^2 E[f'(z)^2] / var(z_lin), with
+      var(z_lin) = sigma_w^2 * (mean variance of the block's input features) (BN removes the
+      means and the bias) and z ~ N(0, 1) (gamma = 1, beta = 0 at initialisation);
+    - inverted dropout with drop probability p on the block's output (in the block, or a
+      stand-alone dropout right after it): out = a m / (1 - p) with m ~ Bernoulli(1 - p), so
+      E[(m / (1 - p))^2] = 1 / (1 - p) multiplies chi (and the mean square passed on);
+    - a stand-alone batch-norm before the block divides its chi by the variance of what it
+      normalises (and resets the mean square passed on to 1);
+    - a stand-alone dropout before the first block counts in the first block's chi.
+
     Biases may have a non-zero mean (z is then N(mean, q)); weights must be zero-centred: from
     the first block whose weights are not (a constant initialisation), the predictions are NaN,
     since the units of a layer are then no longer independent.
     """
     L = len(net.blocks)
     out = {k: np.full(L, np.nan) for k in ("q", "pre_std", "act_mean", "act_std", "chi")}
-    m = float(input_mean_square)
+    m = float(input_mean_square)  # mean square of the signal entering the next module
+    var = float(input_variance) if input_variance is not None else m  # its mean feature variance
+    mean = math.sqrt(max(m - var, 0.0))  # its mean (the same for every feature)
+    pending = 1.0  # gain of stand-alone modules waiting for the next block
+    prev: int | None = None  # index of the last block seen
     for mod in net.modules:
         if isinstance(mod, BatchNorm):
-            m = 1.0
+            pending /= var if var > 0 else math.nan
+            m, var, mean = 1.0, 1.0, 0.0
         elif isinstance(mod, Dropout):
-            m /= 1.0 - mod.rate
+            keep = 1.0 - mod.rate
+            m /= keep
+            var = m - mean * mean
+            if prev is not None:
+                out["chi"][prev] /= keep
+            else:
+                pending /= keep
         elif isinstance(mod, Dense):
             i = mod.index - 1
             if mod.init.mean() != 0.0:
@@ -116,15 +155,23 @@ def predict(net: Network, input_mean_square: float) -> dict[str, np.ndarray]:
             var_b = b.second_moment(mod.width, mod.width) - mu_b**2 if b is not None else 0.0
             if mod.bn is not None:
                 q, mu = 1.0, 0.0
+                q_lin = sigma_w2 * var
+                gain = 1.0 / q_lin if q_lin > 0 else math.nan
             else:
                 q, mu = sigma_w2 * m + var_b, mu_b
-            mean, m2, d2 = gaussian_moments(mod.act, q, mu)
+                gain = 1.0
+            a_mean, m2, d2 = gaussian_moments(mod.act, q, mu)
             out["q"][i] = q
             out["pre_std"][i] = math.sqrt(q)
-            out["act_mean"][i] = mean
-            out["act_std"][i] = math.sqrt(max(m2 - mean * mean, 0.0))
-            out["chi"][i] = sigma_w2 * d2
-            m = m2
+            out["act_mean"][i] = a_mean
+            out["act_std"][i] = math.sqrt(max(m2 - a_mean * a_mean, 0.0))
+            out["chi"][i] = sigma_w2 * d2 * gain * pending
+            pending = 1.0
+            prev = i
+            m, mean = m2, a_mean
             if mod.dropout is not None:
-                m /= 1.0 - mod.dropout.rate
+                keep = 1.0 - mod.dropout.rate
+                m /= keep
+                out["chi"][i] /= keep
+            var = max(m - mean * mean, 0.0)
     return out

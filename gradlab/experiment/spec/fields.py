@@ -87,7 +87,7 @@ LR = Param(
     "starts from it. Unset: the optimiser's own default. Changed during a run, it applies from "
     "the next step and the run records the change.",
     exclusive_minimum=0.0,
-    maximum=1e6,
+    maximum=1e30,  # far beyond any sane rate: divergence demos use absurd ones (CS231n)
     log=True,
     optional=True,
     label="Learning rate",
