@@ -1,9 +1,18 @@
-"""Errors shared by every headless layer."""
+"""Errors shared by every headless layer.
+
+Every error a user may cause by what they give GradLab (a spec, a session, a data file, a
+command-line value) is an :class:`InputError` whose ``str()`` is one sentence: the command line
+prints it and exits 2, the window shows it in a dialog and stays usable.
+"""
 
 from __future__ import annotations
 
 
-class SpecError(ValueError):
+class InputError(ValueError):
+    """Something a user gave GradLab cannot be used; ``str(err)`` is one sentence saying why."""
+
+
+class SpecError(InputError):
     """A bad value in a spec, with the dotted path of the field that holds it.
 
     ``str(err)`` is one sentence a user can act on, e.g.
@@ -24,12 +33,17 @@ class SpecError(ValueError):
             if self.field.startswith("[")
             else (f"{prefix}.{self.field}" if self.field else prefix)
         )
-        return SpecError(field, self.message)
+        return type(self)(field, self.message)
 
 
-class SessionError(ValueError):
+class LimitError(SpecError):
+    """A spec (or a session's spec) that would need more memory than GradLab may use; the
+    sentence says how much it would take and how to raise the limit."""
+
+
+class SessionError(InputError):
     """A session file that cannot be read; ``str(err)`` is one sentence naming the file."""
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A dataset file that cannot be read; ``str(err)`` is one sentence naming the file."""

@@ -401,14 +401,14 @@ def test_a_folder_is_not_a_session(tmp_path, read):
 def test_unreadable_file(tmp_path, monkeypatch):
     path = tmp_path / "locked.gradlab"
     save(path)
-    real_open = builtins.open
+    real_open = os.open  # (the tests may run as root, who reads a 0o000 file)
 
     def open_denied(file, *args, **kwargs):
         if os.fspath(file) == str(path):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", open_denied)
+    monkeypatch.setattr(os, "open", open_denied)
     message = refusal(session.read, path, "cannot be read (permission denied)")
     assert message == f"{path} cannot be read (permission denied)."
 
@@ -628,7 +628,8 @@ def test_an_unexpected_error_while_loading_still_becomes_one_sentence(tmp_path, 
         raise MemoryError("Unable to allocate 40.0 GiB\nfor an array")
 
     monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
-    refusal(session.read, path, "cannot be opened (MemoryError: Unable to allocate 40.0 GiB for")
+    refusal(session.read, path,
+            "cannot be opened: not enough memory (Unable to allocate 40.0 GiB for")
 
 
 # ------------------------------------------------------------------------------------ migrations

@@ -1,0 +1,232 @@
+"""Hostile inputs for the tests: sessions, specs and data files as an attacker would craft them,
+and a runner that starts ``gradlab`` under memory and CPU limits and reports what a user sees.
+
+The builders write small files (a few MB at most) that claim or inflate to gigabytes: zip members
+are written raw, so a "3 GiB" member costs a few kilobytes of repeated deflate blocks and no time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+GiB = 2**30
+MiB = 2**20
+
+#: what a case may use at most: address space (the process is killed or gets MemoryError above
+#: it), CPU seconds and wall-clock seconds; and the peak resident memory the tests accept
+AS_LIMIT = 1536 * MiB
+CPU_LIMIT = 30
+WALL_LIMIT = 60
+RSS_LIMIT = 600 * MiB
+
+
+# ------------------------------------------------------------------------------------ running
+@dataclass
+class Outcome:
+    """What ``gradlab ARGS`` did: exit code, output, peak resident memory (bytes), seconds."""
+
+    code: int
+    stdout: str
+    stderr: str
+    peak_rss: int
+    seconds: float
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stderr.strip().splitlines()
+
+
+def _limits() -> None:  # runs in the child, before exec
+    resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run_gradlab(*args: str, cwd: Path, env: dict | None = None) -> Outcome:
+    """Run ``python -m gradlab ARGS`` in ``cwd`` under :data:`AS_LIMIT` and :data:`CPU_LIMIT`;
+    its own peak resident memory comes from ``wait4``."""
+    full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gradlab", *args],
+            cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            preexec_fn=_limits,
+        )
+        done: list = []
+        waiter = threading.Thread(target=lambda: done.append(os.wait4(proc.pid, 0)), daemon=True)
+        waiter.start()
+        waiter.join(WALL_LIMIT)
+        if not done:
+            proc.kill()
+            waiter.join()
+            proc.returncode = -9
+            raise AssertionError(f"gradlab {' '.join(args)} ran for over {WALL_LIMIT} s")
+        seconds = time.monotonic() - t0
+        _, status, usage = done[0]
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Outcome(proc.returncode, out.read().decode("utf-8", "replace"),
+                       err.read().decode("utf-8", "replace"), usage.ru_maxrss * 1024, seconds)
+
+
+def assert_refused(outcome: Outcome, *words: str) -> str:
+    """Exit 2, one line on stderr starting with ``gradlab:``, no traceback, bounded; the line."""
+    assert "Traceback" not in outcome.stderr, outcome.stderr[-3000:]
+    assert outcome.code == 2, (outcome.code, outcome.stderr[-3000:])
+    assert len(outcome.lines) == 1, outcome.stderr[-3000:]
+    line = outcome.lines[0]
+    assert line.startswith("gradlab: "), line
+    assert "\x1b" not in line
+    for w in words:
+        assert w.lower() in line.lower(), (w, line)
+    assert outcome.peak_rss < RSS_LIMIT, f"peak memory {outcome.peak_rss / MiB:.0f} MB: {line}"
+    return line
+
+
+# ------------------------------------------------------------------------------------ raw zips
+@dataclass
+class RawMember:
+    """A zip member written as given: ``data`` is already compressed with ``method``."""
+
+    name: str
+    data: bytes
+    size: int  # the uncompressed size the headers declare
+    crc: int
+    method: int = zipfile.ZIP_DEFLATED
+
+
+def member(name: str, payload: bytes, method: int = zipfile.ZIP_DEFLATED) -> RawMember:
+    """An honest member holding ``payload``."""
+    if method == zipfile.ZIP_STORED:
+        data = payload
+    else:
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        data = c.compress(payload) + c.flush()
+    return RawMember(name, data, len(payload), zlib.crc32(payload), method)
+
+
+def zero_bomb(name: str, size: int, prefix: bytes = b"", declared: int | None = None) -> RawMember:
+    """A deflated member: ``prefix`` then ``size - len(prefix)`` zero bytes, built from repeated
+    full-flush blocks in a few KB and milliseconds. ``declared`` (default ``size``) is the size
+    the headers claim; the CRC is left at 0 (a reader that inflates it all will see the lie)."""
+    chunk = 2**20
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = c.compress(prefix) + c.flush(zlib.Z_FULL_FLUSH)
+    zeros = bytes(chunk)
+    first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    block = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    n, rest = divmod(size - len(prefix), chunk)
+    tail = c.compress(bytes(rest)) + c.flush()
+    parts = [head] + ([first] if n else []) + [block] * max(n - 1, 0) + [tail]
+    return RawMember(name, b"".join(parts), size if declared is None else declared, 0)
+
+
+def write_zip(path: Path, members: list[RawMember]) -> Path:
+    """A zip archive of ``members`` exactly as described (no zip64: sizes below 4 GiB)."""
+    out = bytearray()
+    central = bytearray()
+    for m in members:
+        name = m.name.encode()
+        offset = len(out)
+        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, m.method, 0, 0x21,
+                           m.crc, len(m.data), m.size, len(name), 0) + name + m.data
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, m.method, 0, 0x21,
+                               m.crc, len(m.data), m.size, len(name), 0, 0, 0, 0, 0,
+                               offset) + name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members),
+                      len(central), len(out), 0)
+    path.write_bytes(bytes(out + central + end))
+    return path
+
+
+def npy_header(shape: tuple[int, ...], dtype: str) -> bytes:
+    """The .npy header (format 1.0) announcing ``shape`` and ``dtype``."""
+    d = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {tuple(shape)!r}, }}"
+    pad = 64 - (10 + len(d) + 1) % 64
+    text = (d + " " * pad + "\n").encode("latin1")
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
+
+
+# ------------------------------------------------------------------------------------ sessions
+def read_session(path: Path) -> tuple[dict, list[RawMember]]:
+    """The manifest and the other members (raw, as stored) of a session."""
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        members = []
+        for info in zf.infolist():
+            if info.filename == "manifest.json":
+                continue
+            payload = zf.read(info)
+            members.append(member(info.filename, payload, info.compress_type))
+    return manifest, members
+
+
+def rewrite_session(src: Path, dst: Path, edit=None, extra=(), manifest_member=None) -> Path:
+    """``src`` with its manifest edited by ``edit(manifest)`` (in place) and ``extra`` members
+    appended; ``manifest_member`` replaces the manifest member outright."""
+    manifest, members = read_session(src)
+    if edit is not None:
+        edit(manifest)
+    if manifest_member is None:
+        manifest_member = member("manifest.json", json.dumps(manifest).encode())
+    return write_zip(dst, [manifest_member, *members, *extra])
+
+
+def with_array(src: Path, dst: Path, name: str, array: np.ndarray) -> Path:
+    """``src`` with array ``name`` replaced (or added) by ``array``, manifest table updated."""
+    manifest, members = read_session(src)
+    manifest["arrays"][name] = {"shape": list(array.shape), "dtype": array.dtype.str}
+    buf = _npy_bytes(array)
+    members = [m for m in members if m.name != f"arrays/{name}.npy"]
+    members.append(member(f"arrays/{name}.npy", buf))
+    return write_zip(dst, [member("manifest.json", json.dumps(manifest).encode()), *members])
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    f = io.BytesIO()
+    np.lib.format.write_array(f, array, allow_pickle=False)
+    return f.getvalue()
+
+
+def nested(depth: int, leaf: object = 0) -> str:
+    """JSON text of ``depth`` nested lists around ``leaf``."""
+    return "[" * depth + json.dumps(leaf) + "]" * depth
+
+
+# ------------------------------------------------------------------------------------ data files
+IDX_CODE = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
+
+
+def idx_bytes(dims: tuple[int, ...], kind: str = "u1", data: bytes | None = None) -> bytes:
+    """An IDX header for ``dims`` of type ``kind`` followed by ``data`` (zeros by default)."""
+    head = bytes([0, 0, IDX_CODE[kind], len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+    if data is None:
+        data = bytes(int(np.prod(dims, dtype=np.int64)) * np.dtype(kind).itemsize)
+    return head + data
+
+
+def gzip_zero_bomb(path: Path, header: bytes, size: int) -> Path:
+    """A gzip file: ``header`` then zeros up to ``size`` inflated bytes (MBs on disk at most)."""
+    m = zero_bomb("x", size, prefix=header)
+    trailer = struct.pack("<LL", 0, size & 0xFFFFFFFF)
+    path.write_bytes(gzip.compress(b"")[:10] + m.data + trailer)
+    return path
