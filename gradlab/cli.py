@@ -17,7 +17,6 @@ never a traceback. Only the window and ``export --figure`` import Qt.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -40,7 +39,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    message = " ".join(str(message).split())
+    """Print ``gradlab: MESSAGE`` on one line (control characters from files escaped)."""
+    from gradlab.safeio import printable
+
+    message = printable(" ".join(str(message).split()), 2000)
     print(f"gradlab: {message}", file=sys.stderr)
     return code
 
@@ -116,38 +118,65 @@ def cmd_presets(_args) -> int:
     return EXIT_OK
 
 
+#: a spec file is small: at most this many bytes, nested at most this deep
+MAX_SPEC_BYTES = 16 * 2**20
+MAX_SPEC_DEPTH = 64
+
+
+def _read_spec_file(path: str) -> dict:
+    """The JSON object in the spec file ``path``: a regular file of at most
+    :data:`MAX_SPEC_BYTES`, bounded in depth and numbers (see :func:`gradlab.safeio.load_json`)."""
+    from gradlab.safeio import FileRefused, JsonRefused, load_json, read_capped
+
+    try:
+        spec = load_json(read_capped(path, MAX_SPEC_BYTES), max_depth=MAX_SPEC_DEPTH)
+    except FileRefused as err:
+        raise UsageError(err.sentence(path, "spec file").rstrip(".")) from None
+    except JsonRefused as err:
+        raise UsageError(f"{path} {err.reason}") from None
+    if not isinstance(spec, dict):
+        raise UsageError(f"{path} must hold a JSON object (a spec), not a {type(spec).__name__}")
+    return spec
+
+
+def _set_value(field: str, text: str):
+    """A ``--set`` value: JSON if it parses (``0.01``, ``true``, ``{"norm": 5}``), else text;
+    bounded like a spec file."""
+    from gradlab.safeio import JsonRefused, load_json
+
+    try:
+        return load_json(text, max_depth=MAX_SPEC_DEPTH)
+    except JsonRefused as err:
+        if "valid JSON" in err.reason:
+            return text
+        raise UsageError(f"--set {field}: the value {err.reason}") from None
+
+
 def _load_spec(args) -> dict:
     from gradlab.experiment import presets, set_path
-    from gradlab.experiment.spec import parse_value
+    from gradlab.safeio import json_depth
 
-    if args.preset:
-        spec = presets.load(args.preset)
-    else:
-        path = Path(args.spec)
-        try:
-            spec = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"{args.spec} does not exist") from None
-        except IsADirectoryError:
-            raise UsageError(f"{args.spec} is a folder, not a spec file") from None
-        except json.JSONDecodeError as err:
-            raise UsageError(
-                f"{args.spec} is not valid JSON (line {err.lineno}: {err.msg})"
-            ) from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"{args.spec} cannot be read ({err})") from None
-        if not isinstance(spec, dict):
-            raise UsageError(
-                f"{args.spec} must hold a JSON object (a spec), not a {type(spec).__name__}"
-            )
+    spec = presets.load(args.preset) if args.preset else _read_spec_file(args.spec)
     for item in args.set:
         field, eq, value = item.partition("=")
+        field = field.strip()
         if not eq or not field:
             raise UsageError(f"--set {item!r} must look like FIELD=VALUE, e.g. training.lr=0.01")
-        spec = set_path(spec, field.strip(), parse_value(value.strip()))
+        if field.count(".") + field.count("[") >= MAX_SPEC_DEPTH:
+            raise UsageError(f"--set {field[:40]}...: a field path is at most {MAX_SPEC_DEPTH} "
+                             "levels deep")
+        spec = set_path(spec, field, _set_value(field, value.strip()))
+    if json_depth(spec) > MAX_SPEC_DEPTH:
+        raise UsageError(f"the spec is nested more than {MAX_SPEC_DEPTH} levels deep")
     if args.seed is not None:
         spec["seed"] = args.seed
     t = spec.setdefault("training", {})
+    if t is None:
+        t = spec["training"] = {}
+    if not isinstance(t, dict):
+        from gradlab.errors import SpecError
+
+        raise SpecError("training", f"must be an object (a JSON dict), got {type(t).__name__}")
     if args.steps is not None:
         if args.steps < 0:
             raise UsageError(f"--steps must be >= 0, got {args.steps}")
@@ -213,6 +242,7 @@ def _check_folder(out: Path, option: str) -> None:
 
 def cmd_run(args) -> int:
     from gradlab.experiment import Experiment
+    from gradlab.fileio import interrupts_held, resolve_target
     from gradlab.threads import configure_blas
 
     out = Path(args.out)
@@ -223,6 +253,10 @@ def cmd_run(args) -> int:
         raise UsageError(f"--out {args.out} is a folder, not a file")
     if not os.access(out.parent, os.W_OK):
         raise UsageError(f"the folder {out.parent} for --out is not writable")
+    try:
+        resolve_target(out)  # a read-only file (or a link to one) is never replaced
+    except OSError as err:
+        raise UsageError(f"--out {args.out} {getattr(err, 'why', err.strerror)}") from None
     configure_blas()
     exp = Experiment(_load_spec(args))
     total = exp.total_steps
@@ -239,12 +273,14 @@ def cmd_run(args) -> int:
             status = report.status
     except KeyboardInterrupt:
         interrupted = True
-    finally:
+    # the final save: a (second) Ctrl-C now waits for it, or the run would be lost
+    with interrupts_held() as held:
         progress.close()
-    try:
-        exp.save(out)
-    except OSError as err:
-        return _fail(f"{out} could not be saved ({err.strerror or err}); the run is lost.")
+        try:
+            exp.save(out)
+        except OSError as err:
+            return _fail(f"{out} could not be saved ({err.strerror or err}); the run is lost.")
+    interrupted = interrupted or held.received
     if interrupted:
         print(f"gradlab: interrupted at step {exp.step_count:,}; saved {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -269,6 +305,10 @@ def _open_session(path: str):
 
 def cmd_info(args) -> int:
     from gradlab import session
+    from gradlab.safeio import printable
+
+    def shown(value, limit: int = 200) -> str:  # text from the file: never raw escape codes
+        return printable(value, limit)
 
     manifest = session.read_manifest(args.file)
     exp = _open_session(args.file)
@@ -276,14 +316,18 @@ def cmd_info(args) -> int:
     s = exp.spec
     t = s["training"]
     ev = h.evals()
+    description = f": {shown(s['description'], 500)}" if s.get("description") else ""
     lines = [
-        f"session     {Path(args.file).name}",
-        f"name        {s['name']}" + (f": {s['description']}" if s.get("description") else ""),
-        f"saved       {manifest.get('saved', '?')} by GradLab {manifest.get('app_version', '?')}",
-        f"network     {exp.network.describe()} ({exp.network.n_params:,} parameters, {s['dtype']})",
-        f"data        {s['data']['name']} ({exp.input_dim} inputs, {exp.output_dim} outputs)",
-        f"training    {t['optimizer']['name']} lr {t['lr']:g}, batch {t['batch_size']}, "
-        f"loss {t['loss']}",
+        f"session     {shown(Path(args.file).name)}",
+        f"name        {shown(s['name'])}{description}",
+        f"saved       {shown(manifest.get('saved', '?'), 40)} by GradLab "
+        f"{shown(manifest.get('app_version', '?'), 40)}",
+        f"network     {shown(exp.network.describe())} ({exp.network.n_params:,} parameters, "
+        f"{s['dtype']})",
+        f"data        {shown(s['data']['name'])} ({exp.input_dim} inputs, "
+        f"{exp.output_dim} outputs)",
+        f"training    {shown(t['optimizer']['name'])} lr {t['lr']:g}, batch {t['batch_size']}, "
+        f"loss {shown(t['loss'])}",
         f"progress    {exp.step_count:,} steps"
         + (f" of {t['steps']:,}" if t.get("steps") else "")
         + f", {h.n_probes} probes kept, {len(h.events_copy())} events, status {exp.status}",
@@ -354,11 +398,12 @@ def cmd_export(args) -> int:
 
 def cmd_gui(args) -> int:
     if args.file:
-        path = Path(args.file)
-        if not path.exists():
-            raise UsageError(f"{args.file} does not exist")
-        if path.is_dir():
-            raise UsageError(f"{args.file} is a folder, not a session file")
+        from gradlab.safeio import FileRefused, check_regular
+
+        try:
+            check_regular(args.file)  # a device, FIFO or socket is refused by name
+        except FileRefused as err:
+            raise UsageError(err.sentence(args.file, "session file").rstrip(".")) from None
     if args.preset:
         from gradlab.experiment import presets
 
@@ -370,7 +415,14 @@ def cmd_gui(args) -> int:
 
 # ---------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
-    from gradlab.errors import DataError, SessionError, SpecError
+    """Run the command; every error is one sentence on stderr, exit 2 (never a traceback).
+
+    Bad input of any kind (a spec, a session, a data file, a value) is an
+    :class:`~gradlab.errors.InputError`. What escapes a reader anyway (nesting too deep for
+    Python, a number out of range, memory running out, a bug) still becomes one sentence;
+    ``GRADLAB_DEBUG=1`` shows the traceback instead.
+    """
+    from gradlab.errors import InputError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -388,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                 _Parser(prog="gradlab presets", description="List the presets.").parse_args(rest)
             )
         return cmd_gui(_gui_parser().parse_args(argv))
-    except (UsageError, SpecError, SessionError, DataError) as err:
+    except (UsageError, InputError) as err:
         return _fail(str(err))
     except SystemExit as err:  # --help / --version
         return int(err.code or 0) if not isinstance(err.code, str) else _fail(err.code)
@@ -398,6 +450,37 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as err:  # the last line of defence: still one sentence
+        if os.environ.get("GRADLAB_DEBUG"):
+            raise
+        return _fail(_unexpected(err))
+
+
+def _unexpected(err: Exception) -> str:
+    """One sentence for an error no reader turned into one."""
+    detail = " ".join(str(err).split())[:300]
+    if isinstance(err, RecursionError):
+        return "the input is nested too deeply to be read"
+    if isinstance(err, MemoryError):
+        return (f"there is not enough memory for this{f' ({detail})' if detail else ''}; "
+                f"GradLab may use {_budget_phrase()}")
+    if isinstance(err, OverflowError):
+        return f"a number in the input is out of range ({detail or 'overflow'})"
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or detail or type(err).__name__}"
+    return (f"unexpected error ({type(err).__name__}: {detail}); please report it with the "
+            "command that caused it")
+
+
+def _budget_phrase() -> str:
+    from gradlab.safeio import format_bytes, memory_budget
+
+    try:
+        b = memory_budget()
+    except Exception:  # a bad GRADLAB_MAX_MEMORY: the memory error comes first
+        return "what GRADLAB_MAX_MEMORY allows"
+    return f"{format_bytes(b.nbytes)} ({b.source})"
 
 
 if __name__ == "__main__":

@@ -177,10 +177,10 @@ class Budget:
     nbytes: int
     source: str
 
-    def refusal(self, needed: int, what: str) -> str:
-        """``"<what> would take about 15 GB of memory, more than the 11 GB GradLab may use
-        (...)"`` (no full stop: callers end the sentence)."""
-        return (f"{what} would take about {format_bytes(needed)} of memory, more than the "
+    def exceeded(self, needed: int) -> str:
+        """``"would take about 15 GB of memory, more than the 11 GB GradLab may use (...)"``:
+        the end of a sentence whose subject the caller gives (no full stop)."""
+        return (f"would take about {format_bytes(needed)} of memory, more than the "
                 f"{format_bytes(self.nbytes)} GradLab may use ({self.source})")
 
 

@@ -96,11 +96,12 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
         raise DataError(f"The file '{path}' cannot be read: {e.strerror or e}.") from None
 
 
-def _check_budget(needed: int, where: str) -> None:
-    """Refuse, before reading, data that would take more memory than GradLab may use."""
+def _check_budget(needed: int, what: str) -> None:
+    """Refuse, before reading, data that would take more memory than GradLab may use;
+    ``what`` is the subject of the sentence ("The IDX file '...' announces 10 x 5 values")."""
     budget = memory_budget()
     if needed > budget.nbytes:
-        raise DataError(f"{where}: {budget.refusal(needed, 'it')}.")
+        raise DataError(f"{what}, which {budget.exceeded(needed)}.")
 
 
 def int_labels(arr: np.ndarray, where: str) -> np.ndarray:
@@ -242,8 +243,7 @@ def _read_idx_stream(f: BinaryIO, path: str, file_size: int | None) -> np.ndarra
         if found > expected:
             raise DataError(f"The IDX file '{path}' has {found - expected:,} bytes more than the "
                             f"{shown} its header announces.")
-    _check_budget(expected + count * BYTES_PER_VALUE,
-                  f"The IDX file '{path}' announces {shown}, and reading")
+    _check_budget(expected + count * BYTES_PER_VALUE, f"The IDX file '{path}' announces {shown}")
     arr = np.empty(count, dtype=dtype)
     view = memoryview(arr).cast("B")
     got = 0
@@ -383,10 +383,11 @@ class NpzArchive:
 
     def check_budget(self, keys: list[str]) -> None:
         """Refuse arrays ``keys`` together needing more memory than GradLab may use."""
-        heads = [self.header(k) for k in keys if k in self.members]
+        keys = [k for k in keys if k in self.members]
+        heads = [self.header(k) for k in keys]
         need = sum(h.nbytes + math.prod(h.shape) * BYTES_PER_VALUE for h in heads)
         _check_budget(need, f"The arrays {', '.join(keys)} in '{self.path}' announce "
-                            f"{sum(math.prod(h.shape) for h in heads):,} values, and reading")
+                            f"{sum(math.prod(h.shape) for h in heads):,} values")
 
     def __getitem__(self, key: str) -> np.ndarray:
         head = self.header(key)

@@ -33,10 +33,13 @@ from gradlab import session, threads
 from gradlab._version import __version__
 from gradlab.engine import Network, losses, optimizers, regularization, resolve_layers, schedules
 from gradlab.errors import DataError, SessionError, SpecError
+from gradlab.experiment import restore as restoring
 from gradlab.experiment import spec as specs
 from gradlab.experiment import theory
 from gradlab.experiment.history import History
+from gradlab.experiment.limits import check as check_limits
 from gradlab.experiment.probes import Prober, ProbeRecord
+from gradlab.safeio import printable
 
 #: evaluation sample sizes (a fixed subset of the training set; the validation set up to this)
 EVAL_TRAIN_EXAMPLES = 1000
@@ -97,6 +100,7 @@ class Experiment:
     ):
         threads.ensure_configured()
         self.spec = specs.resolve(spec)
+        check_limits(self.spec, _dims)  # bounds and memory, before the data is read (issue 10)
         s = self.spec
         self.seed = s["seed"]
         self._dataset = dataset
@@ -113,6 +117,7 @@ class Experiment:
         except SpecError as err:
             raise err.prefixed("network") from None
         s["network"]["layers"] = layers
+        check_limits(s, {"input_dim": self.input_dim, "output_dim": self.output_dim})
         self.network = Network(layers, self.input_dim, self.output_dim, self.seed, s["dtype"])
         t = s["training"]
         self.loss = losses.get(t["loss"])
@@ -649,43 +654,17 @@ class Experiment:
         return path
 
     @classmethod
-    def _from_session(cls, manifest: dict, arrays: dict[str, np.ndarray], path: Path) -> Experiment:
-        spec = manifest["spec"]
-        exp = cls(spec, _dims=manifest["dims"])
-        exp._preprocess_state = {
-            k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith("data/preprocess/")
-        }
-        exp.network.load_state_arrays(
-            {k[len("network/") :]: v for k, v in arrays.items() if k.startswith("network/")}
-        )
-        o = manifest["optimizer"]
-        slots: dict[str, dict[str, np.ndarray]] = {s: {} for s in o["slots"]}
-        for k, v in arrays.items():
-            if k.startswith("optimizer/"):
-                _, slot, name = k.split("/", 2)
-                slots.setdefault(slot, {})[name] = v
-        exp.optimizer.load_state_dict(
-            {"name": o["name"], "hyper": o["hyper"], "t": o["t"], "slots": slots}
-        )
-        exp.schedule.load_state_dict(manifest["schedule"])
-        tr = manifest["trainer"]
-        exp.step_count = int(manifest["step_count"])
-        exp.epoch, exp.pos = int(tr["epoch"]), int(tr["pos"])
-        exp.perm = np.array(arrays["trainer/perm"]) if tr["has_perm"] else None
-        exp.rng.bit_generator.state = tr["rng"]
-        exp.network.rng.bit_generator.state = tr["dropout_rng"]
-        exp.lr_override = tr["lr_override"]
-        exp.probe_every = int(tr["probe_every"])
-        exp.status = tr["status"] if exp.step_count or tr["status"] == "diverged" else "ready"
-        exp.diverged = tr["diverged"]
-        exp._health = dict(tr["health"])
-        exp._last_eval_step = int(tr["last_eval_step"])
-        exp._t_step, exp._t_probe = float(tr["t_step"]), float(tr["t_probe"])
-        exp._t_jacobian = float(tr.get("t_jacobian", 0.0))
-        exp._prober_state = manifest["prober"]
-        exp.history = History.from_arrays(manifest["history"], arrays)
-        exp.path = path
-        return exp
+    def _from_session(
+        cls, manifest: dict, arrays: dict[str, np.ndarray], path: Path, prepared=None
+    ) -> Experiment:
+        """The experiment a session holds; ``prepared`` is :func:`restoring.prepare`'s result when
+        the arrays table was checked before inflating (see :func:`load_session`)."""
+        if prepared is None:
+            table = {k: (v.shape, v.dtype) for k, v in arrays.items()}
+            prepared = restoring.prepare(cls, manifest, table)
+        restoring.apply(prepared, manifest, arrays)
+        prepared.path = path
+        return prepared
 
 
 def load_session(path: str | Path) -> Experiment:
@@ -693,16 +672,40 @@ def load_session(path: str | Path) -> Experiment:
     exactly where it stopped. The dataset is rebuilt on first use (``exp.data``); if it cannot
     be (a data file has moved), the history is still there and ``exp.data_error`` says why.
 
-    Raises :class:`~gradlab.errors.SessionError` with one sentence for anything unreadable.
+    Files from anyone are safe to open: every value the manifest holds is checked and the
+    arrays table must be what the session's own spec implies before anything is inflated
+    (:mod:`gradlab.experiment.restore`). Raises :class:`~gradlab.errors.SessionError` with one
+    sentence for anything unreadable or inconsistent.
     """
     path = Path(path)
-    manifest, arrays = session.read(path)
+    prepared: list[Experiment] = []
+
+    def check(manifest: dict, table: dict) -> None:  # before any array is inflated
+        prepared.append(_restoring(path, lambda: restoring.prepare(Experiment, manifest, table)))
+
+    manifest, arrays = session.read(path, check=check)
+    return _restoring(
+        path,
+        lambda: Experiment._from_session(manifest, arrays, path,
+                                         prepared[0] if prepared else None),
+    )
+
+
+def _restoring(path: Path, work: Callable[[], Any]) -> Any:
+    """``work()``, with anything it raises turned into one SessionError sentence."""
+    name = printable(path.name, 120)
     try:
-        return Experiment._from_session(manifest, arrays, path)
+        return work()
     except SessionError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as err:
-        detail = err.args[0] if err.args else type(err).__name__
+    except (restoring.RestoreError, SpecError) as err:
+        raise SessionError(f"{name} could not be restored: {str(err).rstrip('.')}.") from None
+    except MemoryError:
+        raise SessionError(f"{name} could not be restored: not enough memory.") from None
+    except (KeyError, TypeError, ValueError, IndexError, ArithmeticError, AttributeError,
+            RecursionError) as err:
+        detail = printable(" ".join(str(err.args[0] if err.args else type(err).__name__)
+                                    .split()), 160)
         raise SessionError(
-            f"{path.name} could not be restored: its contents do not fit together ({detail})."
+            f"{name} could not be restored: its contents do not fit together ({detail})."
         ) from None

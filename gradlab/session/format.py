@@ -238,7 +238,8 @@ def read(
     manifest in depth and object count and its numbers in range. Every array is checked against
     the manifest's ``arrays`` table and its zip entry's declared size, and the table's total
     against ``max_bytes`` (default: :func:`gradlab.safeio.memory_budget`) before anything is
-    inflated; then ``check(manifest, table)`` (if given) may refuse it, still before inflating.
+    inflated; then ``check(manifest, table)`` (if given) may refuse it, still before inflating
+    (for a session in the current format only: an older one is checked after its migration).
     Inflating stops at the declared sizes and every CRC is checked.
 
     Anything that cannot be read raises :class:`~gradlab.errors.SessionError` whose message is
@@ -248,7 +249,7 @@ def read(
     with _opened(path, name) as zf:
         manifest = _load_manifest(zf, name)
         table = _check_table(zf, manifest, name, measure=True, max_bytes=max_bytes)
-        if check is not None:
+        if check is not None and manifest["format_version"] == FORMAT_VERSION:
             _run_check(check, manifest, table, name)
         arrays = {arr: _load_array(zf, arr, shape, dtype, name)
                   for arr, (shape, dtype) in table.items()}
@@ -440,10 +441,10 @@ def _check_table(
         budget = memory_budget()
         limit = budget.nbytes if max_bytes is None else max_bytes
         if total > limit:
-            why = (budget.refusal(total, "its arrays") if max_bytes is None else
-                   f"its arrays would take about {format_bytes(total)} of memory, more than the "
+            why = (budget.exceeded(total) if max_bytes is None else
+                   f"would take about {format_bytes(total)} of memory, more than the "
                    f"{format_bytes(limit)} allowed")
-            raise SessionError(f"{name} cannot be opened: {why}.")
+            raise SessionError(f"{name} cannot be opened: its arrays {why}.")
     return out
 
 
