@@ -16,13 +16,17 @@ The estimate (bytes) adds up, with ``s`` the bytes of one number (4 or 8)::
     probes       Bp * W * (6 s + 16) + J: the probe batch in float64 statistics, and the
                  Jacobians k * units * fan_in * (s + 8) for k examples
     evaluation   2000 * W * s * 3
+    data         n * d * 32    a generated dataset (``n`` examples of ``dim`` inputs, or ``size``
+                               squared pixels, or 2-D points): drawn in float64, converted,
+                               split and preprocessed
     history      2 * (C * L * (18 * 8 + 7 * (bins * 4 + 16)) + 1e6 * 41): probes kept at
                  capacity C, the step table at its million rows, and one copy of each
                  (growing a table copies it)
 
 ``P`` counts every weight, bias and batch-norm parameter and buffer, ``W`` the widths of all
 layers (``units * pieces`` before maxout, the input included), ``B`` the batch size, ``Bp`` the
-probe batch. The data is not counted here: its reader checks its own size first.
+probe batch. A dataset read from a file is not counted here: its reader checks its own size
+before reading it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gradlab import data as datasets
 from gradlab.errors import LimitError, SpecError
 from gradlab.safeio import format_bytes, memory_budget
 
@@ -59,10 +64,13 @@ class Estimate:
     evaluation: int
     history: int
     n_params: int
+    data: int = 0
+    n_values: int = 0
 
     @property
     def total(self) -> int:
-        return self.parameters + self.training + self.probes + self.evaluation + self.history
+        return (self.parameters + self.training + self.probes + self.evaluation + self.history
+                + self.data)
 
     def largest(self) -> str:
         """The part that needs the most, as a phrase."""
@@ -72,6 +80,7 @@ class Estimate:
             "probing its layers is large": self.probes,
             "evaluating its layers is large": self.evaluation,
             "its history keeps many large probes": self.history,
+            f"its dataset holds {self.n_values:,} values": self.data,
         }
         return max(parts, key=parts.get)
 
@@ -119,6 +128,7 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
     bins, capacity = _int(p.get("bins"), 51), _int(p.get("capacity"), 1000)
     n_layers = len(dense)
     per_probe = n_layers * (_N_STATS * 8 + _N_HISTS * (bins * 4 + 16))
+    n_values = generated_values(spec.get("data"))
     return Estimate(
         parameters=n_params * s * 7,
         training=batch * widths * s * 6,
@@ -126,7 +136,40 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
         evaluation=_EVAL_CHUNK * widths * s * 3,
         history=2 * (capacity * per_probe + STEP_CAPACITY * 41),
         n_params=n_params,
+        data=n_values * 32,
+        n_values=n_values,
     )
+
+
+def generated_values(data: Any) -> int:
+    """How many input values a generated dataset draws (0 for files and unknown datasets):
+    ``n`` examples (the spec's or the dataset's default) times ``dim``, ``size`` squared or 2
+    for 2-D points, read from the dataset's declared parameters."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+        return 0
+    try:
+        info = datasets.info(data["name"])
+    except Exception:  # an unknown name is reported by the spec's own check
+        return 0
+    defaults = {p.name: p.default for p in info.params}
+    if info.kind == "file" or "n" not in defaults:
+        return 0
+
+    def given(key: str) -> int:
+        value = data.get(key, defaults.get(key))
+        return value if _is_int(value) and value > 0 else 1
+
+    if "dim" in defaults:
+        width = given("dim")
+    elif "size" in defaults:
+        width = given("size") ** 2
+    else:
+        width = 2 if info.kind == "2d" else 1
+    return given("n") * width
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _int(value: Any, default: int) -> int:

@@ -358,10 +358,26 @@ def apply(exp, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
     exp._t_step, exp._t_probe = float(tr["t_step"]), float(tr["t_probe"])
     exp._t_jacobian = float(tr.get("t_jacobian", 0.0))
     exp._prober_state = manifest["prober"]
+    _check_history_arrays(arrays, exp.step_count)
     meta = dict(manifest["history"])
     meta["events"] = [check_event(e, f"history.events[{i}]")
                       for i, e in enumerate(meta["events"])]
     exp.history = History.from_arrays(meta, arrays)
+
+
+def _check_history_arrays(arrays: dict[str, np.ndarray], step_count: int) -> None:
+    """Steps in order within 0..step_count + 1; histogram counts and probe numbers >= 0."""
+    for name, a in arrays.items():
+        if not name.startswith("history/") or not a.size:
+            continue
+        if name.endswith("/step") and (a[0] < 0 or a[-1] > step_count + 1
+                                       or bool(np.any(a[1:] < a[:-1]))):
+            raise RestoreError(f"{name} is not a list of steps in order from 0 to "
+                               f"{step_count:,}")
+        if (name.startswith("history/probes/hist/") or name == "history/probes/index") and (
+            a.min() < 0
+        ):
+            raise RestoreError(f"{name} holds negative numbers")
 
 
 def _permutation(perm: np.ndarray) -> np.ndarray:
