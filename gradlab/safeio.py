@@ -187,6 +187,8 @@ class Budget:
 def format_bytes(n: float) -> str:
     """``1536 -> "1.5 KB"``, ``3 * 2**30 -> "3.2 GB"`` (decimal units, three digits at most)."""
     n = float(n)
+    if abs(n) >= 1e18:
+        return f"{n:.2g} bytes"
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if abs(n) < 1000 or unit == "PB":
             return f"{n:.0f} bytes" if unit == "bytes" else f"{n:.3g} {unit}"

@@ -105,7 +105,8 @@ def _check_budget(needed: int, what: str) -> None:
 
 
 def int_labels(arr: np.ndarray, where: str) -> np.ndarray:
-    """Labels as int64 ``(n,)``; ``where`` names the file (and array) in the error sentence."""
+    """Labels as int64 ``(n,)``; ``where`` names the file (and array) in the error sentence.
+    The range is checked in the file's own type, before any conversion."""
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
     if arr.dtype.kind == "f":
@@ -114,16 +115,14 @@ def int_labels(arr: np.ndarray, where: str) -> np.ndarray:
         if not whole.all():
             bad = arr[~whole][0].item()
             raise DataError(f"{where} holds labels that are not integers (for example {bad!r}).")
-        arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "iu":
         raise DataError(f"{where} holds labels of type {arr.dtype}, but labels must be integers.")
-    y = arr.astype(np.int64)
-    if len(y) and y.min() < 0:
-        raise DataError(f"{where} holds a negative label ({y.min()}); class ids start at 0.")
-    if len(y) and y.max() >= MAX_CLASSES:
-        raise DataError(f"{where} holds the label {y.max()}, more than the {MAX_CLASSES:,} "
+    if arr.size and arr.min() < 0:
+        raise DataError(f"{where} holds a negative label ({arr.min():g}); class ids start at 0.")
+    if arr.size and arr.max() >= MAX_CLASSES:
+        raise DataError(f"{where} holds the label {arr.max():g}, more than the {MAX_CLASSES:,} "
                         f"classes GradLab handles; are these really class ids?")
-    return y
+    return arr.astype(np.int64)
 
 
 def float_inputs(arr: np.ndarray, where: str) -> np.ndarray:
@@ -168,6 +167,8 @@ IDX_TYPES = {
 
 #: an IDX file may declare at most this many dimensions (MNIST and friends use 1 to 4)
 IDX_MAX_DIMS = 16
+#: values in one item (an image, a vector) of an IDX file at most
+IDX_MAX_ITEM = 2**31
 #: bytes of memory per value a dataset takes beyond its raw bytes while it is loaded: the
 #: float32 conversion, the training split and the preprocessed copy, plus float64 intermediates
 BYTES_PER_VALUE = 24
@@ -231,6 +232,10 @@ def _read_idx_stream(f: BinaryIO, path: str, file_size: int | None) -> np.ndarra
     if len(sizes) < 4 * ndim:
         raise DataError(f"The IDX file '{path}' is truncated inside its header.")
     dims = struct.unpack(f">{ndim}I", sizes)
+    if math.prod(dims[1:]) > IDX_MAX_ITEM:
+        raise DataError(f"The IDX file '{path}' declares items of "
+                        f"{' x '.join(map(str, dims[1:]))} values, more than the "
+                        f"{IDX_MAX_ITEM:,} one example may hold.")
     dtype = np.dtype(IDX_TYPES[code][0])
     count = math.prod(dims)
     expected = count * dtype.itemsize
@@ -620,6 +625,14 @@ def read_csv(path: str, *, label: int | str | None, header: str, delimiter: str,
                                     f"holds {cell.strip()!r}, which is not a finite number.")
         # every cell reads as a finite Python float (e.g. "1_000"): convert them one by one
         x = np.array([[float(c) for c in frow] for frow in feats], dtype=np.float64)
+    big = np.abs(x) > np.finfo(np.float32).max
+    if big.any():
+        i, jj = (int(k[0]) for k in np.nonzero(big))
+        j = fcols[jj]
+        name = f" ('{columns[j]}')" if has_header else ""
+        raise DataError(f"Line {body[i][0]}, column {j + 1}{name} of the CSV file '{path}' holds "
+                        f"{feats[i][jj].strip()!r}, which is too large for float32 (the largest "
+                        f"is about 3.4e38).")
     return CsvTable(x=x, labels=[row[li].strip() for _, row in body],
                     lines=[line for line, _ in body], columns=columns, label_column=li,
                     has_header=has_header)

@@ -122,13 +122,13 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
             n_params += 4 * prev
         elif isinstance(entry, Mapping) and isinstance(entry.get("units"), int):
             prev = entry["units"]
-    batch = _int(t.get("batch_size"), 32)
-    probe_batch = _int(p.get("batch"), 512)
+    n_values, n_examples = generated(spec.get("data"))
+    batch = min(_int(t.get("batch_size"), 32), n_examples or 2**62)  # never beyond the data
+    probe_batch = min(_int(p.get("batch"), 512), n_examples or 2**62)
     k = _int(p.get("jacobian_examples"), 2) if _int(p.get("jacobian_every"), 10) else 0
     bins, capacity = _int(p.get("bins"), 51), _int(p.get("capacity"), 1000)
     n_layers = len(dense)
     per_probe = n_layers * (_N_STATS * 8 + _N_HISTS * (bins * 4 + 16))
-    n_values = generated_values(spec.get("data"))
     return Estimate(
         parameters=n_params * s * 7,
         training=batch * widths * s * 6,
@@ -141,19 +141,19 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
     )
 
 
-def generated_values(data: Any) -> int:
-    """How many input values a generated dataset draws (0 for files and unknown datasets):
-    ``n`` examples (the spec's or the dataset's default) times ``dim``, ``size`` squared or 2
-    for 2-D points, read from the dataset's declared parameters."""
+def generated(data: Any) -> tuple[int, int]:
+    """(input values, examples) a generated dataset draws, (0, 0) for files and unknown
+    datasets: ``n`` examples (the spec's or the dataset's default) times ``dim``, ``size``
+    squared or 2 for 2-D points, read from the dataset's declared parameters."""
     if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
-        return 0
+        return 0, 0
     try:
         info = datasets.info(data["name"])
     except Exception:  # an unknown name is reported by the spec's own check
-        return 0
+        return 0, 0
     defaults = {p.name: p.default for p in info.params}
     if info.kind == "file" or "n" not in defaults:
-        return 0
+        return 0, 0
 
     def given(key: str) -> int:
         value = data.get(key, defaults.get(key))
@@ -165,7 +165,7 @@ def generated_values(data: Any) -> int:
         width = given("size") ** 2
     else:
         width = 2 if info.kind == "2d" else 1
-    return given("n") * width
+    return given("n") * width, given("n")
 
 
 def _is_int(value: Any) -> bool:

@@ -63,7 +63,8 @@ def integer(v: Any, path: str, lo: int = 0, hi: int = MAX_STEP) -> int:
 
 def number(v: Any, path: str, lo: float = 0.0) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < lo:
-        raise RestoreError(f"{_where(path)} must be a finite number >= {lo:g}, got "
+        bound = f" >= {lo:g}" if math.isfinite(lo) else ""
+        raise RestoreError(f"{_where(path)} must be a finite number{bound}, got "
                            f"{printable(repr(v), 40)}")
     return float(v)
 
@@ -129,8 +130,12 @@ def _check_trainer(exp, tr: dict, step_count: int, table: Mapping) -> None:
     has_perm = boolean(tr.get("has_perm"), "trainer.has_perm")
     if has_perm != ("trainer/perm" in table):
         raise RestoreError("trainer.has_perm does not match the arrays it holds")
-    if has_perm and pos > table["trainer/perm"][0][0]:
-        raise RestoreError(f"trainer.pos ({pos:,}) is beyond the data order it holds")
+    if has_perm:
+        shape, dtype = table["trainer/perm"]
+        if len(shape) != 1 or dtype.kind not in "iu":
+            raise RestoreError("array 'trainer/perm' must be a list of whole numbers")
+        if pos > shape[0]:
+            raise RestoreError(f"trainer.pos ({pos:,}) is beyond the data order it holds")
     for key, gen in (("rng", exp.rng), ("dropout_rng", exp.network.rng)):
         _check_rng(tr.get(key), f"trainer.{key}", gen)
     lr = tr.get("lr_override")
@@ -289,8 +294,7 @@ def _check_table(exp, manifest: dict, table: Mapping, step_count: int) -> None:
                 raise RestoreError(f"array {shown} has shape {shape} and dtype {dtype}, but its "
                                    f"parameter is {p.shape} of {p.dtype}")
         elif name == "trainer/perm":
-            if len(shape) != 1 or dtype.kind not in "iu":
-                raise RestoreError(f"array {shown} must be a list of whole numbers")
+            pass  # checked with the trainer's state
         elif name.startswith("data/preprocess/"):
             key = name.rsplit("/", 1)[1]
             if key not in prep_shapes or shape != prep_shapes[key] or dtype.kind not in "fiu":
