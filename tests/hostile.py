@@ -30,7 +30,7 @@ MiB = 2**20
 #: what a case may use at most: address space (the process is killed or gets MemoryError above
 #: it), CPU seconds and wall-clock seconds; and the peak resident memory the tests accept
 AS_LIMIT = 1536 * MiB
-CPU_LIMIT = 30
+CPU_LIMIT = 20
 WALL_LIMIT = 60
 RSS_LIMIT = 600 * MiB
 
@@ -57,26 +57,24 @@ def _limits() -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def run_gradlab(*args: str, cwd: Path, env: dict | None = None) -> Outcome:
-    """Run ``python -m gradlab ARGS`` in ``cwd`` under :data:`AS_LIMIT` and :data:`CPU_LIMIT`;
-    its own peak resident memory comes from ``wait4``."""
+def run_limited(argv: list[str], cwd: Path, env: dict | None = None,
+                wall: float = WALL_LIMIT) -> Outcome:
+    """Run ``argv`` in ``cwd`` under :data:`AS_LIMIT` and :data:`CPU_LIMIT` (a hang is cut off
+    after ``wall`` seconds); its own peak resident memory comes from ``wait4``."""
     full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gradlab", *args],
-            cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            preexec_fn=_limits,
-        )
+        proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=err, preexec_fn=_limits)
         done: list = []
         waiter = threading.Thread(target=lambda: done.append(os.wait4(proc.pid, 0)), daemon=True)
         waiter.start()
-        waiter.join(WALL_LIMIT)
+        waiter.join(wall)
         if not done:
             proc.kill()
             waiter.join()
             proc.returncode = -9
-            raise AssertionError(f"gradlab {' '.join(args)} ran for over {WALL_LIMIT} s")
+            raise AssertionError(f"{' '.join(argv)[:200]} ran for over {wall} s")
         seconds = time.monotonic() - t0
         _, status, usage = done[0]
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -84,6 +82,31 @@ def run_gradlab(*args: str, cwd: Path, env: dict | None = None) -> Outcome:
         err.seek(0)
         return Outcome(proc.returncode, out.read().decode("utf-8", "replace"),
                        err.read().decode("utf-8", "replace"), usage.ru_maxrss * 1024, seconds)
+
+
+def run_gradlab(*args: str, cwd: Path, env: dict | None = None) -> Outcome:
+    """``python -m gradlab ARGS`` under the limits (see :func:`run_limited`)."""
+    return run_limited([sys.executable, "-m", "gradlab", *args], cwd, env)
+
+
+def run_python(code: str, cwd: Path, env: dict | None = None) -> Outcome:
+    """``python -c CODE`` under the limits (see :func:`run_limited`)."""
+    return run_limited([sys.executable, "-c", code], cwd, env)
+
+
+def make_session(path: Path, steps: int = 20, **spec) -> Path:
+    """A real session: a small spiral run paused after ``steps`` of its ``2 * steps``
+    (``spec`` overrides keys)."""
+    from gradlab.experiment import Experiment
+
+    base = {"name": "good", "data": {"name": "spiral", "n": 300},
+            "network": {"layers": [{"units": 8, "activation": "tanh"}] * 2},
+            "training": {"steps": 2 * steps, "batch_size": 16}, "probes": {"every": 5}}
+    exp = Experiment({**base, **spec})
+    for _ in exp.train(steps=steps):
+        pass
+    exp.save(path)
+    return path
 
 
 def assert_refused(outcome: Outcome, *words: str) -> str:
@@ -150,8 +173,15 @@ def write_zip(path: Path, members: list[RawMember]) -> Path:
         central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, m.method, 0, 0x21,
                                m.crc, len(m.data), m.size, len(name), 0, 0, 0, 0, 0,
                                offset) + name
-    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members),
-                      len(central), len(out), 0)
+    n = len(members)
+    end = b""
+    if n > 0xFFFF:  # zip64 end records carry the count
+        at = len(out) + len(central)
+        end += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n, len(central),
+                           len(out))
+        end += struct.pack("<4sLQL", b"PK\x06\x07", 0, at, 1)
+    end += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
+                       len(central), len(out), 0)
     path.write_bytes(bytes(out + central + end))
     return path
 

@@ -66,6 +66,8 @@ class Estimate:
     n_params: int
     data: int = 0
     n_values: int = 0
+    width: int = 0  # values per example across all layers
+    capacity: int = 0  # probes the history keeps
 
     @property
     def total(self) -> int:
@@ -74,15 +76,14 @@ class Estimate:
 
     def largest(self) -> str:
         """The part that needs the most, as a phrase."""
-        parts = {
-            f"the network has {self.n_params:,} parameters": self.parameters,
-            "its layers are wide for the batch size": self.training,
-            "probing its layers is large": self.probes,
-            "evaluating its layers is large": self.evaluation,
-            "its history keeps many large probes": self.history,
-            f"its dataset holds {self.n_values:,} values": self.data,
-        }
-        return max(parts, key=parts.get)
+        layers = f"its layers hold {self.width:,} values per example"
+        parts = [
+            (self.parameters, f"the network has {self.n_params:,} parameters"),
+            (self.training + self.probes + self.evaluation, layers),
+            (self.history, f"its history keeps up to {self.capacity:,} probes"),
+            (self.data, f"its dataset holds {self.n_values:,} values"),
+        ]
+        return max(parts, key=lambda p: p[0])[1]
 
 
 def _dense_widths(layers: list, input_dim: int) -> Iterator[tuple[dict, int, int]]:
@@ -138,6 +139,8 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
         n_params=n_params,
         data=n_values * 32,
         n_values=n_values,
+        width=widths,
+        capacity=capacity,
     )
 
 
