@@ -14,8 +14,8 @@ The estimate (bytes) adds up, with ``s`` the bytes of one number (4 or 8)::
                                two optimiser slots and two scratch copies (Adam's worst case)
     training     B * W * s * 6 z, a, delta, the batch-norm and dropout buffers, dx per layer
     probes       Bp * W * (6 s + 16) + J: the probe batch in float64 statistics, and the
-                 Jacobians k * units * fan_in * (s + 8) for k examples
-    evaluation   2000 * W * s * 3
+                 largest layer's Jacobian k * units * fan_in * (s + 8) for k examples
+    evaluation   2000 * W * s * 3   (a chunk of 2000 examples, or all of them if fewer)
     data         n * d * 32    a generated dataset (``n`` examples of ``dim`` inputs, or ``size``
                                squared pixels, or 2-D points): drawn in float64, converted,
                                split and preprocessed
@@ -25,12 +25,13 @@ The estimate (bytes) adds up, with ``s`` the bytes of one number (4 or 8)::
 
 ``P`` counts every weight, bias and batch-norm parameter and buffer, ``W`` the widths of all
 layers (``units * pieces`` before maxout, the input included), ``B`` the batch size, ``Bp`` the
-probe batch. A dataset read from a file is not counted here: its reader checks its own size
-before reading it.
+probe batch (both at most the number of examples when the dataset is generated). A dataset
+read from a file is not counted here: its reader checks its own size before reading it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,7 @@ class Estimate:
     n_values: int = 0
     width: int = 0  # values per example across all layers
     capacity: int = 0  # probes the history keeps
+    dims_known: bool = True  # False: one input and one output assumed (a lower bound)
 
     @property
     def total(self) -> int:
@@ -78,7 +80,8 @@ class Estimate:
         """The part that needs the most, as a phrase."""
         layers = f"its layers hold {self.width:,} values per example"
         parts = [
-            (self.parameters, f"the network has {self.n_params:,} parameters"),
+            (self.parameters, f"the network has {'' if self.dims_known else 'at least '}"
+                              f"{self.n_params:,} parameters"),
             (self.training + self.probes + self.evaluation, layers),
             (self.history, f"its history keeps up to {self.capacity:,} probes"),
             (self.data, f"its dataset holds {self.n_values:,} values"),
@@ -116,7 +119,8 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
         n_params += fan_in * width + (width if entry.get("bias", True) else 0)
         n_params += 4 * width if entry.get("batchnorm") else 0
         widths += width
-        jacobian += entry.get("units", 1) * fan_in if isinstance(entry.get("units"), int) else 0
+        units = entry.get("units")
+        jacobian = max(jacobian, units * fan_in if isinstance(units, int) else 0)
     prev = input_dim
     for entry in layers:
         if isinstance(entry, Mapping) and entry.get("type") == "batchnorm":
@@ -134,7 +138,7 @@ def estimate(spec: Mapping[str, Any], input_dim: int = 1, output_dim: int = 1) -
         parameters=n_params * s * 7,
         training=batch * widths * s * 6,
         probes=probe_batch * widths * (6 * s + 16) + k * jacobian * (s + 8),
-        evaluation=_EVAL_CHUNK * widths * s * 3,
+        evaluation=min(_EVAL_CHUNK, n_examples or _EVAL_CHUNK) * widths * s * 3,
         history=2 * (capacity * per_probe + STEP_CAPACITY * 41),
         n_params=n_params,
         data=n_values * 32,
@@ -243,6 +247,8 @@ def check(spec: Mapping[str, Any], dims: Mapping[str, Any] | None = None) -> Est
         raise SpecError("dims.output_dim", f"must be within 1..{MAX_OUTPUT_DIM:,}, got "
                                            f"{output_dim:,}")
     est = estimate(spec, input_dim, output_dim)
+    if dims is None:
+        est = dataclasses.replace(est, dims_known=False)
     budget = memory_budget()
     if est.total > budget.nbytes:
         raise LimitError("", f"this experiment {budget.exceeded(est.total)}; {est.largest()}")
