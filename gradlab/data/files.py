@@ -121,7 +121,7 @@ def int_labels(arr: np.ndarray, where: str) -> np.ndarray:
         raise DataError(f"{where} holds a negative label ({arr.min():g}); class ids start at 0.")
     if arr.size and arr.max() >= MAX_CLASSES:
         raise DataError(f"{where} holds the label {arr.max():g}, more than the {MAX_CLASSES:,} "
-                        f"classes GradLab handles; are these really class ids?")
+                        f"classes GradLab handles (are these really class ids?).")
     return arr.astype(np.int64)
 
 
