@@ -51,21 +51,24 @@ class Outcome:
         return self.stderr.strip().splitlines()
 
 
-def _limits() -> None:  # runs in the child, before exec
-    resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _limits(cpu: int):
+    def apply() -> None:  # runs in the child, before exec
+        resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
 
 
 def run_limited(argv: list[str], cwd: Path, env: dict | None = None,
-                wall: float = WALL_LIMIT) -> Outcome:
-    """Run ``argv`` in ``cwd`` under :data:`AS_LIMIT` and :data:`CPU_LIMIT` (a hang is cut off
-    after ``wall`` seconds); its own peak resident memory comes from ``wait4``."""
+                wall: float = WALL_LIMIT, cpu: int = CPU_LIMIT) -> Outcome:
+    """Run ``argv`` in ``cwd`` under :data:`AS_LIMIT` and ``cpu`` seconds of CPU (a hang is cut
+    off after ``wall`` seconds); its own peak resident memory comes from ``wait4``."""
     full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, preexec_fn=_limits)
+                                stdout=out, stderr=err, preexec_fn=_limits(cpu))
         done: list = []
         waiter = threading.Thread(target=lambda: done.append(os.wait4(proc.pid, 0)), daemon=True)
         waiter.start()
