@@ -413,6 +413,12 @@ def open_zip(fh: BinaryIO) -> zipfile.ZipFile:
     return zipfile.ZipFile(fh)
 
 
+#: what reading a damaged, encrypted or oddly compressed member raises (zipfile raises
+#: RuntimeError for a password, NotImplementedError for an unknown compression method)
+_DAMAGED = (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error, RuntimeError,
+            NotImplementedError)
+
+
 @dataclass(frozen=True)
 class NpyHeader:
     shape: tuple[int, ...]
@@ -445,7 +451,7 @@ def npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpyHeader:
             else:
                 raise ValueError(f"unsupported .npy version {version}")
             header_bytes = f.tell()
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError) as exc:
+    except _DAMAGED + (SyntaxError,) as exc:
         raise MemberRefused(printable(" ".join(str(exc).split()), 120)
                             or type(exc).__name__) from None
     if dtype.hasobject:
@@ -469,7 +475,7 @@ def read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, head: NpyHeader)
                                          max_header_size=NPY_MAX_HEADER)
             if f.read(1):  # also makes sure the CRC was checked at the end of the member
                 raise ValueError("extra bytes after the data")
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except _DAMAGED as exc:
         raise MemberRefused(printable(" ".join(str(exc).split()), 120)
                             or type(exc).__name__) from None
     if a.shape != head.shape or a.dtype != head.dtype:  # pragma: no cover - read_array's own

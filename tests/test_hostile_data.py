@@ -168,3 +168,11 @@ def test_data_paths_that_are_not_regular_files_are_refused_by_name(tmp_path, kin
     finally:
         if sock is not None:
             sock.close()
+
+
+def test_an_npz_member_in_an_unknown_compression_is_one_sentence(tmp_path):
+    x = H.member("x_train.npy", H._npy_bytes(np.ones((4, 2))))
+    x.method = 99  # AES-encrypted members say 99
+    H.write_zip(tmp_path / "aes.npz", [x, H.member("y_train.npy", H._npy_bytes(np.arange(4)))])
+    run_on(tmp_path, {"name": "npz", "path": str(tmp_path / "aes.npz")},
+           "x_train", "compression method is not supported")

@@ -278,3 +278,13 @@ def test_events_may_carry_more_keys_of_plain_json(good, tmp_path):
     exp = load_session(edited(good, tmp_path, setter("history", "events", [extra])))
     (ev,) = exp.history.events_copy()
     assert ev["severity"] == "warning" and ev["layer"] is None and ev["source"] == {"a": [1]}
+
+
+def test_an_array_in_an_unknown_compression_is_one_sentence(good, tmp_path):
+    manifest, members = H.read_session(good)
+    for m in members:
+        if m.name == "arrays/network/dense1.W.npy":
+            m.method = 99
+    path = H.write_zip(tmp_path / "aes.gradlab",
+                       [H.member("manifest.json", json.dumps(manifest).encode()), *members])
+    info(path, tmp_path, "network/dense1.W", "compression method is not supported")
