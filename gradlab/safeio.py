@@ -451,7 +451,7 @@ def npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpyHeader:
             else:
                 raise ValueError(f"unsupported .npy version {version}")
             header_bytes = f.tell()
-    except _DAMAGED + (SyntaxError,) as exc:
+    except (*_DAMAGED, SyntaxError) as exc:
         raise MemberRefused(printable(" ".join(str(exc).split()), 120)
                             or type(exc).__name__) from None
     if dtype.hasobject:
