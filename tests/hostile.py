@@ -7,6 +7,7 @@ are written raw, so a "3 GiB" member costs a few kilobytes of repeated deflate b
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import os
@@ -88,8 +89,104 @@ def run_limited(argv: list[str], cwd: Path, env: dict | None = None,
 
 
 def run_gradlab(*args: str, cwd: Path, env: dict | None = None) -> Outcome:
-    """``python -m gradlab ARGS`` under the limits (see :func:`run_limited`)."""
-    return run_limited([sys.executable, "-m", "gradlab", *args], cwd, env)
+    """``gradlab ARGS`` in its own process under the limits (see :func:`run_limited`), forked
+    from a server that imported GradLab once (about 0.3 s less per case than a fresh Python)."""
+    return _fork_server().run(list(args), cwd, env or {})
+
+
+class _ForkServer:
+    """A Python process that imports ``gradlab.cli`` once, then forks one child per case: the
+    child sets the limits, moves to the case's folder and environment, sends stdout and stderr
+    to files and runs ``gradlab.cli.main(argv)``; ``wait4`` gives its exit code and peak
+    memory. A case that outlives :data:`WALL_LIMIT` is killed and reported."""
+
+    CODE = r"""
+import json, os, resource, sys
+import gradlab.cli, gradlab.experiment, gradlab.session, gradlab.safeio  # numpy and all below Qt
+for line in sys.stdin:
+    req = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (req["as"], req["as"]))
+            resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"]))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            os.chdir(req["cwd"])
+            os.environ.update(req["env"])
+            for fd, path in ((1, req["out"]), (2, req["err"])):
+                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(f, fd)
+                os.close(f)
+            code = gradlab.cli.main(req["argv"])
+        except BaseException as exc:
+            import traceback
+            traceback.print_exc()
+            code = 99
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 98)
+    print(json.dumps({"pid": pid}), flush=True)
+    _, status, usage = os.wait4(pid, 0)
+    print(json.dumps({"code": os.waitstatus_to_exitcode(status),
+                      "rss": usage.ru_maxrss * 1024}), flush=True)
+"""
+
+    def __init__(self):
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        self.proc = subprocess.Popen([sys.executable, "-c", self.CODE], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
+        self._buffer = ""
+
+    def _line(self, timeout: float) -> dict | None:
+        import select
+
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while "\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536).decode()
+            if not chunk:
+                raise AssertionError("the fork server of tests/hostile.py died")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split("\n", 1)
+        return json.loads(line)
+
+    def run(self, argv: list[str], cwd: Path, env: dict) -> Outcome:
+        with tempfile.TemporaryDirectory() as tmp:
+            out, err = Path(tmp) / "out", Path(tmp) / "err"
+            req = {"argv": argv, "cwd": str(cwd), "env": env, "as": AS_LIMIT, "cpu": CPU_LIMIT,
+                   "out": str(out), "err": str(err)}
+            t0 = time.monotonic()
+            self.proc.stdin.write(json.dumps(req) + "\n")
+            self.proc.stdin.flush()
+            pid = self._line(WALL_LIMIT)["pid"]
+            done = self._line(WALL_LIMIT)
+            if done is None:
+                os.kill(pid, 9)
+                self._line(WALL_LIMIT)
+                raise AssertionError(f"gradlab {' '.join(argv)[:200]} ran for over "
+                                     f"{WALL_LIMIT} s")
+            return Outcome(done["code"], out.read_text("utf-8", "replace"),
+                           err.read_text("utf-8", "replace"), done["rss"],
+                           time.monotonic() - t0)
+
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # the server's loop ends
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+_SERVER: list[_ForkServer] = []
+
+
+def _fork_server() -> _ForkServer:
+    if not _SERVER or _SERVER[0].proc.poll() is not None:
+        _SERVER[:] = [_ForkServer()]
+        atexit.register(_SERVER[0].close)
+    return _SERVER[0]
 
 
 def run_python(code: str, cwd: Path, env: dict | None = None) -> Outcome:
