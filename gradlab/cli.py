@@ -273,6 +273,9 @@ def cmd_run(args) -> int:
             status = report.status
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException:
+        progress.close()  # the error goes on its own line
+        raise
     # the final save: a (second) Ctrl-C now waits for it, or the run would be lost
     with interrupts_held() as held:
         progress.close()
