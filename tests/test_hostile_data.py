@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -176,3 +177,54 @@ def test_an_npz_member_in_an_unknown_compression_is_one_sentence(tmp_path):
     H.write_zip(tmp_path / "aes.npz", [x, H.member("y_train.npy", H._npy_bytes(np.arange(4)))])
     run_on(tmp_path, {"name": "npz", "path": str(tmp_path / "aes.npz")},
            "x_train", "compression method is not supported")
+
+
+# ----------------------------------------------------------------------------- weights files
+def _weights(tmp_path, **change):
+    from gradlab.engine import Network
+    from gradlab.experiment.netexport import save_weights_npz
+
+    path = tmp_path / "w.npz"
+    save_weights_npz(Network.from_spec([{"units": 3}], 2, 2), path)
+    if change:
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+        arrays.update(change)
+        np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"meta": np.array(json.dumps({"input_dim": 10**9, "output_dim": 2}))},
+         ["would take about"]),
+        ({"spec": np.array(json.dumps([{"units": 10**9}]))}, ["units"]),
+        ({"spec": np.array("[" * 100 + "]" * 100)}, ["nested more than 64"]),
+        ({"dense1.W": np.array([["1.5"] * 3] * 2)}, ["'dense1.W' of shape (2, 3) and type"]),
+        ({"meta": np.array("{}")}, ["meta is damaged"]),
+    ],
+    ids=["input-dim-1e9", "units-1e9", "nested", "string-weights", "no-dims"],
+)
+def test_a_weights_file_is_read_like_any_file_from_anyone(tmp_path, change, words):
+    from gradlab.errors import InputError
+    from gradlab.experiment.netexport import load_weights_npz
+
+    with pytest.raises(InputError) as err:
+        load_weights_npz(_weights(tmp_path, **change))
+    for w in words:
+        assert w in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_a_weights_file_reads_only_the_arrays_its_network_needs(tmp_path, monkeypatch):
+    from gradlab.experiment.netexport import load_weights_npz
+
+    path = _weights(tmp_path)
+    head = H.npy_header((3 * H.GiB,), "|u1")
+    with zipfile.ZipFile(path) as zf:
+        members = [H.member(i.filename, zf.read(i)) for i in zf.infolist()]
+    H.write_zip(path, [*members, H.zero_bomb("bomb.npy", 3 * H.GiB + len(head), head)])
+    assert load_weights_npz(path).n_params == 2 * 3 + 3 + 3 * 2 + 2
+    os.mkfifo(tmp_path / "f.npz")
+    with pytest.raises(ValueError, match="FIFO"):
+        load_weights_npz(tmp_path / "f.npz")
