@@ -126,10 +126,10 @@ MAX_SPEC_DEPTH = 64
 def _read_spec_file(path: str) -> dict:
     """The JSON object in the spec file ``path``: a regular file of at most
     :data:`MAX_SPEC_BYTES`, bounded in depth and numbers (see :func:`gradlab.safeio.load_json`)."""
-    from gradlab.safeio import FileRefused, JsonRefused, load_json, read_capped
+    from gradlab.safeio import FileRefused, JsonRefused, read_json_file
 
     try:
-        spec = load_json(read_capped(path, MAX_SPEC_BYTES), max_depth=MAX_SPEC_DEPTH)
+        spec = read_json_file(path, MAX_SPEC_BYTES, max_depth=MAX_SPEC_DEPTH)
     except FileRefused as err:
         raise UsageError(err.sentence(path, "spec file").rstrip(".")) from None
     except JsonRefused as err:
@@ -460,20 +460,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _unexpected(err: Exception) -> str:
-    """One sentence for an error no reader turned into one."""
-    detail = " ".join(str(err).split())[:300]
-    if isinstance(err, RecursionError):
-        return "the input is nested too deeply to be read"
+    """One sentence for an error no reader turned into one (see :func:`errors.sentence`)."""
+    from gradlab.errors import sentence
+
+    text = sentence(err)
     if isinstance(err, MemoryError):
-        return (f"there is not enough memory for this{f' ({detail})' if detail else ''}; "
-                f"GradLab may use {_budget_phrase()}")
-    if isinstance(err, OverflowError):
-        return f"a number in the input is out of range ({detail or 'overflow'})"
-    if isinstance(err, OSError):
-        where = f"{err.filename}: " if err.filename else ""
-        return f"{where}{err.strerror or detail or type(err).__name__}"
-    return (f"unexpected error ({type(err).__name__}: {detail}); please report it with the "
-            "command that caused it")
+        text += f"; GradLab may use {_budget_phrase()}"
+    return text
 
 
 def _budget_phrase() -> str:

@@ -47,3 +47,24 @@ class SessionError(InputError):
 
 class DataError(InputError):
     """A dataset file that cannot be read; ``str(err)`` is one sentence naming the file."""
+
+
+def sentence(err: BaseException) -> str:
+    """One sentence for any error that reaches a user (the command line prints it, the window
+    shows it in a dialog): an :class:`InputError`'s own text, and a phrase for what escaped a
+    reader anyway (nesting too deep for Python, a number out of range, memory running out, a
+    file system error, a bug)."""
+    detail = " ".join(str(err).split())[:300]
+    if isinstance(err, InputError):
+        return detail
+    if isinstance(err, RecursionError):
+        return "the input is nested too deeply to be read"
+    if isinstance(err, MemoryError):
+        return f"there is not enough memory for this{f' ({detail})' if detail else ''}"
+    if isinstance(err, OverflowError):
+        return f"a number in the input is out of range ({detail or 'overflow'})"
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or detail or type(err).__name__}"
+    return (f"unexpected error ({type(err).__name__}: {detail}); please report it with what "
+            "caused it")

@@ -366,6 +366,14 @@ def load_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH,
     return value
 
 
+def read_json_file(path: str | os.PathLike, max_bytes: int, *,
+                   max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON value in the regular file ``path`` (a spec, for example): at most
+    ``max_bytes``, bounded like :func:`load_json`. :class:`FileRefused` or :class:`JsonRefused`
+    (both one sentence) otherwise."""
+    return load_json(read_capped(path, max_bytes), max_depth=max_depth)
+
+
 def json_depth(value: Any) -> int:
     """Nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1), without recursion."""
     deepest = 0
@@ -526,5 +534,6 @@ __all__ = [
     "physical_memory",
     "printable",
     "read_capped",
+    "read_json_file",
     "read_npy_member",
 ]

@@ -154,3 +154,48 @@ def test_ulimit_caps_the_budget(tmp_path):
 def test_format_bytes():
     assert [safeio.format_bytes(n) for n in (0, 999, 1000, 1536, 3 * 2**30, 4e16, 5e20)] == [
         "0 bytes", "999 bytes", "1 KB", "1.54 KB", "3.22 GB", "40 PB", "5e+20 bytes"]
+
+
+# ----------------------------------------------------------------------------- one family of errors
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (RecursionError("maximum recursion depth exceeded"),
+         "gradlab: the input is nested too deeply to be read"),
+        (OverflowError("(34, 'Numerical result out of range')"),
+         "gradlab: a number in the input is out of range ((34, 'Numerical result out of range'))"),
+        (MemoryError("Unable to allocate 15 GiB"),
+         "gradlab: there is not enough memory for this (Unable to allocate 15 GiB); GradLab may "
+         "use"),
+        (OSError(5, "Input/output error", "/mnt/x.gradlab"),
+         "gradlab: /mnt/x.gradlab: Input/output error"),
+        (ZeroDivisionError("division by zero"),
+         "gradlab: unexpected error (ZeroDivisionError: division by zero); please report it"),
+        (InputError("Something you gave\x1b[31m cannot be used."),
+         "gradlab: Something you gave\\x1b[31m cannot be used."),
+    ],
+    ids=["recursion", "overflow", "memory", "os", "bug", "input"],
+)
+def test_whatever_escapes_a_reader_is_still_one_line_and_exit_2(monkeypatch, capsys, error, line):
+    from gradlab import cli
+
+    def broken(args):
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_info", broken)
+    monkeypatch.delenv("GRADLAB_DEBUG", raising=False)
+    assert cli.main(["info", "x.gradlab"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(line), err
+
+
+def test_gradlab_debug_shows_the_traceback_instead(monkeypatch):
+    from gradlab import cli
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "cmd_info", broken)
+    monkeypatch.setenv("GRADLAB_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["info", "x.gradlab"])
