@@ -144,15 +144,21 @@ def json_edits(draw, doc, skip=()):
 
 
 # --------------------------------------------------------------------------- sessions
-def good_session() -> Path:
-    path = WORK / "good.gradlab"
+def good_session(variant: int) -> Path:
+    """A real session; ``variant`` 1 also has dropout, a plateau schedule with state and
+    momentum SGD, so their saved state is fuzzed too."""
+    path = WORK / f"good{variant}.gradlab"
+    layers = [{"units": 6, "activation": "tanh"},
+              {"units": 6, "activation": "relu", "batchnorm": True}]
+    training = {"steps": 12, "batch_size": 16}
+    if variant:
+        layers[0]["dropout"] = 0.2
+        training.update(schedule={"name": "plateau", "patience": 1}, eval_every=2,
+                        optimizer={"name": "momentum"})
     exp = Experiment({"name": "fuzz", "data": {"name": "spiral", "n": 200},
-                      "network": {"layers": [{"units": 6, "activation": "tanh"},
-                                             {"units": 6, "activation": "relu",
-                                              "batchnorm": True}]},
-                      "training": {"steps": 12, "batch_size": 16},
+                      "network": {"layers": layers}, "training": training,
                       "probes": {"every": 5, "bins": 8, "capacity": 8}})
-    for _ in exp.train():
+    for _ in exp.train(steps=8):
         pass
     exp.save(path)
     return path
@@ -219,15 +225,16 @@ def _session_bytes(good: bytes, manifest: dict, arrays: dict) -> bytes:
 
 
 def fuzz_sessions(examples: int) -> None:
-    good_path = good_session()
-    good = good_path.read_bytes()
-    manifest = json.loads(zipfile.ZipFile(good_path).read("manifest.json"))
-    names = sorted(manifest["arrays"])
+    goods = []
+    for variant in (0, 1):
+        path = good_session(variant)
+        manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+        goods.append((path.read_bytes(), manifest, sorted(manifest["arrays"])))
     path = WORK / "case.gradlab"
 
     @settings(max_examples=examples, database=None, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(session_variants(good, manifest, names))
+    @given(st.sampled_from(goods).flatmap(lambda g: session_variants(*g)))
     def case(blob):
         path.write_bytes(blob)
         code, _, err = run_main("info", str(path))
@@ -240,6 +247,7 @@ def fuzz_sessions(examples: int) -> None:
             except InputError as e:
                 assert "\n" not in str(e)
             exp.save(WORK / "resaved.gradlab")
+            assert load_session(WORK / "resaved.gradlab").step_count == exp.step_count
 
     case()
 
@@ -262,6 +270,18 @@ def spec_variants(draw):
     return draw(json_edits(BASE_SPEC))
 
 
+def long_run(spec) -> bool:
+    """True if ``spec`` may ask for more than a few steps (or epochs) of training."""
+    t = spec.get("training") if isinstance(spec, dict) else None
+    if not isinstance(t, dict):
+        return False
+    steps, epochs = t.get("steps"), t.get("epochs")
+    number = (int, float)
+    return (isinstance(steps, number) and steps > 5) or (isinstance(epochs, number)
+                                                          and epochs > 0) or (
+        "steps" not in t and "epochs" not in t)
+
+
 def fuzz_specs(examples: int) -> None:
     spec_path, out = WORK / "spec.json", WORK / "out.gradlab"
     fields = [".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in p).replace(".[", "[")
@@ -275,7 +295,9 @@ def fuzz_specs(examples: int) -> None:
     def case(spec, field, value):
         spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8",
                              errors="surrogatepass")
-        code, _, err = run_main("run", "--spec", str(spec_path), "--out", str(out), "--quiet")
+        budget = ["--steps", "3"] if long_run(spec) else []  # a valid long run is not hostile
+        code, _, err = run_main("run", "--spec", str(spec_path), *budget, "--out", str(out),
+                                "--quiet")
         assert_user_sees_one_line(code, err, (0, 2, 3))
         code, _, err = run_main("run", "--preset", "spiral", "--steps", "2", "--quiet",
                                 "--set", f"{field}={value}", "--out", str(out))

@@ -179,7 +179,8 @@ def _read_idx_stream(f: BinaryIO, path: str, file_size: int | None) -> np.ndarra
     if len(sizes) < 4 * ndim:
         raise DataError(f"The IDX file '{path}' is truncated inside its header.")
     dims = struct.unpack(f">{ndim}I", sizes)
-    if math.prod(dims[1:]) > IDX_MAX_ITEM:
+    if math.prod(d for d in dims[1:] if d) > IDX_MAX_ITEM:  # (numpy refuses such a shape
+        # even when a zero makes it empty)
         raise DataError(f"The IDX file '{path}' declares items of "
                         f"{' x '.join(map(str, dims[1:]))} values, more than the "
                         f"{IDX_MAX_ITEM:,} one example may hold.")
