@@ -288,3 +288,17 @@ def test_an_array_in_an_unknown_compression_is_one_sentence(good, tmp_path):
     path = H.write_zip(tmp_path / "aes.gradlab",
                        [H.member("manifest.json", json.dumps(manifest).encode()), *members])
     info(path, tmp_path, "network/dense1.W", "compression method is not supported")
+
+
+@pytest.mark.parametrize("n", [500, 100])
+def test_a_data_order_that_does_not_fit_the_data_is_refused_when_the_data_is_built(
+    good, tmp_path, n
+):
+    from gradlab.errors import DataError
+
+    perm = np.random.default_rng(0).permutation(n)
+    exp = load_session(H.with_array(good, tmp_path / "p.gradlab", "trainer/perm", perm))
+    assert exp.history.n_probes > 0  # the history opens
+    with pytest.raises(DataError, match=f"is for {n} examples but its data now has 240"):
+        exp.data
+    assert "training cannot resume" in exp.data_error

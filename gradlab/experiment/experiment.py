@@ -174,9 +174,9 @@ class Experiment:
         """The dataset, built on first use (a loaded session does not rebuild it until needed)."""
         if self._dataset is None:
             try:
-                self._dataset = datasets.load(
+                self._dataset = restoring.fits_order(self, datasets.load(
                     self.spec["data"], self.seed, preprocess_state=self._preprocess_state
-                )
+                ))
             except DataError as err:
                 self.data_error = str(err)
                 raise

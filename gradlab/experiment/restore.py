@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradlab.data import preprocess as prep
-from gradlab.errors import InputError, SpecError
+from gradlab.errors import DataError, InputError, SpecError
 from gradlab.experiment.history import History
 from gradlab.experiment.probes import HIST_QUANTITIES
 from gradlab.safeio import printable
@@ -384,6 +384,19 @@ def _check_history_arrays(arrays: dict[str, np.ndarray], step_count: int) -> Non
             raise RestoreError(f"{name} holds negative numbers")
 
 
+def fits_order(exp, dataset):
+    """``dataset`` if a restored session's data order fits it (one index per training example,
+    the position within it); else a :class:`~gradlab.errors.DataError`: the data has changed
+    since the session was saved (or the file lies), and resuming would index past it."""
+    n = len(dataset.x_train)
+    perm = getattr(exp, "perm", None)  # (a new experiment reads its data before it has one)
+    if perm is not None and (len(perm) != n or exp.pos > n):
+        raise DataError(f"The session's order of training examples is for {len(perm):,} "
+                        f"examples but its data now has {n:,}, so training cannot resume "
+                        f"where it stopped (has the data changed since it was saved?).")
+    return dataset
+
+
 def _permutation(perm: np.ndarray) -> np.ndarray:
     """``perm`` as int64 if it orders ``range(len(perm))``, each index once."""
     n = len(perm)
@@ -397,4 +410,4 @@ def _permutation(perm: np.ndarray) -> np.ndarray:
     return p.astype(np.int64)
 
 
-__all__ = ["RestoreError", "apply", "check_event", "prepare"]
+__all__ = ["RestoreError", "apply", "check_event", "fits_order", "prepare"]
