@@ -300,5 +300,5 @@ def test_a_data_order_that_does_not_fit_the_data_is_refused_when_the_data_is_bui
     exp = load_session(H.with_array(good, tmp_path / "p.gradlab", "trainer/perm", perm))
     assert exp.history.n_probes > 0  # the history opens
     with pytest.raises(DataError, match=f"is for {n} examples but its data now has 240"):
-        exp.data
+        _ = exp.data
     assert "training cannot resume" in exp.data_error
