@@ -24,7 +24,6 @@ never a traceback. Only the window imports Qt; ``export --figure`` draws with ma
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -47,7 +46,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    message = " ".join(str(message).split())
+    """Print ``gradlab: MESSAGE`` on one line (control characters from files escaped)."""
+    from gradlab.safeio import printable
+
+    message = printable(" ".join(str(message).split()), 2000)
     print(f"gradlab: {message}", file=sys.stderr)
     return code
 
@@ -145,38 +147,65 @@ def cmd_presets(_args) -> int:
     return EXIT_OK
 
 
+#: a spec file is small: at most this many bytes, nested at most this deep
+MAX_SPEC_BYTES = 16 * 2**20
+MAX_SPEC_DEPTH = 64
+
+
+def _read_spec_file(path: str) -> dict:
+    """The JSON object in the spec file ``path``: a regular file of at most
+    :data:`MAX_SPEC_BYTES`, bounded in depth and numbers (see :func:`gradlab.safeio.load_json`)."""
+    from gradlab.safeio import FileRefused, JsonRefused, read_json_file
+
+    try:
+        spec = read_json_file(path, MAX_SPEC_BYTES, max_depth=MAX_SPEC_DEPTH)
+    except FileRefused as err:
+        raise UsageError(err.sentence(path, "spec file").rstrip(".")) from None
+    except JsonRefused as err:
+        raise UsageError(f"{path} {err.reason}") from None
+    if not isinstance(spec, dict):
+        raise UsageError(f"{path} must hold a JSON object (a spec), not a {type(spec).__name__}")
+    return spec
+
+
+def _set_value(field: str, text: str):
+    """A ``--set`` value: JSON if it parses (``0.01``, ``true``, ``{"norm": 5}``), else text;
+    bounded like a spec file."""
+    from gradlab.safeio import JsonRefused, load_json
+
+    try:
+        return load_json(text, max_depth=MAX_SPEC_DEPTH)
+    except JsonRefused as err:
+        if "valid JSON" in err.reason:
+            return text
+        raise UsageError(f"--set {field}: the value {err.reason}") from None
+
+
 def _load_spec(args) -> dict:
     from gradlab.experiment import presets, set_path
-    from gradlab.experiment.spec import parse_value
+    from gradlab.safeio import json_depth
 
-    if args.preset:
-        spec = presets.load(args.preset)
-    else:
-        path = Path(args.spec)
-        try:
-            spec = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"{args.spec} does not exist") from None
-        except IsADirectoryError:
-            raise UsageError(f"{args.spec} is a folder, not a spec file") from None
-        except json.JSONDecodeError as err:
-            raise UsageError(
-                f"{args.spec} is not valid JSON (line {err.lineno}: {err.msg})"
-            ) from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"{args.spec} cannot be read ({err})") from None
-        if not isinstance(spec, dict):
-            raise UsageError(
-                f"{args.spec} must hold a JSON object (a spec), not a {type(spec).__name__}"
-            )
+    spec = presets.load(args.preset) if args.preset else _read_spec_file(args.spec)
     for item in args.set:
         field, eq, value = item.partition("=")
+        field = field.strip()
         if not eq or not field:
             raise UsageError(f"--set {item!r} must look like FIELD=VALUE, e.g. training.lr=0.01")
-        spec = set_path(spec, field.strip(), parse_value(value.strip()))
+        if field.count(".") + field.count("[") >= MAX_SPEC_DEPTH:
+            raise UsageError(f"--set {field[:40]}...: a field path is at most {MAX_SPEC_DEPTH} "
+                             "levels deep")
+        spec = set_path(spec, field, _set_value(field, value.strip()))
+    if json_depth(spec) > MAX_SPEC_DEPTH:
+        raise UsageError(f"the spec is nested more than {MAX_SPEC_DEPTH} levels deep")
     if args.seed is not None:
         spec["seed"] = args.seed
     t = spec.setdefault("training", {})
+    if t is None:
+        t = spec["training"] = {}
+    if not isinstance(t, dict):
+        from gradlab.errors import SpecError
+
+        raise SpecError("training", f"must be an object (a JSON dict), got {type(t).__name__}")
     if args.steps is not None:
         if args.steps < 0:
             raise UsageError(f"--steps must be >= 0, got {args.steps}")
@@ -269,6 +298,7 @@ def _continued(args):
 
 def cmd_run(args) -> int:
     from gradlab.experiment import Experiment
+    from gradlab.fileio import interrupts_held, resolve_target
     from gradlab.threads import configure_blas
 
     if not (args.session or args.preset or args.spec):
@@ -281,6 +311,10 @@ def cmd_run(args) -> int:
         raise UsageError(f"--out {args.out} is a folder, not a file")
     if not os.access(out.parent, os.W_OK):
         raise UsageError(f"the folder {out.parent} for --out is not writable")
+    try:
+        resolve_target(out)  # a read-only file (or a link to one) is never replaced
+    except OSError as err:
+        raise UsageError(f"--out {args.out} {getattr(err, 'why', err.strerror)}") from None
     configure_blas()
     more = None
     if args.session:
@@ -304,12 +338,17 @@ def cmd_run(args) -> int:
             status = report.status
     except KeyboardInterrupt:
         interrupted = True
-    finally:
+    except BaseException:
+        progress.close()  # the error goes on its own line
+        raise
+    # the final save: a (second) Ctrl-C now waits for it, or the run would be lost
+    with interrupts_held() as held:
         progress.close()
-    try:
-        exp.save(out)
-    except OSError as err:
-        return _fail(f"{out} could not be saved ({err.strerror or err}); the run is lost.")
+        try:
+            exp.save(out)
+        except OSError as err:
+            return _fail(f"{out} could not be saved ({err.strerror or err}); the run is lost.")
+    interrupted = interrupted or held.received
     if interrupted:
         print(f"gradlab: interrupted at step {exp.step_count:,}; saved {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -352,6 +391,10 @@ def _open_session(path: str):
 def cmd_info(args) -> int:
     from gradlab import session
     from gradlab.experiment.spec.naming import lr_story
+    from gradlab.safeio import printable
+
+    def shown(value, limit: int = 200) -> str:  # text from the file: never raw escape codes
+        return printable(value, limit)
 
     manifest = session.read_manifest(args.file)
     exp = _open_session(args.file)
@@ -359,14 +402,18 @@ def cmd_info(args) -> int:
     s = exp.spec
     t = s["training"]
     ev = h.evals()
+    description = f": {shown(s['description'], 500)}" if s.get("description") else ""
     lines = [
-        f"session     {Path(args.file).name}",
-        f"name        {s['name']}" + (f": {s['description']}" if s.get("description") else ""),
-        f"saved       {manifest.get('saved', '?')} by GradLab {manifest.get('app_version', '?')}",
-        f"network     {exp.network.describe()} ({exp.network.n_params:,} parameters, {s['dtype']})",
-        f"data        {s['data']['name']} ({exp.input_dim} inputs, {exp.output_dim} outputs)",
-        f"training    {t['optimizer']['name']} {lr_story(t['lr'], exp.lr_changes)}, "
-        f"batch {t['batch_size']}, loss {t['loss']}",
+        f"session     {shown(Path(args.file).name)}",
+        f"name        {shown(s['name'])}{description}",
+        f"saved       {shown(manifest.get('saved', '?'), 40)} by GradLab "
+        f"{shown(manifest.get('app_version', '?'), 40)}",
+        f"network     {shown(exp.network.describe())} ({exp.network.n_params:,} parameters, "
+        f"{s['dtype']})",
+        f"data        {shown(s['data']['name'])} ({exp.input_dim} inputs, "
+        f"{exp.output_dim} outputs)",
+        f"training    {shown(t['optimizer']['name'])} {lr_story(t['lr'], exp.lr_changes)}, "
+        f"batch {t['batch_size']}, loss {shown(t['loss'])}",
         f"progress    {exp.step_count:,} steps"
         + (f" of {t['steps']:,}" if t.get("steps") else "")
         + f", {h.n_probes} probes kept, {len(h.events_copy())} events, status {exp.status}",
@@ -461,11 +508,12 @@ def _export_figure_or_table(args) -> int:
 
 def cmd_gui(args) -> int:
     if args.file:
-        path = Path(args.file)
-        if not path.exists():
-            raise UsageError(f"{args.file} does not exist")
-        if path.is_dir():
-            raise UsageError(f"{args.file} is a folder, not a session file")
+        from gradlab.safeio import FileRefused, check_regular
+
+        try:
+            check_regular(args.file)  # a device, FIFO or socket is refused by name
+        except FileRefused as err:
+            raise UsageError(err.sentence(args.file, "session file").rstrip(".")) from None
     if args.preset:
         from gradlab.experiment import presets
 
@@ -477,7 +525,14 @@ def cmd_gui(args) -> int:
 
 # ---------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
-    from gradlab.errors import DataError, SessionError, SpecError
+    """Run the command; every error is one sentence on stderr, exit 2 (never a traceback).
+
+    Bad input of any kind (a spec, a session, a data file, a value) is an
+    :class:`~gradlab.errors.InputError`. What escapes a reader anyway (nesting too deep for
+    Python, a number out of range, memory running out, a bug) still becomes one sentence;
+    ``GRADLAB_DEBUG=1`` shows the traceback instead.
+    """
+    from gradlab.errors import InputError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -499,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                 _Parser(prog="gradlab presets", description="List the presets.").parse_args(rest)
             )
         return cmd_gui(_gui_parser().parse_args(argv))
-    except (UsageError, SpecError, SessionError, DataError) as err:
+    except (UsageError, InputError) as err:
         return _fail(str(err))
     except SystemExit as err:  # --help / --version
         return int(err.code or 0) if not isinstance(err.code, str) else _fail(err.code)
@@ -509,6 +564,30 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as err:  # the last line of defence: still one sentence
+        if os.environ.get("GRADLAB_DEBUG"):
+            raise
+        return _fail(_unexpected(err))
+
+
+def _unexpected(err: Exception) -> str:
+    """One sentence for an error no reader turned into one (see :func:`errors.sentence`)."""
+    from gradlab.errors import sentence
+
+    text = sentence(err)
+    if isinstance(err, MemoryError):
+        text += f"; GradLab may use {_budget_phrase()}"
+    return text
+
+
+def _budget_phrase() -> str:
+    from gradlab.safeio import format_bytes, memory_budget
+
+    try:
+        b = memory_budget()
+    except Exception:  # a bad GRADLAB_MAX_MEMORY: the memory error comes first
+        return "what GRADLAB_MAX_MEMORY allows"
+    return f"{format_bytes(b.nbytes)} ({b.source})"
 
 
 if __name__ == "__main__":

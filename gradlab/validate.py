@@ -24,9 +24,9 @@ def integer(
             raise SpecError(field, f"must be a whole number, got {value!r}")
         value = int(value)
     if minimum is not None and value < minimum:
-        raise SpecError(field, f"must be >= {minimum}, got {value}")
+        raise SpecError(field, f"must be >= {minimum:,}, got {value:,}")
     if maximum is not None and value > maximum:
-        raise SpecError(field, f"must be <= {maximum}, got {value}")
+        raise SpecError(field, f"must be <= {maximum:,}, got {value:,}")
     return int(value)
 
 

@@ -4,6 +4,7 @@ import gzip
 import struct
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -408,3 +409,68 @@ def test_digits_loads_from_scikit_learn_when_it_is_there(monkeypatch):
     ds = data.load({"name": "digits", "val_fraction": 0}, seed=0)
     assert ds.image_shape == (8, 8) and ds.x_train.shape == (50, 64) and ds.n_classes == 10
     assert ds.x_train.max() <= 1.0 and np.isclose(ds.x_train.max(), images.max() / 16)
+
+
+# -- hostile files (more in test_hostile_data.py, each in a limited process) ---------------------
+
+def test_float_inputs_beyond_float32_are_one_sentence_without_a_runtime_warning(tmp_path):
+    path = tmp_path / "big.npz"
+    np.savez(path, x_train=np.full((6, 2), 1e300), y_train=np.arange(6) % 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a stray RuntimeWarning would print before the error
+        with pytest.raises(DataError) as err:
+            data.load({"name": "npz", "path": str(path)}, seed=0)
+    assert "too large for float32" in one_sentence_naming(err, path)
+
+
+@pytest.mark.parametrize("dims", [(20, 0, 0), (20, 5, 0)])
+def test_idx_images_without_pixels_are_refused(tmp_path, dims):
+    images = tmp_path / "empty.idx"
+    images.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">3I", *dims))
+    labels = write_idx(tmp_path / "labels.idx", np.arange(20, dtype=np.uint8) % 2)
+    with pytest.raises(DataError) as err:
+        data.load(_idx_spec(images, labels), seed=0)
+    assert "give a network no inputs" in one_sentence_naming(err, images)
+
+
+def test_npz_examples_without_features_are_refused(tmp_path):
+    path = tmp_path / "empty.npz"
+    np.savez(path, x_train=np.zeros((30, 0), np.float32), y_train=np.arange(30) % 2)
+    with pytest.raises(DataError) as err:
+        data.load({"name": "npz", "path": str(path)}, seed=0)
+    assert "no features" in one_sentence_naming(err, path)
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 1, 2**64 - 1], np.uint64),
+                                    np.array([0.0, 1.0, 1e300]), np.array([0, 1, -(2**62)])])
+def test_labels_are_range_checked_before_conversion(tmp_path, labels):
+    path = tmp_path / "labels.npz"
+    np.savez(path, x_train=np.ones((3, 2)), y_train=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError) as err:
+            data.load({"name": "npz", "path": str(path)}, seed=0)
+    assert "label" in one_sentence_naming(err, path)
+
+
+def test_an_idx_gzip_with_trailing_data_stops_one_byte_past_the_header(tmp_path, monkeypatch):
+    x, y = numbered_images(10)
+    images = tmp_path / "images.gz"
+    blob = bytes([0, 0, 8, 3]) + struct.pack(">3I", *x.shape) + x.tobytes() + bytes(10**6)
+    images.write_bytes(gzip.compress(blob))
+    labels = write_idx(tmp_path / "labels.idx", y)
+    with pytest.raises(DataError) as err:
+        data.load(_idx_spec(images, labels), seed=0)
+    assert "holds more bytes than the 10 x 5 x 4" in one_sentence_naming(err, images)
+
+
+def test_a_data_file_larger_than_the_memory_budget_is_refused_before_reading(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("GRADLAB_MAX_MEMORY", "1M")
+    images = write_idx(tmp_path / "images.idx", np.zeros((1000, 10, 10), np.uint8))
+    labels = write_idx(tmp_path / "labels.idx", np.arange(1000, dtype=np.uint8) % 2)
+    with pytest.raises(DataError) as err:
+        data.load(_idx_spec(images, labels), seed=0)
+    assert one_sentence_naming(err, images).endswith(
+        "announces 1000 x 10 x 10 unsigned byte values, which would take about 2.5 MB of "
+        "memory, more than the 1.05 MB GradLab may use (GRADLAB_MAX_MEMORY=1M).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import datetime as dt
 import io
 import json
@@ -20,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 import gradlab
 from gradlab import session
-from gradlab.errors import SessionError
+from gradlab.errors import SessionError, SpecError
 from gradlab.session import format as fmt
 from gradlab.session import migrations
 
@@ -401,14 +400,14 @@ def test_a_folder_is_not_a_session(tmp_path, read):
 def test_unreadable_file(tmp_path, monkeypatch):
     path = tmp_path / "locked.gradlab"
     save(path)
-    real_open = builtins.open
+    real_open = os.open  # (the tests may run as root, who reads a 0o000 file)
 
     def open_denied(file, *args, **kwargs):
         if os.fspath(file) == str(path):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", open_denied)
+    monkeypatch.setattr(os, "open", open_denied)
     message = refusal(session.read, path, "cannot be read (permission denied)")
     assert message == f"{path} cannot be read (permission denied)."
 
@@ -628,7 +627,8 @@ def test_an_unexpected_error_while_loading_still_becomes_one_sentence(tmp_path, 
         raise MemoryError("Unable to allocate 40.0 GiB\nfor an array")
 
     monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
-    refusal(session.read, path, "cannot be opened (MemoryError: Unable to allocate 40.0 GiB for")
+    refusal(session.read, path,
+            "cannot be opened: not enough memory (Unable to allocate 40.0 GiB for")
 
 
 # ------------------------------------------------------------------------------------ migrations
@@ -744,3 +744,72 @@ def test_read_manifest_of_a_50_mb_session_does_not_read_the_arrays(tmp_path, mon
 
     session.read(path)  # the counters do see a full load
     assert len(arrays_read) == len(arrays)
+
+
+# ------------------------------------------------------------------------------- bounds first
+
+
+def test_the_check_hook_sees_the_table_before_any_array_is_inflated(tmp_path, monkeypatch):
+    path = tmp_path / "run.gradlab"
+    save(path)
+    inflated = []
+    real = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array",
+                        lambda *a, **k: inflated.append(1) or real(*a, **k))
+    seen = {}
+
+    def check(manifest, table):
+        seen.update(table)
+        assert not inflated
+        raise SessionError("refused by its reader")
+
+    with pytest.raises(SessionError, match=r"^refused by its reader$"):
+        session.read(path, check=check)
+    assert not inflated
+    assert seen["params/dense1.W"] == ((3, 8), np.dtype("<f4"))
+
+
+def test_an_error_from_the_check_hook_becomes_one_sentence_naming_the_file(tmp_path):
+    path = tmp_path / "run.gradlab"
+    save(path)
+
+    def check(manifest, table):
+        raise SpecError("training.lr", "must be > 0, got -1")
+
+    message = refusal(lambda p: session.read(p, check=check), path, "cannot be opened")
+    assert message == f"{path} cannot be opened (training.lr: must be > 0, got -1)."
+
+
+def test_arrays_beyond_max_bytes_are_refused_before_inflating(tmp_path, monkeypatch):
+    path = tmp_path / "run.gradlab"
+    save(path)
+    total = sum(a.nbytes for a in sample_arrays().values())
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("inflated"))
+    refusal(lambda p: session.read(p, max_bytes=total - 1), path,
+            "cannot be opened: its arrays would take about", "more than the")
+
+
+def test_a_session_of_a_device_or_fifo_is_refused_by_name(tmp_path):
+    fifo = tmp_path / "p.gradlab"
+    os.mkfifo(fifo)
+    for read in (session.read, session.read_manifest):
+        refusal(read, fifo, "is a FIFO (named pipe), not a session file")
+        refusal(read, "/dev/zero", "is a character device, not a session file")
+
+
+def test_a_manifest_too_deep_or_out_of_range_is_refused(tmp_path):
+    for value, phrase in ((json.loads("[" * 70 + "]" * 70), "nested more than 64 levels deep"),
+                          (10**100, "which is out of range")):
+        path = tmp_path / "deep.gradlab"
+        save(path, {"x": value})
+        refusal(session.read, path, phrase)
+
+
+def test_a_read_only_session_is_not_replaced(tmp_path):
+    path = tmp_path / "run.gradlab"
+    save(path, {"step": 1})
+    before = path.read_bytes()
+    path.chmod(0o444)
+    with pytest.raises(PermissionError, match="is read-only"):
+        save(path, {"step": 2})
+    assert path.read_bytes() == before

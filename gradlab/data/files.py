@@ -27,13 +27,21 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from gradlab.data.base import RawData, register, sub
+from gradlab.data.reading import (
+    BYTES_PER_VALUE,
+    NpzArchive,
+    check_budget,
+    open_data_file,
+    read_bytes,
+)
 from gradlab.errors import DataError, SpecError
 from gradlab.params import Param
+from gradlab.safeio import memory_budget
 
 #: class ids above this are refused (a label column of measurements, not classes)
 MAX_CLASSES = 10_000
@@ -46,30 +54,9 @@ def resolve_path(value: str) -> str:
     return os.path.abspath(os.path.expanduser(value))
 
 
-def read_bytes(path: str) -> bytes:
-    """The file's bytes, or a DataError saying why it cannot be read."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise DataError(f"The file '{path}' does not exist.") from None
-    except IsADirectoryError:
-        raise DataError(f"'{path}' is a folder, not a data file.") from None
-    except PermissionError:
-        raise DataError(f"The file '{path}' cannot be read: permission denied.") from None
-    except OSError as e:
-        raise DataError(f"The file '{path}' cannot be read: {e.strerror or e}.") from None
-
-
-def _check_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise DataError(f"The file '{path}' does not exist.")
-    if os.path.isdir(path):
-        raise DataError(f"'{path}' is a folder, not a data file.")
-
-
 def int_labels(arr: np.ndarray, where: str) -> np.ndarray:
-    """Labels as int64 ``(n,)``; ``where`` names the file (and array) in the error sentence."""
+    """Labels as int64 ``(n,)``; ``where`` names the file (and array) in the error sentence.
+    The range is checked in the file's own type, before any conversion."""
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
     if arr.dtype.kind == "f":
@@ -78,16 +65,14 @@ def int_labels(arr: np.ndarray, where: str) -> np.ndarray:
         if not whole.all():
             bad = arr[~whole][0].item()
             raise DataError(f"{where} holds labels that are not integers (for example {bad!r}).")
-        arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "iu":
         raise DataError(f"{where} holds labels of type {arr.dtype}, but labels must be integers.")
-    y = arr.astype(np.int64)
-    if len(y) and y.min() < 0:
-        raise DataError(f"{where} holds a negative label ({y.min()}); class ids start at 0.")
-    if len(y) and y.max() >= MAX_CLASSES:
-        raise DataError(f"{where} holds the label {y.max()}, more than the {MAX_CLASSES:,} "
-                        f"classes GradLab handles; are these really class ids?")
-    return y
+    if arr.size and arr.min() < 0:
+        raise DataError(f"{where} holds a negative label ({arr.min():g}); class ids start at 0.")
+    if arr.size and arr.max() >= MAX_CLASSES:
+        raise DataError(f"{where} holds the label {arr.max():g}, more than the {MAX_CLASSES:,} "
+                        f"classes GradLab handles (are these really class ids?).")
+    return arr.astype(np.int64)
 
 
 def float_inputs(arr: np.ndarray, where: str) -> np.ndarray:
@@ -96,7 +81,8 @@ def float_inputs(arr: np.ndarray, where: str) -> np.ndarray:
         raise DataError(f"{where} holds values of type {arr.dtype}, but inputs must be numbers.")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / np.float32(255.0)
-    out = arr.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below, in one sentence
+        out = arr.astype(np.float32)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(out)):
         raise DataError(f"{where} holds NaN or infinite values (or values too large for float32).")
     return out
@@ -129,47 +115,103 @@ IDX_TYPES = {
 }
 
 
+#: an IDX file may declare at most this many dimensions (MNIST and friends use 1 to 4)
+IDX_MAX_DIMS = 16
+#: values in one item (an image, a vector) of an IDX file at most
+IDX_MAX_ITEM = 2**31
+
+
 def read_idx(path: str) -> np.ndarray:
     """Read an IDX file (raw, or gzip-compressed: detected by its first bytes 0x1f 0x8b).
 
     Layout: magic number = two zero bytes, a type code (see :data:`IDX_TYPES`) and the number of
     dimensions ``ndim``; then ``ndim`` big-endian uint32 sizes; then the values, big-endian,
     row-major. Returns the array in native byte order with shape ``dims``.
+
+    Bounded before any work: only a regular file is opened; the header's sizes are checked
+    against the file (or, for gzip, inflating stops one byte past what the header announces)
+    and against the memory budget before the values are read.
     """
-    data = read_bytes(path)
-    if data[:2] == b"\x1f\x8b":
+    with open_data_file(path) as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
         try:
-            data = gzip.decompress(data)
+            if gz:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                    return _read_idx_stream(f, path, None)
+            return _read_idx_stream(raw, path, os.fstat(raw.fileno()).st_size)
         except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"The gzip file '{path}' is damaged or truncated ({e}).") from None
-    if len(data) < 4:
-        raise DataError(f"The file '{path}' is too short ({len(data)} bytes) to be an IDX file.")
-    if data[0] != 0 or data[1] != 0:
+            if not gz:
+                raise DataError(f"The file '{path}' cannot be read: {e}.") from None
+            raise DataError(f"The gzip file '{path}' is damaged or truncated "
+                            f"({' '.join(str(e).split()) or type(e).__name__}).") from None
+
+
+def _read_exactly(f: BinaryIO, n: int) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        chunk = f.read(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
+def _read_idx_stream(f: BinaryIO, path: str, file_size: int | None) -> np.ndarray:
+    """The IDX array from the stream ``f`` (``file_size``: the raw file's size; None for gzip)."""
+    head = _read_exactly(f, 4)
+    if len(head) < 4:
+        raise DataError(f"The file '{path}' is too short ({len(head)} bytes) to be an IDX file.")
+    if head[0] != 0 or head[1] != 0:
         raise DataError(f"The file '{path}' is not an IDX file: its magic number starts with "
-                        f"0x{data[0]:02X}{data[1]:02X} instead of two zero bytes.")
-    code, ndim = data[2], data[3]
+                        f"0x{head[0]:02X}{head[1]:02X} instead of two zero bytes.")
+    code, ndim = head[2], head[3]
     if code not in IDX_TYPES:
         raise DataError(f"The IDX file '{path}' has the unknown type code 0x{code:02X} in its "
                         f"magic number (expected 08, 09, 0B, 0C, 0D or 0E).")
     if ndim == 0:
         raise DataError(f"The IDX file '{path}' declares 0 dimensions.")
+    if ndim > IDX_MAX_DIMS:
+        raise DataError(f"The IDX file '{path}' declares {ndim} dimensions; an IDX file of "
+                        f"images or labels has at most {IDX_MAX_DIMS}.")
     start = 4 + 4 * ndim
-    if len(data) < start:
+    sizes = _read_exactly(f, 4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise DataError(f"The IDX file '{path}' is truncated inside its header.")
-    dims = struct.unpack(f">{ndim}I", data[4:start])
+    dims = struct.unpack(f">{ndim}I", sizes)
+    if math.prod(d for d in dims[1:] if d) > IDX_MAX_ITEM:  # (numpy refuses such a shape
+        # even when a zero makes it empty)
+        raise DataError(f"The IDX file '{path}' declares items of "
+                        f"{' x '.join(map(str, dims[1:]))} values, more than the "
+                        f"{IDX_MAX_ITEM:,} one example may hold.")
     dtype = np.dtype(IDX_TYPES[code][0])
     count = math.prod(dims)
     expected = count * dtype.itemsize
-    found = len(data) - start
-    if found < expected:
-        raise DataError(f"The IDX file '{path}' is truncated: its header announces "
-                        f"{' x '.join(map(str, dims))} {IDX_TYPES[code][1]} values "
-                        f"({expected:,} bytes) but only {found:,} bytes follow.")
-    if found > expected:
-        raise DataError(f"The IDX file '{path}' has {found - expected:,} bytes more than the "
-                        f"{' x '.join(map(str, dims))} values its header announces.")
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=start).reshape(dims)
-    return arr.astype(dtype.newbyteorder("="))
+    shown = f"{' x '.join(map(str, dims))} {IDX_TYPES[code][1]} values"
+    if file_size is not None:
+        found = file_size - start
+        if found < expected:
+            raise DataError(f"The IDX file '{path}' is truncated: its header announces {shown} "
+                            f"({expected:,} bytes) but only {found:,} bytes follow.")
+        if found > expected:
+            raise DataError(f"The IDX file '{path}' has {found - expected:,} bytes more than the "
+                            f"{shown} its header announces.")
+    check_budget(expected + count * BYTES_PER_VALUE, f"The IDX file '{path}' announces {shown}")
+    arr = np.empty(count, dtype=dtype)
+    view = memoryview(arr).cast("B")
+    got = 0
+    while got < expected:
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    if got < expected:
+        raise DataError(f"The IDX file '{path}' is truncated: its header announces {shown} "
+                        f"({expected:,} bytes) but only {got:,} bytes follow.")
+    if f.read(1):  # for gzip this also reaches the end of the stream and checks its CRC
+        raise DataError(f"The IDX file '{path}' holds more bytes than the {shown} its header "
+                        f"announces.")
+    return arr.reshape(dims).astype(dtype.newbyteorder("="), copy=False)
 
 
 def idx_images(path: str) -> tuple[np.ndarray, tuple[int, int] | None]:
@@ -182,6 +224,9 @@ def idx_images(path: str) -> tuple[np.ndarray, tuple[int, int] | None]:
     image_shape = (arr.shape[1], arr.shape[2]) if arr.ndim == 3 else None
     if arr.shape[0] == 0:
         raise DataError(f"{where} holds no images.")
+    if math.prod(arr.shape[1:]) == 0:
+        raise DataError(f"{where} holds images of {' x '.join(map(str, arr.shape[1:]))} values, "
+                        f"which give a network no inputs.")
     return float_inputs(arr.reshape(arr.shape[0], -1), where), image_shape
 
 
@@ -240,17 +285,12 @@ def _idx(p, rng, field):
 
 # -- npz -----------------------------------------------------------------------------------------
 
-def _npz_array(f: Any, key: str, path: str) -> np.ndarray:
+def _npz_array(f: NpzArchive, key: str, path: str) -> np.ndarray:
     if key not in f.files:
         raise DataError(f"The file '{path}' has no array '{key}' (it holds: "
                         f"{', '.join(f.files) or 'nothing'}).")
     try:
         return np.asarray(f[key])
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise DataError(f"The array '{key}' in '{path}' holds Python objects, which GradLab "
-                            f"never unpickles; save it as a numeric array.") from None
-        raise DataError(f"The array '{key}' in '{path}' cannot be read ({e}).") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise DataError(f"The array '{key}' in '{path}' is damaged ({e}).") from None
 
@@ -262,6 +302,8 @@ def npz_inputs(arr: np.ndarray, path: str, key: str) -> tuple[np.ndarray, tuple[
         raise DataError(f"{where} has shape {arr.shape}; inputs must be (n, d) or (n, h, w).")
     if arr.shape[0] == 0:
         raise DataError(f"{where} holds no examples.")
+    if math.prod(arr.shape[1:]) == 0:
+        raise DataError(f"{where} has shape {arr.shape}: its examples have no features.")
     shape = None
     if arr.ndim == 3 or (arr.ndim == 4 and arr.shape[3] == 1):
         shape = (arr.shape[1], arr.shape[2])
@@ -291,18 +333,8 @@ def npz_labels(arr: np.ndarray, path: str, key: str) -> tuple[np.ndarray, int | 
                         "labels or (n, k) one-hot; optional x_test, y_test, class_names."),))
 def _npz(p, rng, field):
     path = _required(p, "path", field, "the .npz file to read")
-    _check_file(path)
-    try:
-        f = np.load(path, allow_pickle=False)
-    except ValueError:
-        raise DataError(f"The file '{path}' is not an .npz archive (NumPy cannot read it "
-                        f"without unpickling).") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise DataError(f"The file '{path}' is not a readable .npz archive ({e}).") from None
-    if not isinstance(f, np.lib.npyio.NpzFile):
-        raise DataError(f"The file '{path}' holds a single array, not an .npz archive with "
-                        f"x_train and y_train.")
-    with f:
+    with NpzArchive(path) as f:
+        f.check_budget(["x_train", "y_train", "x_test", "y_test"])
         x, shape = npz_inputs(_npz_array(f, "x_train", path), path, "x_train")
         y, k_hot = npz_labels(_npz_array(f, "y_train", path), path, "y_train")
         if len(x) != len(y):
@@ -375,8 +407,13 @@ class CsvTable:
     has_header: bool
 
 
+#: a CSV file takes about this many times its size in memory while it is parsed (a Python
+#: string and a float per cell)
+CSV_MEMORY_FACTOR = 40
+
+
 def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    raw = read_bytes(path)
+    raw = read_bytes(path, memory_budget().nbytes // CSV_MEMORY_FACTOR)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -464,6 +501,14 @@ def read_csv(path: str, *, label: int | str | None, header: str, delimiter: str,
                                     f"holds {cell.strip()!r}, which is not a finite number.")
         # every cell reads as a finite Python float (e.g. "1_000"): convert them one by one
         x = np.array([[float(c) for c in frow] for frow in feats], dtype=np.float64)
+    big = np.abs(x) > np.finfo(np.float32).max
+    if big.any():
+        i, jj = (int(k[0]) for k in np.nonzero(big))
+        j = fcols[jj]
+        name = f" ('{columns[j]}')" if has_header else ""
+        raise DataError(f"Line {body[i][0]}, column {j + 1}{name} of the CSV file '{path}' holds "
+                        f"{feats[i][jj].strip()!r}, which is too large for float32 (the largest "
+                        f"is about 3.4e38).")
     return CsvTable(x=x, labels=[row[li].strip() for _, row in body],
                     lines=[line for line, _ in body], columns=columns, label_column=li,
                     has_header=has_header)
@@ -557,4 +602,4 @@ def _digits(p, rng, field):
                    class_names=[str(c) for c in range(10)], image_shape=images.shape[1:3])
 
 
-__all__ = ["read_csv", "read_idx"]
+__all__ = ["NpzArchive", "open_data_file", "read_bytes", "read_csv", "read_idx"]

@@ -8,15 +8,17 @@ followed by more training gives bit for bit the run that was never stopped. The 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gradlab import session
 from gradlab._version import __version__
-from gradlab.errors import SessionError
-from gradlab.experiment.history import History
+from gradlab.errors import SessionError, SpecError
+from gradlab.experiment import restore as restoring
+from gradlab.safeio import printable
 
 if TYPE_CHECKING:
     from gradlab.experiment.experiment import Experiment
@@ -77,58 +79,13 @@ def save(exp: Experiment, path: str | Path) -> Path:
 
 
 def restore(cls: type[Experiment], manifest: dict, arrays: dict[str, np.ndarray], path: Path):
-    """The experiment a session's manifest and arrays describe, ready to resume."""
-    spec = manifest["spec"]
-    exp = cls(spec, _dims=manifest["dims"])
-    exp._preprocess_state = {
-        k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith("data/preprocess/")
-    }
-    exp.network.load_state_arrays(
-        {k[len("network/") :]: v for k, v in arrays.items() if k.startswith("network/")}
-    )
-    o = manifest["optimizer"]
-    slots: dict[str, dict[str, np.ndarray]] = {s: {} for s in o["slots"]}
-    for k, v in arrays.items():
-        if k.startswith("optimizer/"):
-            _, slot, name = k.split("/", 2)
-            slots.setdefault(slot, {})[name] = v
-    exp.optimizer.load_state_dict(
-        {"name": o["name"], "hyper": o["hyper"], "t": o["t"], "slots": slots}
-    )
-    exp.schedule.load_state_dict(manifest["schedule"])
-    tr = manifest["trainer"]
-    exp.step_count = int(manifest["step_count"])
-    exp.epoch, exp.pos = int(tr["epoch"]), int(tr["pos"])
-    exp.perm = np.array(arrays["trainer/perm"]) if tr["has_perm"] else None
-    exp.rng.bit_generator.state = tr["rng"]
-    exp.network.rng.bit_generator.state = tr["dropout_rng"]
-    _restore_lr(exp, tr)
-    exp.probe_every = int(tr["probe_every"])
-    exp.status = tr["status"] if exp.step_count or tr["status"] == "diverged" else "ready"
-    exp.diverged = tr["diverged"]
-    health_state = tr.get("health") or {}
-    exp._last_eval_step = int(tr["last_eval_step"])
-    exp._t_step, exp._t_probe = float(tr["t_step"]), float(tr["t_probe"])
-    exp._t_jacobian = float(tr.get("t_jacobian", 0.0))
-    exp._prober_state = manifest["prober"]
-    exp.history = History.from_arrays(manifest["history"], arrays)
-    exp._load_health(health_state)
+    """The experiment a session's manifest and arrays describe, ready to resume: every value is
+    checked (:func:`gradlab.experiment.restore.prepare`) before any is used."""
+    table = {k: (v.shape, v.dtype) for k, v in arrays.items()}
+    exp = restoring.prepare(cls, manifest, table)
+    restoring.apply(exp, manifest, arrays)
     exp.path = path
     return exp
-
-
-def _restore_lr(exp: Experiment, tr: dict) -> None:
-    """The learning-rate changes of the run (sessions before them held one override)."""
-    changes = tr.get("lr_changes")
-    if changes is None and tr.get("lr_override") is not None:
-        spec_lr = exp.spec["training"]["lr"]
-        changes = [{"step": exp.step_count, "from": spec_lr, "to": float(tr["lr_override"])}]
-    exp.lr_changes = [
-        {"step": int(c["step"]), "from": float(c["from"]), "to": float(c["to"])}
-        for c in (changes or [])
-    ]
-    if exp.lr_changes:
-        exp.base_lr = exp.lr_changes[-1]["to"]
 
 
 def load_session(path: str | Path) -> Experiment:
@@ -136,18 +93,55 @@ def load_session(path: str | Path) -> Experiment:
     exactly where it stopped. The dataset is rebuilt on first use (``exp.data``); if it cannot
     be (a data file has moved), the history is still there and ``exp.data_error`` says why.
 
-    Raises :class:`~gradlab.errors.SessionError` with one sentence for anything unreadable.
+    Files from anyone are safe to open: every value the manifest holds is checked and the
+    arrays table must be what the session's own spec implies before anything is inflated
+    (:mod:`gradlab.experiment.restore`). Raises :class:`~gradlab.errors.SessionError` with one
+    sentence for anything unreadable or inconsistent.
     """
     from gradlab.experiment.experiment import Experiment
 
     path = Path(path)
-    manifest, arrays = session.read(path)
+    prepared: list[Experiment] = []
+
+    def check(manifest: dict, table: dict) -> None:  # before any array is inflated
+        prepared.append(_restoring(path, lambda: restoring.prepare(Experiment, manifest, table)))
+
+    manifest, arrays = session.read(path, check=check)
+
+    def finish() -> Experiment:
+        exp = prepared[0] if prepared else None
+        if exp is None:
+            return restore(Experiment, manifest, arrays, path)
+        restoring.apply(exp, manifest, arrays)
+        exp.path = path
+        return exp
+
+    return _restoring(path, finish)
+
+
+def _restoring(path: Path, work: Callable[[], Any]) -> Any:
+    """``work()``, with anything it raises turned into one SessionError sentence."""
+    name = printable(path.name, 120)
     try:
-        return restore(Experiment, manifest, arrays, path)
+        return work()
     except SessionError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as err:
-        detail = err.args[0] if err.args else type(err).__name__
+    except (restoring.RestoreError, SpecError) as err:
+        raise SessionError(f"{name} could not be restored: {str(err).rstrip('.')}.") from None
+    except MemoryError:
+        raise SessionError(f"{name} could not be restored: not enough memory.") from None
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        ArithmeticError,
+        AttributeError,
+        RecursionError,
+    ) as err:
+        detail = printable(
+            " ".join(str(err.args[0] if err.args else type(err).__name__).split()), 160
+        )
         raise SessionError(
-            f"{path.name} could not be restored: its contents do not fit together ({detail})."
+            f"{name} could not be restored: its contents do not fit together ({detail})."
         ) from None

@@ -40,8 +40,10 @@ from gradlab import threads
 from gradlab.engine import Network, losses, optimizers, regularization, schedules
 from gradlab.errors import DataError, SpecError
 from gradlab.experiment import health, theory
+from gradlab.experiment import restore as restoring
 from gradlab.experiment import spec as specs
 from gradlab.experiment.history import History
+from gradlab.experiment.limits import check as check_limits
 from gradlab.experiment.probes import Prober, ProbeRecord
 from gradlab.experiment.spec import fields, naming
 
@@ -102,6 +104,7 @@ class Experiment:
     ):
         threads.ensure_configured()
         self.spec = naming.follow(specs.resolve(spec))
+        check_limits(self.spec, _dims)  # bounds and memory, before the data is read
         s = self.spec
         self.seed = s["seed"]
         self._dataset = dataset
@@ -116,6 +119,7 @@ class Experiment:
         self.output_dim = _dims["output_dim"]
         layers = specs.resolve_network(s, self.output_dim)  # (the loss/output rule: checked)
         s["network"]["layers"] = layers
+        check_limits(s, {"input_dim": self.input_dim, "output_dim": self.output_dim})
         self.network = Network(layers, self.input_dim, self.output_dim, self.seed, s["dtype"])
         t = s["training"]
         self.loss = losses.get(t["loss"])
@@ -177,8 +181,11 @@ class Experiment:
         with self._data_lock:
             if self._dataset is None:
                 try:
-                    self._dataset = datasets.load(
-                        self.spec["data"], self.seed, preprocess_state=self._preprocess_state
+                    self._dataset = restoring.fits_order(
+                        self,
+                        datasets.load(
+                            self.spec["data"], self.seed, preprocess_state=self._preprocess_state
+                        ),
                     )
                 except DataError as err:
                     self.data_error = str(err)

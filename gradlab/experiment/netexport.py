@@ -104,14 +104,46 @@ def save_weights_npz(network: Network, path: str | Path) -> Path:
 
 
 def load_weights_npz(path: str | Path) -> Network:
-    """Rebuild the :class:`Network` saved by :func:`save_weights_npz` (no pickles are read)."""
-    with np.load(path, allow_pickle=False) as f:
+    """Rebuild the :class:`Network` saved by :func:`save_weights_npz` (no pickles are read).
+
+    The file may come from anyone: it is read like a data file (a regular file, each array
+    checked against its zip entry before inflating), its layer list is validated and the
+    network's memory estimated before anything is built, and only the arrays that network needs
+    are read. Problems raise :class:`~gradlab.errors.InputError` (a ``ValueError``) in one
+    sentence.
+    """
+    from gradlab.data.reading import NpzArchive
+    from gradlab.errors import InputError
+    from gradlab.experiment.limits import check as check_limits
+    from gradlab.safeio import JsonRefused, load_json
+
+    name = Path(path).name
+    with NpzArchive(str(path)) as f:
         if "spec" not in f.files or "meta" not in f.files:
-            raise ValueError(f"{Path(path).name} is not a GradLab weights file (no spec inside)")
-        layers = json.loads(str(f["spec"]))
-        meta = json.loads(str(f["meta"]))
-        arrays = {k: f[k] for k in f.files if k not in ("spec", "meta")}
-    net = Network(layers, meta["input_dim"], meta["output_dim"], dtype=meta.get("dtype", "float32"))
+            raise InputError(f"{name} is not a GradLab weights file (no spec inside).")
+        try:
+            layers, meta = load_json(str(f["spec"])), load_json(str(f["meta"]))
+        except JsonRefused as err:
+            raise InputError(f"{name} is not a GradLab weights file (its spec {err.reason})."
+                             ) from None
+        if not isinstance(meta, dict):
+            raise InputError(f"{name} is not a GradLab weights file (its meta is not an object).")
+        dims = {k: meta.get(k) for k in ("input_dim", "output_dim")}
+        dtype = meta.get("dtype", "float32")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                   for v in dims.values()) or dtype not in ("float32", "float64"):
+            raise InputError(f"{name} is not a GradLab weights file (its meta is damaged).")
+        layers = resolve_layers(layers, dims["output_dim"])
+        check_limits({"network": {"layers": layers}, "dtype": dtype}, dims)
+        net = Network(layers, dims["input_dim"], dims["output_dim"], dtype=dtype)
+        arrays = {}
+        for key, dst in net.state_arrays().items():
+            if key not in f.files or (f.header(key).shape, f.header(key).dtype) != (
+                dst.shape, dst.dtype
+            ):
+                raise InputError(f"{name} does not hold the array {key!r} of shape {dst.shape} "
+                                 f"and type {dst.dtype} its layers need.")
+            arrays[key] = f[key]
     net.load_state_arrays(arrays)
     return net
 

@@ -35,14 +35,28 @@ import re
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from gradlab._version import __version__
-from gradlab.errors import SessionError
+from gradlab.errors import InputError, SessionError
 from gradlab.fileio import atomic_write
+from gradlab.safeio import (
+    NPY_MAX_HEADER,
+    FileRefused,
+    JsonRefused,
+    MemberRefused,
+    format_bytes,
+    load_json,
+    memory_budget,
+    npy_header,
+    open_regular,
+    open_zip,
+    printable,
+    read_npy_member,
+)
 from gradlab.session import migrations
 
 FORMAT_NAME = "gradlab-session"
@@ -54,7 +68,13 @@ ARRAY_DIR = "arrays/"
 ARRAY_EXT = ".npy"
 
 _STORED_KINDS = "fc"  # float members are stored; the rest (counts, flags, steps) deflated, level 1
-_MAX_MANIFEST_BYTES = 256 * 2**20
+#: manifest.json: at most this many bytes (inflated) and this deep; what the manifest holds is
+#: small (the spec, a few hundred events), so 16 MB is far beyond a real session's
+MAX_MANIFEST_BYTES = 16 * 2**20
+MAX_MANIFEST_DEPTH = 64
+_MAX_NDIM = 32
+_MAX_DIM = 2**62
+_ALWAYS_FITS = 64 * 2**20  # a table below this is not measured against the memory budget
 _ZIP64_ABOVE = 2**30  # members this large get zip64 headers up front (their size is unknown)
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-/]+")
 _DTYPE_KINDS = "biufcmMSU"  # plain numbers, datetimes and fixed-width strings; no void/objects
@@ -71,7 +91,8 @@ def write(path: str | os.PathLike, manifest: Mapping[str, Any], arrays: Mapping[
     The archive is written to a temporary file in the same folder, flushed to disk and renamed over
     ``path``: a crash or an error mid-save leaves the previous file untouched and no temporary file
     behind. Saving over an existing file keeps its permissions; saving through a symbolic link
-    updates the file it points to.
+    updates the file it points to; a read-only file is never replaced (see
+    :mod:`gradlab.fileio`).
 
     Raises
     ------
@@ -88,10 +109,7 @@ def write(path: str | os.PathLike, manifest: Mapping[str, Any], arrays: Mapping[
     checked = _check_arrays(arrays)
     doc = _full_manifest(manifest, checked)
     data = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=False, allow_nan=False)
-    target = os.fspath(path)
-    if os.path.islink(target):
-        target = os.path.realpath(target)
-    atomic_write(target, lambda fh: _write_zip(fh, data.encode("utf-8"), checked))
+    atomic_write(path, lambda fh: _write_zip(fh, data.encode("utf-8"), checked))
 
 
 def _check_arrays(arrays: Mapping[str, Any]) -> Arrays:
@@ -205,18 +223,34 @@ def _stored(a: np.ndarray) -> bool:
 
 # --------------------------------------------------------------------------------------- reading
 
+#: ``check(manifest, table)``: called with the checked manifest and ``{array: (shape, dtype)}``
+#: before any array is inflated; it raises to refuse the file
+Check = Callable[[dict, dict], None]
 
-def read(path: str | os.PathLike) -> tuple[dict, Arrays]:
+
+def read(
+    path: str | os.PathLike, *, check: Check | None = None, max_bytes: int | None = None
+) -> tuple[dict, Arrays]:
     """Load ``(manifest, arrays)`` from ``path``, checked and migrated to :data:`FORMAT_VERSION`.
 
-    Never unpickles. Every array is checked against the manifest's ``arrays`` table (name, shape,
-    dtype, byte count) and its CRC. Anything that cannot be read raises
-    :class:`~gradlab.errors.SessionError` whose message is one sentence naming ``path``.
+    Never unpickles. Bounded before any work: only a regular file is opened (a device, FIFO or
+    socket is refused by name), the zip directory and ``manifest.json`` are capped in size, the
+    manifest in depth and object count and its numbers in range. Every array is checked against
+    the manifest's ``arrays`` table and its zip entry's declared size, and the table's total
+    against ``max_bytes`` (default: :func:`gradlab.safeio.memory_budget`) before anything is
+    inflated; then ``check(manifest, table)`` (if given) may refuse it, still before inflating
+    (for a session in the current format only: an older one is checked after its migration).
+    Inflating stops at the declared sizes and every CRC is checked.
+
+    Anything that cannot be read raises :class:`~gradlab.errors.SessionError` whose message is
+    one sentence naming ``path``; an error ``check`` raises is turned into one too.
     """
     name = os.fsdecode(path)
     with _opened(path, name) as zf:
         manifest = _load_manifest(zf, name)
-        table = _check_table(zf, manifest, name)
+        table = _check_table(zf, manifest, name, measure=True, max_bytes=max_bytes)
+        if check is not None and manifest["format_version"] == FORMAT_VERSION:
+            _run_check(check, manifest, table, name)
         arrays = {arr: _load_array(zf, arr, shape, dtype, name)
                   for arr, (shape, dtype) in table.items()}
     return _upgrade(manifest, arrays, name)
@@ -236,6 +270,19 @@ def read_manifest(path: str | os.PathLike) -> dict:
     if manifest["format_version"] != FORMAT_VERSION:
         return read(path)[0]
     return manifest
+
+
+def _run_check(check: Check, manifest: dict, table: dict, name: str) -> None:
+    try:
+        check(manifest, table)
+    except SessionError:
+        raise
+    except InputError as exc:
+        raise SessionError(f"{name} cannot be opened ({_short(_sentence(exc), 300)}).") from exc
+
+
+def _sentence(exc: BaseException) -> str:
+    return str(exc).rstrip(".")
 
 
 def _foreign(name: str, why: str) -> SessionError:
@@ -258,8 +305,7 @@ def _unsafe(name: str, arr: str) -> SessionError:
 
 
 def _short(value: object, limit: int = 120) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return printable(" ".join(str(value).split()), limit)
 
 
 @contextlib.contextmanager
@@ -267,26 +313,22 @@ def _opened(path: str | os.PathLike, name: str) -> Iterator[zipfile.ZipFile]:
     """The open archive; every failure inside the block becomes one SessionError sentence."""
     try:
         try:
-            fh = open(path, "rb")  # closed by the `with fh` below
-        except FileNotFoundError:
-            raise SessionError(f"{name} does not exist.") from None
-        except IsADirectoryError:
-            raise SessionError(f"{name} is a folder, not a session file.") from None
-        except PermissionError:
-            if os.path.isdir(path):  # Windows says "permission denied" for folders
-                raise SessionError(f"{name} is a folder, not a session file.") from None
-            raise SessionError(f"{name} cannot be read (permission denied).") from None
+            fh = open_regular(path)  # closed by the `with fh` below
+        except FileRefused as exc:
+            raise SessionError(exc.sentence(name, "session file")) from None
         with fh:
             head = fh.read(4)
             if not head:
                 raise _foreign(name, "the file is empty")
             fh.seek(0)
             try:
-                zf = zipfile.ZipFile(fh)
+                zf = open_zip(fh)
             except zipfile.BadZipFile:
                 if head == b"PK\x03\x04":  # starts like a zip, but its directory is gone
                     raise _truncated(name, "the end of the zip archive is missing") from None
                 raise _foreign(name, "not a zip archive") from None
+            except MemberRefused as exc:
+                raise _corrupted(name, f"its zip {exc.reason}") from None
             with zf:
                 yield zf
     except SessionError:
@@ -295,13 +337,14 @@ def _opened(path: str | os.PathLike, name: str) -> Iterator[zipfile.ZipFile]:
         raise _truncated(name, _short(exc) or type(exc).__name__) from exc
     except OSError as exc:
         raise SessionError(f"{name} cannot be read ({_short(exc.strerror or exc)}).") from exc
+    except MemoryError as exc:
+        detail = f" ({_short(exc)})" if str(exc).strip() else ""
+        raise SessionError(f"{name} cannot be opened: not enough memory{detail}.") from None
+    except RecursionError:
+        raise _corrupted(name, "it is nested too deeply to read") from None
     except Exception as exc:  # the boundary: anything else still becomes one sentence
         why = f"{type(exc).__name__}: {_short(exc)}"
         raise SessionError(f"{name} cannot be opened ({why}).") from exc
-
-
-def _reject_constant(token: str) -> float:
-    raise ValueError(f"{token} is not allowed")
 
 
 def _load_manifest(zf: zipfile.ZipFile, name: str) -> dict:
@@ -309,17 +352,17 @@ def _load_manifest(zf: zipfile.ZipFile, name: str) -> dict:
         info = zf.getinfo(MANIFEST_MEMBER)
     except KeyError:
         raise _foreign(name, "it has no manifest.json") from None
-    if info.file_size > _MAX_MANIFEST_BYTES:
-        raise _foreign(name, f"manifest.json is larger than {_MAX_MANIFEST_BYTES >> 20} MB")
-    raw = zf.read(info)
+    if info.file_size > MAX_MANIFEST_BYTES:
+        raise _foreign(name, f"manifest.json is larger than {MAX_MANIFEST_BYTES >> 20} MB")
+    raw = zf.read(info)  # inflating stops at the declared size; the CRC is checked
     try:
-        manifest = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        manifest = load_json(raw.decode("utf-8"), max_depth=MAX_MANIFEST_DEPTH)
     except UnicodeDecodeError:
         raise _foreign(name, "manifest.json is not UTF-8 text") from None
-    except RecursionError:
-        raise _foreign(name, "manifest.json is nested too deeply") from None
-    except ValueError as exc:
-        raise _foreign(name, f"manifest.json is not valid JSON: {_short(exc)}") from None
+    except JsonRefused as exc:
+        if "valid JSON" in exc.reason:
+            raise _foreign(name, f"manifest.json {_short(exc.reason)}") from None
+        raise _corrupted(name, f"manifest.json {_short(exc.reason)}") from None
     if not isinstance(manifest, dict):
         raise _foreign(name, "manifest.json does not hold a JSON object")
     fmt = manifest.get("format")
@@ -343,8 +386,17 @@ def _load_manifest(zf: zipfile.ZipFile, name: str) -> dict:
     return manifest
 
 
-def _check_table(zf: zipfile.ZipFile, manifest: dict, name: str) -> dict:
-    """``{array: (shape, dtype)}`` from the manifest, checked against the archive's members."""
+def _check_table(
+    zf: zipfile.ZipFile,
+    manifest: dict,
+    name: str,
+    *,
+    measure: bool = False,
+    max_bytes: int | None = None,
+) -> dict:
+    """``{array: (shape, dtype)}`` from the manifest, checked against the archive's members and
+    their declared sizes; with ``measure`` its total against ``max_bytes`` (None: the memory
+    budget). All before inflating anything."""
     table = manifest.get("arrays")
     if not isinstance(table, dict):
         raise _corrupted(name, "manifest.json has no arrays table")
@@ -371,11 +423,28 @@ def _check_table(zf: zipfile.ZipFile, manifest: dict, name: str) -> dict:
             continue
         if member.startswith(ARRAY_DIR) and member.endswith(ARRAY_EXT):
             arr = member[len(ARRAY_DIR) : -len(ARRAY_EXT)]
-            raise _corrupted(name, f"array {arr!r} is in the file but not in the manifest")
+            raise _corrupted(name, f"array {_short(repr(arr), 60)} is in the file but not in "
+                                   "the manifest")
         raise _corrupted(name, f"it holds an unexpected member {_short(repr(member), 60)}")
-    for arr in out:
-        if ARRAY_DIR + arr + ARRAY_EXT not in present:
+    total = 0
+    for arr, (shape, dtype) in out.items():
+        member = ARRAY_DIR + arr + ARRAY_EXT
+        if member not in present:
             raise _corrupted(name, f"array {arr!r} is in the manifest but missing from the file")
+        nbytes = math.prod(shape) * dtype.itemsize
+        stored = zf.getinfo(member).file_size
+        if not nbytes < stored <= nbytes + NPY_MAX_HEADER + 16:
+            raise _truncated(name, f"array {arr!r} is declared as {format_bytes(nbytes)} but "
+                                   f"its zip entry holds {format_bytes(stored)}")
+        total += nbytes
+    if measure and (max_bytes is not None or total > _ALWAYS_FITS):
+        budget = memory_budget()
+        limit = budget.nbytes if max_bytes is None else max_bytes
+        if total > limit:
+            why = (budget.exceeded(total) if max_bytes is None else
+                   f"would take about {format_bytes(total)} of memory, more than the "
+                   f"{format_bytes(limit)} allowed")
+            raise SessionError(f"{name} cannot be opened: its arrays {why}.")
     return out
 
 
@@ -383,12 +452,12 @@ def _parse_entry(entry: object) -> tuple[tuple[int, ...] | None, np.dtype | None
     if not isinstance(entry, dict):
         return None, None
     shape, descr = entry.get("shape"), entry.get("dtype")
-    if not isinstance(shape, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    if not isinstance(shape, list) or len(shape) > _MAX_NDIM or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= _MAX_DIM for n in shape
     ):
         shape = None
     dtype = None
-    if isinstance(descr, str):
+    if isinstance(descr, str) and len(descr) <= 16:
         try:
             dtype = np.dtype(descr)
         except Exception:  # TypeError, or a DeprecationWarning turned error: any unreadable dtype
@@ -400,40 +469,24 @@ def _load_array(
     zf: zipfile.ZipFile, arr: str, shape: tuple[int, ...], dtype: np.dtype, name: str
 ) -> np.ndarray:
     info = zf.getinfo(ARRAY_DIR + arr + ARRAY_EXT)
-    damaged = (ValueError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
-        with zf.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                found_shape, _, found_dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                found_shape, _, found_dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
-            header_bytes = f.tell()
-    except damaged as exc:
-        raise _truncated(name, f"array {arr!r}: {_short(exc)}") from exc
-    if found_dtype.hasobject:
-        raise _unsafe(name, arr)
-    if found_dtype.str != dtype.str:
+        head = npy_header(zf, info)
+    except MemberRefused as exc:
+        if not exc.damaged and "Python objects" in exc.reason:
+            raise _unsafe(name, arr) from None
+        raise _truncated(name, f"array {arr!r}: {exc.reason}") from None
+    if head.dtype.str != dtype.str:
         raise _corrupted(
-            name, f"array {arr!r} has dtype {found_dtype.str} but the manifest says {dtype.str}"
+            name, f"array {arr!r} has dtype {head.dtype.str} but the manifest says {dtype.str}"
         )
-    if tuple(found_shape) != shape:
+    if head.shape != shape:
         raise _corrupted(
-            name, f"array {arr!r} has shape {tuple(found_shape)} but the manifest says {shape}"
+            name, f"array {arr!r} has shape {head.shape} but the manifest says {shape}"
         )
-    size = header_bytes + math.prod(shape) * dtype.itemsize
-    if info.file_size != size:  # checked before read_array allocates what the header claims
-        raise _truncated(name, f"array {arr!r} holds {info.file_size} bytes, not {size}")
     try:
-        with zf.open(info) as f:
-            a = np.lib.format.read_array(f, allow_pickle=False)
-            if f.read(1):  # also makes sure the CRC was checked at the end of the member
-                raise ValueError("extra bytes after the data")
-    except damaged as exc:
-        raise _truncated(name, f"array {arr!r}: {_short(exc)}") from exc
-    return a
+        return read_npy_member(zf, info, head)
+    except MemberRefused as exc:
+        raise _truncated(name, f"array {arr!r}: {exc.reason}") from None
 
 
 def _upgrade(manifest: dict, arrays: Arrays, name: str) -> tuple[dict, Arrays]:
