@@ -121,7 +121,7 @@ def prepare_window(environ: Mapping[str, str] | None = None) -> None:
     ``gradlab: window shown at UNIX_TIME`` on stderr and quit SECONDS after the window is shown."""
     environ = os.environ if environ is None else environ
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtGui import QWindow
+    from PySide6.QtGui import QGuiApplication, QWindow
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -153,8 +153,72 @@ def prepare_window(environ: Mapping[str, str] | None = None) -> None:
 
     watcher = Watcher(app)
     app.installEventFilter(watcher)
+    if QGuiApplication.platformName() == "xcb":
+        _drop_pid(int(splash.winId()))  # before it is mapped
     splash.show()
     app.processEvents()  # drawn now, before the window's imports and set-up
+
+
+class _Cookie(ctypes.Structure):
+    _fields_ = [("sequence", ctypes.c_uint)]
+
+
+class _AtomReply(ctypes.Structure):
+    _fields_ = [
+        ("response_type", ctypes.c_uint8),
+        ("pad0", ctypes.c_uint8),
+        ("sequence", ctypes.c_uint16),
+        ("length", ctypes.c_uint32),
+        ("atom", ctypes.c_uint32),
+    ]
+
+
+def _drop_pid(window: int) -> None:
+    """Remove ``_NET_WM_PID`` from the splash's X window, so tools that find the app's window by
+    its process (``xdotool search --pid``, as the screenshot tools do) find the main window, not
+    the splash. Best effort: any failure leaves the splash as it is."""
+    from PySide6.QtGui import QGuiApplication
+
+    try:
+        QGuiApplication.sync()  # Qt has created the window and set its properties on the server
+        xcb = ctypes.CDLL("libxcb.so.1")
+        libc = ctypes.CDLL(None)
+        xcb.xcb_connect.restype = ctypes.c_void_p
+        xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        xcb.xcb_intern_atom.restype = _Cookie
+        xcb.xcb_intern_atom.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_uint8,
+            ctypes.c_uint16,
+            ctypes.c_char_p,
+        ]
+        xcb.xcb_intern_atom_reply.restype = ctypes.POINTER(_AtomReply)
+        xcb.xcb_intern_atom_reply.argtypes = [ctypes.c_void_p, _Cookie, ctypes.c_void_p]
+        xcb.xcb_delete_property.restype = _Cookie
+        xcb.xcb_delete_property.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]
+        xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+        libc.free.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return
+    conn = xcb.xcb_connect(None, None)
+
+    def atom(name: bytes) -> int:
+        reply = xcb.xcb_intern_atom_reply(conn, xcb.xcb_intern_atom(conn, 0, len(name), name), None)
+        if not reply:
+            return 0
+        value = reply.contents.atom
+        libc.free(ctypes.cast(reply, ctypes.c_void_p))
+        return value
+
+    try:
+        if xcb.xcb_connection_has_error(conn) == 0:
+            pid = atom(b"_NET_WM_PID")
+            if pid:
+                xcb.xcb_delete_property(conn, window, pid)
+                atom(b"WM_NAME")  # a round trip: the deletion is done before the splash maps
+    finally:
+        xcb.xcb_disconnect(conn)
 
 
 def _seconds(value: str) -> float | None:
