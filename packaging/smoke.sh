@@ -65,6 +65,8 @@ check "  wrote an SVG" grep -q '<svg' "$tmp/x.svg"
 if [ -d "$appdir/_internal/matplotlib" ]; then  # figures through matplotlib: every format
   check "gradlab export --figure (PDF, matplotlib)" "$app" export "$tmp/x.gradlab" --figure distributions --out "$tmp/x.pdf"
   check "  wrote a PDF" grep -q '^%PDF' "$tmp/x.pdf"
+  check "gradlab export --figure (PNG, matplotlib)" "$app" export "$tmp/x.gradlab" --figure distributions --out "$tmp/x.png"
+  check "  wrote a PNG" grep -q 'PNG' "$tmp/x.png"
 fi
 check "gradlab data list" "$app" data list
 expect "  lists MNIST" '^mnist '
