@@ -124,7 +124,10 @@ def prepare_window(environ: Mapping[str, str] | None = None) -> None:
     from PySide6.QtGui import QGuiApplication, QWindow
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])
+    # the X11 window class (WM_CLASS "gradlab", "GradLab", which desktops match to gradlab.desktop)
+    # is fixed when the first window is made, so name the application before the splash
+    app = QApplication.instance() or QApplication(["gradlab"])
+    app.setApplicationName("GradLab")
     quit_after = _seconds(environ.get(QUIT_WHEN_SHOWN, ""))
     splash = _splash()
 

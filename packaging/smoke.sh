@@ -93,9 +93,11 @@ refuses "no display: one sentence, exit 2" env -u QT_QPA_PLATFORM "$app"
 refuses "a bad preset: one sentence, exit 2" "$app" run --preset no-such-preset --out "$tmp/y.gradlab"
 refuses "a foreign file: one sentence, exit 2" "$app" info "$tmp/x.csv"
 if command -v Xvfb >/dev/null; then
-  display=:$((120 + $$ % 50))
-  Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & xvfb_pid=$!
-  for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+  # a free display number, chosen by Xvfb and written to fd 3 once it is ready
+  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+  xvfb_pid=$!
+  for _ in $(seq 100); do [ -s "$tmp/display" ] && break; sleep 0.1; done
+  display=:$(tr -d '[:space:]' <"$tmp/display")
   check "the window opens on X11 (Xvfb) and quits" env DISPLAY="$display" QT_QPA_PLATFORM=xcb GRADLAB_QUIT_WHEN_SHOWN=0 timeout 120 "$app"
   expect "  it was shown" 'window shown at'
   refuses "an X display that does not answer: one sentence, exit 2" env -u QT_QPA_PLATFORM DISPLAY=:99999 "$app"

@@ -53,14 +53,15 @@ def main() -> None:
     if xvfb is None:
         print("(no Xvfb here: not measured on an X server)")
         return
-    display = f":{170 + os.getpid() % 50}"
-    server = subprocess.Popen([xvfb, display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a free display number, chosen by Xvfb and written to the pipe once it is ready
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+    os.close(write_fd)
     try:
-        socket = f"/tmp/.X11-unix/X{display[1:]}"
-        deadline = time.monotonic() + 10
-        while not os.path.exists(socket) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with os.fdopen(read_fd) as pipe:
+            display = ":" + pipe.readline().strip()
         measure(args.app, dict(base, DISPLAY=display, QT_QPA_PLATFORM="xcb"), args.runs,
                 "X11 (Xvfb)")
     finally:
