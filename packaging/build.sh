@@ -63,7 +63,7 @@ PYTHON="$venv/bin/python" "$repo/packaging/smoke.sh" "$app"
 
 echo "== size and start time"
 size_mb=$(du -sm "$app" | cut -f1)
-"$venv/bin/python" "$repo/packaging/startup_time.py" "$app/gradlab" --runs 3 | tee "$work/start.txt"
+"$venv/bin/python" "$repo/packaging/startup_time.py" "$app/gradlab" --runs 3 >"$work/start.txt"
 echo
 echo "GradLab frozen: $app/gradlab"
 echo "  folder size      ${size_mb} MB (target < 250 MB)"
