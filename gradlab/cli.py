@@ -506,6 +506,18 @@ def _export_figure_or_table(args) -> int:
     return EXIT_OK
 
 
+def _window_preflight() -> None:
+    """Before Qt starts (gradlab/launch.py): no display, a missing X library or an X server that
+    does not answer is one sentence and exit 2, not Qt's abort. Then a splash shows while the
+    window is built (GRADLAB_QUIT_WHEN_SHOWN: the packaging smoke checks' hook)."""
+    from gradlab import launch
+
+    problem = launch.display_problem()
+    if problem:
+        raise UsageError(problem)
+    launch.prepare_window()  # a splash at once; the window reuses its QApplication
+
+
 def cmd_gui(args) -> int:
     if args.file:
         from gradlab.safeio import FileRefused, check_regular
@@ -518,6 +530,7 @@ def cmd_gui(args) -> int:
         from gradlab.experiment import presets
 
         presets.load(args.preset)  # an unknown name fails here, listing the presets
+    _window_preflight()
     from gradlab.app.main import run_app
 
     return run_app(args.file, args.preset, args.run)

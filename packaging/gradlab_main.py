@@ -1,0 +1,10 @@
+"""The frozen app's entry point: exactly the ``gradlab`` command (packaging/gradlab.spec)."""
+
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()  # worker processes of a frozen app (sweeps) start here too
+    from gradlab.cli import main
+
+    sys.exit(main())
