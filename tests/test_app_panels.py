@@ -343,7 +343,8 @@ def test_summary_shows_architecture_and_parameter_count(qtbot):
     assert "2-[16]x3-2" in net.summary_text()
     assert "626 parameters" in net.summary_text()  # 48 + 272 + 272 + 34
     net.set_spec(presets.load("nielsen-sigmoid-3hidden"))
-    qtbot.waitUntil(lambda: "784-[30]x3-10" in net.summary_text(), timeout=10000)
+    # (the preview generates the 10,000 mnist_like images first: seconds on a busy machine)
+    qtbot.waitUntil(lambda: "784-[30]x3-10" in net.summary_text(), timeout=30000)
     assert "25.7 k parameters" in net.summary_text()  # 23,550 + 930 + 930 + 310 = 25,720
 
 
