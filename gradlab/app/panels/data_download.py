@@ -88,6 +88,7 @@ class DownloadControl(QWidget):
             self.row.addWidget(w)
         self.row.addStretch(0)
         self.error = error_label(self)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # it may quote a registry's URLs
         outer.addWidget(self.error)
         self._titled = titled
 
@@ -133,7 +134,7 @@ class DownloadControl(QWidget):
             p = st.progress
             self.bar.setValue(0 if p is None else round(BAR_STEPS * min(1.0, p.fraction)))
             self.bar.setToolTip("" if p is None or not p.filename else p.filename)
-        error = st.error if not running and not cached else ""
+        error = printable(st.error, 600) if not running and not cached else ""
         self.error.setText(error)
         self.error.setVisible(bool(error))
         # the spare width goes to the bar while it shows, else to the title (or the end)
@@ -177,6 +178,7 @@ class DownloadList(QWidget):
         self.lay.setSpacing(4)
         self.controls: dict[str, DownloadControl] = {}
         self.problem = error_label(self)
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)
         self.lay.addWidget(self.problem)
 
     def set_statuses(self, statuses: dict[str, Status], problem: str = "") -> None:
@@ -206,6 +208,7 @@ class DownloadNotice(QWidget):
         lay.setContentsMargins(0, 2, 0, 2)
         lay.setSpacing(4)
         self.text = QLabel(self)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.text)
