@@ -55,6 +55,11 @@ def qt_leftovers() -> list[str]:
         from gradlab.app.worker import running_threads
 
         found += [f"the QThread {t.objectName()!r} is still running" for t in running_threads()]
+    if "gradlab.app.downloads" in sys.modules:
+        from gradlab.app.downloads import running_threads as download_threads
+
+        found += [f"the download thread {t.objectName()!r} is still running"
+                  for t in download_threads()]
     if "gradlab.app.preview" in sys.modules:  # preview jobs are short: they may finish first
         from gradlab.app.preview import preview_service
 
@@ -89,4 +94,8 @@ def _no_qt_thread_or_timer_left_running(request):
 
             for w in list(_RUNNING):
                 w.stop()
+        if "gradlab.app.downloads" in sys.modules:
+            from gradlab.app.downloads import stop_all
+
+            stop_all()
         pytest.fail("the test left Qt work running: " + "; ".join(left), pytrace=False)

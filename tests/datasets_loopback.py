@@ -3,7 +3,9 @@ them: what tests/test_datasets_*.py download instead of the real MNIST and CIFAR
 
 ``serve()`` starts an ``http.server`` on a free loopback port in a thread; the server records
 every GET, answers 404 for unknown paths and, for paths in ``truncate``, announces the full
-length and closes the connection halfway through.
+length and closes the connection halfway through. For paths in ``hold`` it sends the first half,
+then waits until that path's event is set (at most 60 s) before it sends the rest: a download
+caught in the middle.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ class Server:
     def __init__(self):
         self.files: dict[str, bytes] = {}
         self.truncate: set[str] = set()
+        self.hold: dict[str, threading.Event] = {}
         self.requests: list[str] = []
-        files, truncate, requests = self.files, self.truncate, self.requests
+        files, truncate, requests, hold = self.files, self.truncate, self.requests, self.hold
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -53,6 +56,12 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                gate = hold.get(self.path)
+                if gate is not None:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    gate.wait(60)
+                    body = body[len(body) // 2:]
                 self.wfile.write(body)
 
             def log_message(self, *args):  # quiet

@@ -52,15 +52,20 @@ class Preview:
     input_dim: int = 0
     n_classes: int = 0
     class_names: tuple[str, ...] = ()
-    image_shape: tuple[int, int] | None = None
+    image_shape: tuple[int, ...] | None = None  # (h, w) grey, (3, h, w) colour
     points: np.ndarray | None = None  # (m, 2) for 2-D data
     labels: np.ndarray | None = None  # (m,)
-    strip: np.ndarray | None = None  # thumbnails side by side, uint8 (h + 2, k (w + 1) + 1)
+    #: thumbnails side by side, uint8 (h + 2, k (w + 1) + 1), with a last axis of 3 (RGB) for
+    #: colour images
+    strip: np.ndarray | None = None
     strip_labels: tuple[int, ...] = ()
     hist: tuple[np.ndarray, np.ndarray] | None = None  # (counts, edges) of the input values
     reduced: bool = False
     preprocess: str = "none"
     seconds: float = 0.0
+    #: one sentence when the spec's dataset is not downloaded and its fallback was loaded
+    #: (:attr:`gradlab.data.Dataset.note`)
+    note: str = ""
 
 
 def preview_spec(data: dict, kind: str) -> tuple[dict, bool]:
@@ -169,6 +174,7 @@ def build_preview(key: str, data: dict, seed: int, kind: str) -> Preview:
         reduced=reduced,
         preprocess=str(params.get("preprocess", "none")),
         seconds=time.perf_counter() - t0,
+        note=ds.note,
     )
 
 
@@ -187,21 +193,24 @@ def preview_key(data: dict, seed: Any) -> tuple[str, str]:
 
 # ====================================================================== the background service
 class _Signals(QObject):
-    done = Signal(str, object)
+    done = Signal(str, object, int)
 
 
 class _Job(QRunnable):
-    def __init__(self, key: str, data: dict, seed: int, kind: str, signals: _Signals):
+    def __init__(
+        self, key: str, data: dict, seed: int, kind: str, signals: _Signals, generation: int
+    ):
         super().__init__()
         self.setAutoDelete(False)  # Python keeps the reference until the result is in
         self.key, self.data, self.seed, self.kind, self.signals = key, data, seed, kind, signals
+        self.generation = generation
 
     def run(self) -> None:
         try:
             result = build_preview(self.key, self.data, self.seed, self.kind)
         except Exception as err:  # never let a preview kill the pool's thread
             result = Preview(self.key, str(self.data.get("name")), self.kind, error=str(err))
-        self.signals.done.emit(self.key, result)
+        self.signals.done.emit(self.key, result, self.generation)
 
 
 class PreviewService(QObject):
@@ -209,6 +218,8 @@ class PreviewService(QObject):
 
     :meth:`request` returns the cached preview at once, or ``None`` and emits :attr:`ready`
     later. Each owner (a panel) has one wanted key; a queued job no owner wants is dropped.
+    :meth:`invalidate` forgets every preview when the data behind a key changed (a dataset was
+    downloaded: the same entry now loads other data).
     """
 
     ready = Signal(str, object)
@@ -220,6 +231,7 @@ class PreviewService(QObject):
         self.cache: OrderedDict[str, Preview] = OrderedDict()
         self.jobs: dict[str, _Job] = {}
         self.wanted: dict[int, str] = {}
+        self.generation = 0  # previews of an older generation are out of date
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_done)
 
@@ -235,10 +247,23 @@ class PreviewService(QObject):
             return key, self.cache[key]
         if key not in self.jobs:
             seed_ = seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
-            job = _Job(key, copy.deepcopy(data), max(0, seed_), kind, self._signals)
-            self.jobs[key] = job
-            self.pool.start(job)
+            self._start(_Job(key, copy.deepcopy(data), max(0, seed_), kind, self._signals,
+                             self.generation))
         return key, None
+
+    def _start(self, job: _Job) -> None:
+        self.jobs[job.key] = job
+        self.pool.start(job)
+
+    def invalidate(self) -> None:
+        """Forget every preview (the files behind them changed). A job under way finishes
+        unseen and is started again if its key is still wanted; owners ask again."""
+        self.cache.clear()
+        self.generation += 1
+        for job in list(self.jobs.values()):
+            if self.pool.tryTake(job):  # not started: it will read the new files
+                job.generation = self.generation
+                self.pool.start(job)
 
     def release(self, owner: QObject) -> None:
         self.wanted.pop(id(owner), None)
@@ -250,9 +275,14 @@ class PreviewService(QObject):
             if key not in wanted and self.pool.tryTake(job):  # still queued: never started
                 del self.jobs[key]
 
-    @Slot(str, object)
-    def _on_done(self, key: str, preview: Preview) -> None:
-        self.jobs.pop(key, None)
+    @Slot(str, object, int)
+    def _on_done(self, key: str, preview: Preview, generation: int) -> None:
+        job = self.jobs.pop(key, None)
+        if generation != self.generation:  # built from files that changed since
+            if job is not None and key in set(self.wanted.values()):
+                self._start(_Job(key, job.data, job.seed, job.kind, self._signals,
+                                 self.generation))
+            return
         self.cache[key] = preview
         while len(self.cache) > 32:
             self.cache.popitem(last=False)

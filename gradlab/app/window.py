@@ -34,6 +34,7 @@ from gradlab.app import theme
 from gradlab.app.chrome import WindowChrome
 from gradlab.app.dialogs import EventsDialog, main_window_app
 from gradlab.app.document import Document
+from gradlab.app.downloads import confirm_stop, stop_all
 from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.session_files import SessionFiles
@@ -190,6 +191,8 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
             panel.specEdited.connect(self._on_spec_edited)
             panel.errorsChanged.connect(self._update_actions)
+            if isinstance(panel, DataPanel):
+                panel.datasetDownloaded.connect(self._on_dataset_downloaded)
             self.docks.append(dock)
         self.tabifyDockWidget(self.docks[0], self.docks[1])
         self.tabifyDockWidget(self.docks[1], self.docks[2])
@@ -276,6 +279,16 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         if self._rebuild_timer.isActive():
             self._rebuild_timer.stop()
             self._rebuild_from_doc()
+
+    @Slot(str)
+    def _on_dataset_downloaded(self, name: str) -> None:
+        """The spec's dataset was just downloaded: a run not trained yet is built on it again,
+        a started one goes on with the data it has."""
+        if self.snapshot is not None and self.snapshot.step > 0:
+            self._show_banner(f"{name} is downloaded: press Reset (Ctrl+R) to start a run on "
+                              "it. The current run goes on with the data it started on.")
+        else:
+            self._rebuild_timer.start()
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)
@@ -519,9 +532,10 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         if self._shut:
             event.accept()
             return
-        if not self.confirm_discard() or not self.wait_until_idle():
+        if not confirm_stop(self) or not self.confirm_discard() or not self.wait_until_idle():
             event.ignore()
             return
+        stop_all(self)  # downloads: cancelled, their threads waited for
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
         self.shutdown()

@@ -16,7 +16,7 @@ decision-boundary grid of a 2-D dataset and ``data.thumbnail_grid(x, shape)`` a 
 # Importing the source modules registers their datasets (remote imports files first, then takes
 # over the name "mnist", an alias of idx before MNIST could be downloaded).
 from gradlab.data import files, remote, shapeset, synthetic, toys  # noqa: F401
-from gradlab.data.base import Dataset, DatasetInfo, info, load, names
+from gradlab.data.base import Dataset, DatasetInfo, fallback_note, info, load, names
 from gradlab.data.preprocess import METHODS as PREPROCESSING
 from gradlab.data.thumbnails import thumbnail_grid
 from gradlab.data.toys import grid_for
@@ -25,6 +25,7 @@ __all__ = [
     "PREPROCESSING",
     "Dataset",
     "DatasetInfo",
+    "fallback_note",
     "grid_for",
     "info",
     "load",

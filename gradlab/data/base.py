@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,7 +51,9 @@ class Dataset:
     x_test, y_test : the file's own test set (preprocessed with the training statistics), or None.
     n_classes : number of classes (the width of the output layer).
     input_dim : d.
-    image_shape : (h, w) when each row is an h x w image (row-major), else None.
+    image_shape : (h, w) when each row is an h x w grey image (row-major); (c, h, w) when it
+        holds ``c`` channel planes one after the other (CIFAR-10: red, green, blue), so that
+        ``row.reshape(image_shape)`` is the image; None for other data.
     class_names : ``n_classes`` display names.
     name : canonical dataset name.
     resolved : the spec with every default filled in (JSON-able): ``load(resolved, seed)`` gives
@@ -71,7 +74,7 @@ class Dataset:
     y_test: np.ndarray | None
     n_classes: int
     input_dim: int
-    image_shape: tuple[int, int] | None
+    image_shape: tuple[int, ...] | None
     class_names: list[str]
     name: str
     resolved: dict[str, Any]
@@ -116,7 +119,7 @@ class RawData:
     y: np.ndarray
     n_classes: int
     class_names: list[str]
-    image_shape: tuple[int, int] | None = None
+    image_shape: tuple[int, ...] | None = None  # as Dataset.image_shape
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     resolved_updates: dict[str, Any] = field(default_factory=dict)
@@ -236,10 +239,35 @@ def split_indices(n: int, val_fraction: float, max_train: int | None,
     return perm[n_val:n_val + n_train], perm[:n_val]
 
 
+def _image_shape(shape: tuple[int, ...] | None, input_dim: int) -> tuple[int, ...] | None:
+    """The source's image shape if its pixels are exactly a row's values, else None."""
+    if shape is None:
+        return None
+    dims = tuple(int(s) for s in shape)
+    return dims if len(dims) in (2, 3) and math.prod(dims) == input_dim else None
+
+
 def _frozen(a: np.ndarray, dtype: type) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=dtype)
     a.flags.writeable = False
     return a
+
+
+def fallback_note(spec: Mapping[str, Any], *, field: str = "data") -> str:
+    """The :attr:`Dataset.note` :func:`load` would give for ``spec``, found without loading
+    anything: one sentence when a dataset that is not downloaded yet gives way to its
+    ``fallback``, else "".
+
+    Raises what :func:`load` raises first: SpecError for a bad name, DataError for a dataset
+    that is not downloaded and has no fallback (the sentence says how to fetch it).
+    """
+    spec = validate.mapping(spec, field)
+    if "name" not in spec:
+        raise SpecError(sub(field, "name"),
+                        f"is required: the dataset to use (choose from: {', '.join(names())})")
+    source = DATASETS.get(spec["name"], sub(field, "name"))
+    other = None if source.redirect is None else source.redirect(dict(spec), field)
+    return "" if other is None else other[1]
 
 
 def load(spec: Mapping[str, Any], seed: int, *, field: str = "data",
@@ -315,7 +343,7 @@ def load(spec: Mapping[str, Any], seed: int, *, field: str = "data",
         y_test=y_test,
         n_classes=int(raw.n_classes),
         input_dim=int(input_dim),
-        image_shape=None if raw.image_shape is None else tuple(int(s) for s in raw.image_shape),
+        image_shape=_image_shape(raw.image_shape, input_dim),
         class_names=[str(c) for c in raw.class_names],
         name=source.name,
         resolved=resolved,

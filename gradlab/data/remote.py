@@ -127,6 +127,7 @@ def _cifar(entry: catalog.Entry, folder) -> RawData:
         x_test = files.float_inputs(xt, f"The CIFAR test batches in '{folder}'")
     return RawData(x=files.float_inputs(x, f"The CIFAR batches in '{folder}'"), y=y,
                    n_classes=k, class_names=[str(c) for c in range(k)],
+                   image_shape=(cifar.CHANNELS, cifar.SIDE, cifar.SIDE),  # a row's planes
                    x_test=x_test, y_test=y_test)
 
 
