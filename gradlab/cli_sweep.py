@@ -28,6 +28,8 @@ EXIT_FAILED_TRIALS = 1
 
 
 def _parser() -> _Parser:
+    from gradlab.experiment.sweep.presets import preset_names
+
     p = _Parser(
         prog="gradlab sweep",
         description="Run a grid and/or random search of experiments and tabulate the results "
@@ -36,7 +38,9 @@ def _parser() -> _Parser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--spec", help="the base spec (JSON file)")
     src.add_argument(
-        "--preset", help="a sweep preset (e.g. glorot-table1) or a run preset as the base spec"
+        "--preset",
+        help="a sweep preset (" + ", ".join(preset_names()) + ") or a run preset as the base "
+        "spec (see 'gradlab presets')",
     )
     p.add_argument(
         "--set",

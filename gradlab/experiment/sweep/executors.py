@@ -62,7 +62,12 @@ class Executor:
 
 class LocalExecutor(Executor):
     """``workers`` processes of this machine (concurrent.futures with a forkserver context, spawn
-    where there is no forkserver). Each worker sets one BLAS thread and ignores Ctrl-C."""
+    where there is no forkserver). Each worker sets one BLAS thread and ignores Ctrl-C.
+
+    As with any spawned process pool, a script that uses it needs the
+    ``if __name__ == "__main__":`` guard (the workers import the main module); the ``gradlab``
+    command and notebooks need nothing.
+    """
 
     def __init__(self, workers: int | None = None):
         super().__init__()

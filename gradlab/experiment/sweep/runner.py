@@ -13,6 +13,7 @@ import json
 import queue
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,7 +210,10 @@ def _take(res, index, trial_id: str, fut, quiet: bool = False) -> bool:
             return False
         from gradlab.experiment.sweep.trial import one_sentence
 
-        msg = f"the worker running it failed ({one_sentence(err)})"
+        if isinstance(err, BrokenProcessPool):
+            msg = "a worker process ended abruptly (out of memory, killed or crashed)"
+        else:
+            msg = f"the worker running it failed ({one_sentence(err)})"
         result_json = json.dumps(
             {
                 "id": trial_id,
