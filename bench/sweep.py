@@ -15,6 +15,7 @@ average before and after each round is printed beside the figures.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import statistics
@@ -68,7 +69,13 @@ def throughput(args) -> None:
     for n in (1, 2):
         setups.append((f"LocalCluster, {n} process{'es' if n > 1 else ''}", "dask", n))
     clusters = {
-        n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        n: LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         for n in (1, 2)
     }
     executors = {}
@@ -121,7 +128,11 @@ def table1(args) -> None:
     full_steps = kw["steps"]
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
         ) as cluster,
         DaskExecutor(cluster.scheduler_address) as ex,
     ):

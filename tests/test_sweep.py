@@ -405,3 +405,15 @@ def test_the_glorot_table1_preset_is_glorots_setup():
     hidden = trial["network"]["layers"]
     assert len(hidden) == 5 and {layer["units"] for layer in hidden} == {1000}
     assert sw.rows == ["network.activation", "network.init"]
+
+
+def test_the_small_table1_preset_is_the_same_sweep_scaled_down():
+    full, small = (SweepDef(**load_preset(n)) for n in ("glorot-table1", "glorot-table1-small"))
+    small.check_specs()
+    assert [f for f, _ in small.grid] == [f for f, _ in full.grid]
+    assert dict(small.grid)["network.activation"] == dict(full.grid)["network.activation"]
+    assert small.steps < full.steps and small.repeats >= 2
+    spec = small.expand()[0].spec(small.base, small.steps)
+    assert len(spec["network"]["layers"]) == 5
+    assert {layer["units"] for layer in spec["network"]["layers"]} == {100}
+    assert spec["training"]["batch_size"] == 10 and spec["data"]["name"] == "shapeset"
