@@ -98,6 +98,7 @@ def _axis(text: str | None) -> list[str] | None:
 def build_sweep(args):
     """The SweepDef the command line describes."""
     from gradlab.cli import _load_spec
+    from gradlab.errors import SpecError
     from gradlab.experiment.sweep import SweepDef, parse_grid, parse_random
     from gradlab.experiment.sweep.presets import load_preset, preset_names
 
@@ -116,11 +117,23 @@ def build_sweep(args):
                 )
             base = apply_field(base, field.strip(), parse_value(value.strip()))
     else:
-        base = _load_spec(
-            argparse.Namespace(
-                preset=args.preset, spec=args.spec, set=args.set, seed=None, steps=None, epochs=None
+        try:
+            base = _load_spec(
+                argparse.Namespace(
+                    preset=args.preset,
+                    spec=args.spec,
+                    set=args.set,
+                    seed=None,
+                    steps=None,
+                    epochs=None,
+                )
             )
-        )
+        except SpecError as err:
+            if err.field != "preset":
+                raise
+            raise UsageError(
+                f"--preset: {err.message}; or a sweep preset: {', '.join(preset_names())}"
+            ) from None
         name = args.preset or str(base.get("name") or Path(args.spec).stem)
         kw = {"name": name, "grid": [], "random": [], "seed": int(base.get("seed", 0))}
     grid = list(kw.pop("grid", []))
@@ -203,17 +216,21 @@ class SweepBar:
 def cmd_sweep(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     from gradlab.experiment.sweep import DaskExecutor, LocalExecutor, run
+    from gradlab.experiment.sweep.runner import check_folder
 
     sweep = build_sweep(args)
     sweep.check_specs()
+    check_folder(Path(args.out), sweep)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     executor = DaskExecutor(args.scheduler) if args.scheduler else LocalExecutor(args.workers)
     bar = SweepBar(args.quiet)
     with executor:
         if not args.quiet:
+            n = sweep.n_trials
             print(
-                f"gradlab: sweep {sweep.name}: {sweep.n_trials} trials on {executor.describe}",
+                f"gradlab: sweep {sweep.name}: {n} trial{'s' if n != 1 else ''} on "
+                f"{executor.describe}",
                 file=sys.stderr,
             )
         try:

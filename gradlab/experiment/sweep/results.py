@@ -401,7 +401,9 @@ def results_markdown(
         f"Swept: {swept or 'nothing (the base spec alone)'}.",
         "",
         "Each cell: mean ± standard deviation over repeats (n - 1). Where several settings fall in "
-        "a cell, the one with the lowest mean validation error is shown and named in brackets.",
+        "a cell, the one with the lowest mean validation error is shown and named in brackets "
+        "(settings that never diverged first). A diverged run's figures are those of its last "
+        "good state.",
     ]
     sections = (
         ("Final validation error (%)", "val_error"),

@@ -47,10 +47,9 @@ class Progress:
     remaining: float | None  # seconds, None until a trial of this run has finished
 
 
-def prepare_folder(out: Path, sweep: SweepDef) -> SweepResults:
-    """Create ``out`` or check that it holds this very sweep; store the definition; return what
-    is there. Refuses, with one sentence, a folder made by different settings or holding other
-    things."""
+def check_folder(out: Path, sweep: SweepDef) -> None:
+    """Refuse, with one sentence, an ``out`` that cannot hold this sweep: a file, a folder in a
+    folder that does not exist, a folder made by different settings (checked before any work)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SpecError("--out", f"{out} is a file, not a folder")
@@ -67,6 +66,14 @@ def prepare_folder(out: Path, sweep: SweepDef) -> SweepResults:
             )
     elif out.is_dir() and any(p.name != "trials" for p in out.iterdir()):
         raise SpecError("--out", f"{out} is not empty and holds no sweep; give a new folder")
+
+
+def prepare_folder(out: Path, sweep: SweepDef) -> SweepResults:
+    """Create ``out`` or check that it holds this very sweep; store the definition; return what
+    is there. Refuses, with one sentence, a folder made by different settings or holding other
+    things."""
+    out = Path(out)
+    check_folder(out, sweep)
     (out / "trials").mkdir(parents=True, exist_ok=True)
     for tmp in (out / "trials").glob(".*.tmp"):  # left by a process killed mid-write
         with contextlib.suppress(OSError):
