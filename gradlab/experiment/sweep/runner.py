@@ -170,6 +170,7 @@ def run(
 
     ended: set[str] = set()
     interrupted = False
+    dirty = False
     write_results(res, rows, cols)
     try:
         for t in todo:
@@ -179,15 +180,16 @@ def run(
             try:
                 trial_id, fut = executor.done.get(timeout=tick)
             except queue.Empty:
-                progress()
-                continue
-            _take(res, index, trial_id, fut)
-            ended.add(trial_id)
-            ran += 1
+                trial_id = None
+            if trial_id is not None:
+                _take(res, index, trial_id, fut)
+                ended.add(trial_id)
+                ran += 1
+                dirty = True
             now = time.perf_counter()
-            if now - last_write >= WRITE_EVERY or len(ended) == len(todo):
+            if dirty and (now - last_write >= WRITE_EVERY or len(ended) == len(todo)):
                 write_results(res, rows, cols)
-                last_write = now
+                last_write, dirty = now, False
             progress()
     except KeyboardInterrupt:
         interrupted = True
