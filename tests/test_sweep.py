@@ -417,3 +417,23 @@ def test_the_small_table1_preset_is_the_same_sweep_scaled_down():
     assert len(spec["network"]["layers"]) == 5
     assert {layer["units"] for layer in spec["network"]["layers"]} == {100}
     assert spec["training"]["batch_size"] == 10 and spec["data"]["name"] == "shapeset"
+
+
+def test_a_damaged_folder_loads_what_it_can_and_refuses_what_it_cannot(tmp_path, pool):
+    sw = SweepDef(base=BASE, grid=[parse_grid("training.lr=0.05,0.1")])
+    out = tmp_path / "sw"
+    run(sw, out, pool)
+    (out / "trials" / "t0000.json").write_text("{not json")  # a damaged record: not run
+    (out / "trials" / "t0001.gradlab").unlink()  # a record without its session: not run
+    res = load(out)
+    assert [t.status for t in res.trials] == ["pending", "pending"]
+    again = run(sw, out, pool)  # and the same command runs them again
+    assert again.ran == 2 and [t.status for t in load(out).trials] == ["done", "done"]
+    (out / "sweep.json").write_text('{"format": "gradlab-sweep", "version": 99}')
+    with pytest.raises(SpecError, match="newer GradLab"):
+        load(out)
+    (out / "sweep.json").write_text("[1, 2")
+    with pytest.raises(SpecError, match="cannot be read"):
+        load(out)
+    with pytest.raises(SpecError, match="holds no sweep"):
+        load(tmp_path)
