@@ -60,7 +60,12 @@ def test_a_local_cluster_and_the_local_pool_give_the_same_results(tmp_path, clus
     assert "diverged" in statuses and "done" in statuses  # relu at lr 1e8 blows up
     assert all(r["diverged_at"] for r in on_dask if r["status"] == "diverged")
     # a different seed gives different figures (the comparison above can fail)
-    other = SweepDef(base=BASE, grid=[("network.activation", ["tanh"])], repeats=2, seed=9)
+    other = SweepDef(
+        base=BASE,
+        grid=[("network.activation", ["tanh"]), ("training.lr", [0.05])],
+        repeats=2,
+        seed=9,
+    )
     with DaskExecutor(cluster.scheduler_address) as ex:
         run(other, tmp_path / "other", ex)
     assert [r["val_loss"] for r in figures(tmp_path / "other")] != [
