@@ -368,7 +368,7 @@ def table_markdown(table: Table, metric: str) -> str:
                 texts.append("")
                 continue
             text = _metric_text(cell.best, metric)
-            extra = cell.label()
+            extra = cell.label() if text not in ("", "-") else ""
             if cell.best.count("diverged") and metric != "diverged_at":
                 extra = ", ".join(
                     x for x in (extra, f"{cell.best.count('diverged')} diverged") if x
