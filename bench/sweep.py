@@ -73,7 +73,7 @@ def throughput(args) -> None:
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
         for n in (1, 2)
@@ -131,7 +131,7 @@ def table1(args) -> None:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         DaskExecutor(cluster.scheduler_address) as ex,

@@ -28,7 +28,7 @@ FIGURES = ("trial", "seed", "status", "steps", "val_error", "val_loss", "loss", 
 @pytest.fixture(scope="module")
 def cluster():
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as c:
         yield c
 
