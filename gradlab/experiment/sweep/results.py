@@ -50,6 +50,7 @@ class TrialRecord:
     diverged_at: int | None = None
     error: str | None = None
     seconds: float | None = None
+    train_seconds: float | None = None
     session: Path | None = None  # absolute path of its .gradlab, when there is one
 
     @property
@@ -307,6 +308,7 @@ def results_csv(res: SweepResults) -> str:
             "loss",
             "diverged_at",
             "seconds",
+            "train_seconds",
             "error",
             "session",
         ]
@@ -326,6 +328,7 @@ def results_csv(res: SweepResults) -> str:
                 _cell(t.loss),
                 _cell(t.diverged_at),
                 _cell(t.seconds),
+                _cell(t.train_seconds),
                 t.error or "",
                 session,
             ]

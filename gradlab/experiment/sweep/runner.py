@@ -101,6 +101,7 @@ def record(res: SweepResults, index: dict[str, int], result_json: str, blob: byt
         diverged_at=r["diverged_at"],
         error=r["error"],
         seconds=r["seconds"],
+        train_seconds=r.get("train_seconds"),
     )
     trials = res.folder / "trials"
     if blob:

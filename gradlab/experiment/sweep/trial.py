@@ -64,8 +64,10 @@ def run_trial(payload: str) -> tuple[str, bytes]:
     Returns ``(result JSON, session bytes)``. The result holds ``status`` ("done", "diverged" or
     "error"), ``steps``, ``val_error``, ``val_loss``, ``loss`` (the training loss of the last
     evaluation, on its fixed training subset), ``diverged_at`` (the step, or null), ``error``
-    (one sentence, or null) and ``seconds``. A diverged trial is evaluated at its last good
-    state. Nothing but KeyboardInterrupt/SystemExit escapes: a trial that raises is a result.
+    (one sentence, or null), ``seconds`` (the whole trial) and ``train_seconds`` (the training
+    loop alone: its steps, probes and evaluations, without building the data). A diverged trial
+    is evaluated at its last good state. Nothing but KeyboardInterrupt/SystemExit escapes: a
+    trial that raises is a result.
     """
     from gradlab.experiment import Experiment
     from gradlab.threads import configure_blas
@@ -83,14 +85,17 @@ def run_trial(payload: str) -> tuple[str, bytes]:
         "diverged_at": None,
         "error": None,
         "seconds": 0.0,
+        "train_seconds": None,
     }
     blob = b""
     try:
         exp = Experiment(task["spec"])
         if exp.total_steps is None:
             raise ValueError("the spec has no step budget: give --steps")
+        t_train = time.perf_counter()
         for _ in exp.train(report_every=1.0):
             pass
+        result["train_seconds"] = round(time.perf_counter() - t_train, 3)
         # the status is the Experiment's own: non-finite values, or any other divergence rule
         # the training loop applies, arrive here the same way
         diverged = exp.status == "diverged" or exp.diverged is not None
