@@ -46,7 +46,8 @@ def sweep_of(trials: int, steps: int, tag: int) -> SweepDef:
     return SweepDef(base=BASE, grid=[("training.lr", lrs)], steps=steps)
 
 
-def timed_run(executor, trials: int, steps: int, tag: int) -> float:
+def timed_run(executor, trials: int, steps: int, tag: int) -> tuple[float, float]:
+    """Wall seconds for the sweep, and a trial's mean seconds inside its worker."""
     folder = Path(tempfile.mkdtemp(prefix="gradlab-bench-sweep-"))
     try:
         t0 = time.perf_counter()
@@ -55,7 +56,7 @@ def timed_run(executor, trials: int, steps: int, tag: int) -> float:
         bad = [t for t in out.results.trials if t.status != "done"]
         if bad:
             raise SystemExit(f"bench trial failed: {bad[0].error or bad[0].status}")
-        return dt
+        return dt, statistics.mean(t.seconds for t in out.results.trials)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -87,6 +88,8 @@ def throughput(args) -> None:
             timed_run(ex, n, min(args.steps, 200), tag=99)  # start and warm every worker
             executors[(kind, n)] = ex
         rates: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+        busy: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+        trial_s: dict[str, list[float]] = {name: [] for name, _, _ in setups}
         ratios: dict[str, list[float]] = {"local": [], "dask": []}
         print(
             f"{args.trials} trials of {args.steps} steps each (2-[64]x4-2 tanh, spiral, batch 32); "
@@ -96,9 +99,13 @@ def throughput(args) -> None:
             before = load()
             round_rates = {}
             for name, kind, n in setups:
-                dt = timed_run(executors[(kind, n)], args.trials, args.steps, tag=r)
+                dt, per_trial = timed_run(executors[(kind, n)], args.trials, args.steps, tag=r)
                 round_rates[(kind, n)] = args.trials / dt * 3600
                 rates[name].append(round_rates[(kind, n)])
+                # how busy the executor kept its workers: trial time over wall time x workers
+                # (near 1: no idle gaps; a ratio below 2 then means the cores were not free)
+                busy[name].append(args.trials * per_trial / (dt * n))
+                trial_s[name].append(per_trial)
             for kind in ("local", "dask"):
                 ratios[kind].append(round_rates[(kind, 2)] / round_rates[(kind, 1)])
             print(
@@ -106,11 +113,16 @@ def throughput(args) -> None:
                 + ", ".join(f"{name} {rates[name][-1]:,.0f}/h" for name, _, _ in setups)
                 + f"; 2/1 local {ratios['local'][-1]:.2f}x, dask {ratios['dask'][-1]:.2f}x"
             )
-        print("\n| set-up | trials/hour (median) | 2 workers / 1 (median of rounds) |")
-        print("|---|---:|---:|")
+        print("\n| set-up | trials/hour | 2 workers / 1 | a trial, in its worker | workers busy |")
+        print("|---|---:|---:|---:|---:|")
         for name, kind, n in setups:
             ratio = f"{statistics.median(ratios[kind]):.2f}x" if n == 2 else ""
-            print(f"| {name} | {statistics.median(rates[name]):,.0f} | {ratio} |")
+            print(
+                f"| {name} | {statistics.median(rates[name]):,.0f} | {ratio} | "
+                f"{statistics.median(trial_s[name]):.2f} s | "
+                f"{100 * statistics.median(busy[name]):.0f}% |"
+            )
+        print("(medians over the rounds)")
     finally:
         for ex in executors.values():
             ex.close()
