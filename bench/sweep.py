@@ -165,15 +165,22 @@ def table1(args) -> None:
                 f"  {len(trials)} trials in {total:,.0f} s wall ({total / 60:.1f} min); "
                 f"a trial {statistics.median(secs):.1f} s median (data generation included)"
             )
-            # the cost of a step, from the training loops alone (data generation and start-up
-            # are paid once per trial)
-            per_step = statistics.median(t.train_seconds / t.steps for t in trials if t.steps)
-            fixed = statistics.median(t.seconds - t.train_seconds for t in trials if t.steps)
+            # the cost of a step: one more trial of the first cell at 4x the steps; the
+            # difference of the two training loops' times (the data, the start-up, the first
+            # probes and evaluations are paid once per trial and cancel)
+            first = trials[0]
+            one = SweepDef(
+                **{**kw, "grid": [(f, v[:1]) for f, v in kw["grid"]], "steps": 4 * first.steps}
+            )
+            longer = run(one, folder / "t1-long", ex).results.trials[0]
+            per_step = (longer.train_seconds - first.train_seconds) / (longer.steps - first.steps)
+            fixed = statistics.median(t.seconds - per_step * t.steps for t in trials if t.steps)
             full = fixed + per_step * full_steps
             n = len(trials)
             print(
                 f"  training {per_step * 1e3:.1f} ms a step ({1 / per_step:.0f} steps/s, probes "
-                f"and evaluations included), {fixed:.0f} s a trial besides (data, start, save); "
+                f"and evaluations included), {fixed:.0f} s a trial besides (data, start, first "
+                "probes and evaluations, save); "
                 f"at the preset's {full_steps:,} steps: {full / 3600:.1f} h a trial, "
                 f"{n * full / 3600:,.0f} core-hours for {n} trials, {n * full / 3600 / 2:,.0f} h "
                 "on these 2 workers"
