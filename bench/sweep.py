@@ -2,8 +2,8 @@
 LocalCluster; and the Table 1 preset at reduced scale on a 2-process LocalCluster.
 
     .venv/bin/python bench/sweep.py                      # throughput, 1 round
-    .venv/bin/python bench/sweep.py --rounds 3 --trials 8 --steps 3000
-    .venv/bin/python bench/sweep.py --table1 --table1-steps 200
+    .venv/bin/python bench/sweep.py --rounds 3 --trials 8 --steps 5000
+    .venv/bin/python bench/sweep.py --table1 --table1-steps 500
 
 Each measurement runs ``--trials`` identical-cost trials (the same small network, different
 learning rates) on an executor that is already up (its workers started and warmed by one trial
@@ -27,7 +27,7 @@ from pathlib import Path
 from gradlab.experiment.sweep import DaskExecutor, LocalExecutor, SweepDef, run
 from gradlab.experiment.sweep.presets import load_preset
 
-#: a trial of a few seconds: a 2-[64]x4-2 tanh net on the spiral, batch 32
+#: a trial of a second or two: a 2-[64]x4-2 tanh net on the spiral, batch 32
 BASE = {
     "name": "bench",
     "seed": 0,
@@ -193,9 +193,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--trials", type=int, default=8, help="trials per measurement")
-    p.add_argument("--steps", type=int, default=2000, help="steps per trial")
+    p.add_argument("--steps", type=int, default=5000, help="steps per trial")
     p.add_argument("--table1", action="store_true", help="measure the glorot-table1 preset")
-    p.add_argument("--table1-steps", type=int, default=200)
+    p.add_argument("--table1-steps", type=int, default=500)
     args = p.parse_args()
     print(f"load average at start: {load()} ({os.cpu_count()} cores)", file=sys.stderr)
     if args.table1:
