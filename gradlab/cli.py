@@ -15,6 +15,7 @@
     gradlab info FILE.gradlab
     gradlab presets
     gradlab data list | fetch NAME [--registry FILE]      (gradlab/cli_data.py)
+    gradlab sweep (--spec FILE | --preset NAME) --grid F=v1,v2 ... --out DIR  (gradlab/cli_sweep.py)
 
 Errors are one sentence on stderr and exit code 2 (invalid input) or 3 (a diverged run, saved);
 never a traceback. Only the window imports Qt; ``export --figure`` draws with matplotlib
@@ -33,7 +34,7 @@ from pathlib import Path
 from gradlab._version import __version__
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
-SUBCOMMANDS = ("run", "export", "info", "presets", "data")
+SUBCOMMANDS = ("run", "export", "info", "presets", "data", "sweep")
 
 
 class UsageError(Exception):
@@ -555,6 +556,10 @@ def main(argv: list[str] | None = None) -> int:
                 from gradlab.cli_data import cmd_data
 
                 return cmd_data(rest)
+            if cmd == "sweep":  # gradlab sweep ... (gradlab/cli_sweep.py)
+                from gradlab.cli_sweep import cmd_sweep
+
+                return cmd_sweep(rest)
             if cmd == "run":
                 return cmd_run(_run_parser().parse_args(rest))
             if cmd == "export":
