@@ -34,6 +34,9 @@ BASE = {
     "training": {"optimizer": "sgd", "lr": 0.1, "batch_size": 16, "steps": 30},
 }
 
+# the data named only (its own defaults), so another dataset's name is a valid spec
+BASE_BY_NAME = {**BASE, "data": {"name": "xor"}}
+
 
 @pytest.fixture(scope="module")
 def pool():
@@ -238,7 +241,8 @@ def test_a_local_sweep_runs_marks_divergence_and_writes_sessions(tmp_path, pool)
 
 
 def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, pool):
-    sw = SweepDef(base=BASE, grid=[parse_grid("data.name=xor,mnist")])  # mnist: not downloaded
+    # mnist is a valid name but not downloaded: the trial fails when it runs, not before
+    sw = SweepDef(base=BASE_BY_NAME, grid=[parse_grid("data.name=xor,mnist")])
     out = tmp_path / "sw"
     run(sw, out, pool)
     ok, failed = rows_of(out)
@@ -370,7 +374,9 @@ def test_bad_command_lines_are_one_sentence_and_exit_2(
     assert not out.exists()
 
 
-def test_a_failed_trial_makes_the_command_exit_1_with_the_reason(tmp_path, base_file, capsys):
+def test_a_failed_trial_makes_the_command_exit_1_with_the_reason(tmp_path, capsys):
+    base_file = tmp_path / "base.json"
+    base_file.write_text(json.dumps(BASE_BY_NAME))
     out = tmp_path / "sw"
     code = main(
         [
