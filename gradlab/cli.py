@@ -508,10 +508,10 @@ def _export_figure_or_table(args) -> int:
 
 
 def _window_preflight() -> None:
-    """Before Qt starts (gradlab/launch.py): no display, a missing X library or an X server that
+    """Before Qt starts (gradlab/app/launch.py): no display, a missing X library or an X server that
     does not answer is one sentence and exit 2, not Qt's abort. Then a splash shows while the
     window is built (GRADLAB_QUIT_WHEN_SHOWN: the packaging smoke checks' hook)."""
-    from gradlab import launch
+    from gradlab.app import launch
 
     problem = launch.display_problem()
     if problem:

@@ -1,4 +1,4 @@
-"""Starting the window (gradlab/launch.py): with no display, a missing X library or an X server
+"""Starting the window (gradlab/app/launch.py): with no display, a missing X library or an X server
 that does not answer, ``gradlab`` says so in one sentence and exits 2 instead of Qt's abort;
 otherwise a splash shows first and the window follows (GRADLAB_QUIT_WHEN_SHOWN, the hook the
 packaging smoke checks use, reports both and quits). Also: the Qt plugins the frozen app keeps
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gradlab import launch
+from gradlab.app import launch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packaging" / "hooks"))
