@@ -281,9 +281,10 @@ DENSE_SPEC: tuple[Param, ...] = (
         "trainable",
         "bool",
         True,
-        "Trainable: off freezes the layer (a lock in the table): its weights, bias, batch norm and learned slopes "
-        "stay as they are and the optimiser never touches them (Hands-On ML: freeze reused "
-        "layers, train the new ones, then unfreeze with a lower learning rate).",
+        "Trainable: off freezes the layer (a lock in the table): its weights, bias, batch norm "
+        "and learned slopes stay as they are and the optimiser never touches them (Hands-On "
+        "ML: freeze reused layers, train the new ones, then unfreeze with a lower learning "
+        "rate).",
         label="Train",
     ),
 )

@@ -16,8 +16,9 @@ leaky_relu, elu and prelu take ``"alpha"``, rrelu ``"lower"`` and ``"upper"``, m
 ``{"name": "normal", "std": 0.01}``. ``"init": {"from": "base.gradlab", "layer": 2}`` reuses
 layer 2 of another network (a session, a weights ``.npz``, or ``"preset:NAME"``): the engine
 leaves such a block's weights at zero and marks it (``block.reused``); the experiment layer
-fills them (:mod:`gradlab.experiment.reuse`). ``"trainable": false`` freezes the block. ``{"type": "batchnorm", "momentum": 0.9, "eps": 1e-5}``
-and ``{"type": "dropout", "rate": 0.5}`` act on the previous layer's output.
+fills them (:mod:`gradlab.experiment.reuse`). ``"trainable": false`` freezes the block.
+``{"type": "batchnorm", "momentum": 0.9, "eps": 1e-5}`` and ``{"type": "dropout", "rate": 0.5}``
+act on the previous layer's output.
 ``{"type": "output", ...}`` (or a dense entry with ``"output": true``) ends the list with an
 explicit output layer of ``output_dim`` units; without one, a linear output layer is appended that
 takes the initialiser, gain and bias settings of the last hidden layer.
@@ -173,7 +174,7 @@ def _resolve_dense(
     init_spec = entry.get("init", defaults.get("init", DENSE["init"].default))
     if is_reused(init_spec):
         reused = check(lambda: _reuse_entry(init_spec, f"{path}.init", number))
-        if "gain" in entry:
+        if entry.get("gain", DENSE["gain"].default) != DENSE["gain"].default:
             check.fail(SpecError(f"{path}.gain", "a reused layer takes its weights as they are; "
                                  "remove the gain"))
         out["init"] = reused or DENSE["init"].default
