@@ -67,9 +67,9 @@ def run_family(args, cmd_run: Callable) -> int:
         code = cmd_run(one)
         worst = max(worst, code)
         if Path(one.out).exists():
-            rows.append((member, one.out, load_session(one.out)))
+            rows.append((one.out, load_session(one.out)))
     print(f"\n{family}: {len(rows)} of {len(members)} runs")
-    for member, out, exp in rows:
+    for out, exp in rows:
         print(f"  {summary(exp):<60} {Path(out).name}")
     return worst
 

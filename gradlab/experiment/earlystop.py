@@ -131,7 +131,7 @@ class EarlyStopping:
             f"Stopped early at step {self.stopped_step:,}: {self.used} has not improved for "
             f"{self.wait} evaluation{'s' if self.wait != 1 else ''} (patience {self.patience}); "
             f"the best was {self.best_text()}"
-            + (f", whose weights are restored." if restored else ".")
+            + (", whose weights are restored." if restored else ".")
         )
 
     # ------------------------------------------------------------------ saving

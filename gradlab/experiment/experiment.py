@@ -41,8 +41,8 @@ from gradlab.engine import Network, losses, optimizers, regularization, schedule
 from gradlab.errors import DataError, SpecError
 from gradlab.experiment import health, mcdropout, reuse, theory
 from gradlab.experiment import restore as restoring
-from gradlab.experiment.earlystop import EarlyStopping
 from gradlab.experiment import spec as specs
+from gradlab.experiment.earlystop import EarlyStopping
 from gradlab.experiment.history import History
 from gradlab.experiment.limits import check as check_limits
 from gradlab.experiment.probes import Prober, ProbeRecord
