@@ -221,7 +221,10 @@ class LayerModel(QAbstractTableModel):
 
     def _dense_data(self, r, c, e, role, err):
         D = Qt.ItemDataRole
-        e = {**(self.effective(r) or {}), **e}  # the entry's own values, else those in effect
+        eff = self.effective(r) or {}
+        e = {**eff, **e}  # the entry's own values, else those in effect
+        if isinstance(eff.get("init"), dict) and "from" in eff["init"]:
+            e["init"] = eff["init"]  # reused (network.reuse): what the run does
         if c == TRAIN:
             return self._train_data(e, role, err)
         if c == BN:

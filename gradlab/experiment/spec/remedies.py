@@ -9,8 +9,8 @@ resolved to ``false`` or the full object.
 
 ``network.reuse``: ``{"from": SOURCE, "layers": [1, 2, 3], "trainable": false}`` is written out
 as ``"init": {"from": SOURCE, "layer": k}`` (and ``"trainable"``, when given) in each listed
-dense layer k (counted from 1 as the probes name them, the output layer only when the list
-holds it explicitly), so the layer table and the run see the same thing.
+dense layer k (counted from 1 as the probes name them, the output layer last: listing it when
+the list leaves it implicit writes it out), so the layer table and the run see the same thing.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ REUSE_KEYS = ("from", "layers", "trainable")
 MAX_REUSED = 10_000
 
 
-def early_stopping(value: Any) -> dict | bool:
-    """``False`` (off) or the full settings of ``training.early_stopping``."""
+def early_stopping(value: Any, problems: list | None = None) -> dict | bool:
+    """``False`` (off) or the full settings of ``training.early_stopping`` (with a
+    ``problems`` list, every bad setting is appended to it and takes its default)."""
     if value is None or value is False:
         return False
     if value is True:
@@ -41,7 +42,8 @@ def early_stopping(value: Any) -> dict | bool:
             f"must be false, true or an object of {', '.join(F.EARLY_STOPPING_BY_NAME)}, got "
             f"{type(value).__name__}",
         )
-    return resolve_params(F.EARLY_STOPPING_PARAMS, value, "training.early_stopping")
+    return resolve_params(F.EARLY_STOPPING_PARAMS, value, "training.early_stopping",
+                          problems=problems)
 
 
 def _is_dense(entry: Any) -> bool:
@@ -77,11 +79,17 @@ def expand_reuse(layers: Any, reuse: Any) -> Any:
         if k in seen:
             raise SpecError(f"network.reuse.layers[{j}]", f"layer {k} is listed twice")
         seen.add(k)
+        implicit_output = not (out and _is_dense(out[-1]) and (
+            out[-1].get("type") == "output" or out[-1].get("output")))
+        if k == len(dense) + 1 and implicit_output:  # the output layer the engine appends
+            out.append({"type": "output"})
+            dense.append(len(out) - 1)
         if k > len(dense):
+            total = len(dense) + (1 if implicit_output else 0)
             raise SpecError(
                 f"network.reuse.layers[{j}]",
-                f"layer {k} is not in the layer list, which has {len(dense)} dense layers (list "
-                "the output layer explicitly to reuse it)",
+                f"layer {k} is not in the network, which has {total} layers (the output "
+                "layer last)",
             )
         i = dense[k - 1]
         entry = out[i]

@@ -200,7 +200,9 @@ def _training(t: Any, ck: _Pass) -> dict:
     out["clip"] = clip
     for p in (F.L1, F.L2, F.MAX_NORM, F.EVAL_EVERY, F.DIVERGE_FACTOR, F.MC_DROPOUT):
         out[p.name] = ck.param(p, out[p.name], f"training.{p.name}")
-    out["early_stopping"] = ck(lambda: remedies.early_stopping(out["early_stopping"]), False)
+    out["early_stopping"] = ck(
+        lambda: remedies.early_stopping(out["early_stopping"], ck.problems), False
+    )
     return out
 
 
