@@ -203,6 +203,7 @@ class TrainingPanel(SpecPanel):
         self.max_norm = self.reg_params.fields["max_norm"]
         self.early_stopping = self.reg_params.fields["early_stopping"]
         self.mc_dropout = self.run_params.fields["mc_dropout"]
+        self.mc_dropout.editor.setSpecialValueText("off")
         self.probe_every = self.probe_params.fields["every"]
         self.bins = self.probe_params.fields["bins"]
         self.jacobian = self.probe_params.fields["jacobian_every"]
