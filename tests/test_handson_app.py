@@ -18,6 +18,7 @@ from gradlab.app.preview import preview_service
 from gradlab.app.views.training import TrainingView
 from gradlab.experiment import Experiment, presets, resolve_spec
 from gradlab.experiment.spec import catalog
+from tests.qt_helpers import make_window, settings, stop_window  # noqa: F401
 
 pytestmark = pytest.mark.qt
 
@@ -146,3 +147,33 @@ def test_the_training_view_shows_mc_dropout_beside_the_plain_accuracy(qtbot):
     assert "validation, MC dropout" in labels
     plain = _view(qtbot, Experiment(presets.load("spiral")))
     assert "validation, MC dropout" not in [i[1].text for i in plain.p_acc.legend.items]
+
+
+def test_the_window_says_a_run_stopped_early(qtbot, settings):  # noqa: F811
+    """Run with early stopping in the window: the run ends 'stopped early', the status bar says
+    where its best step was, and Run trains on (patience counted again)."""
+    win = make_window(qtbot, settings)
+    try:
+        spec = win.doc_spec
+        spec["data"] = {"name": "moons", "n": 400}
+        spec["training"].update({"steps": 5000, "lr": 0.05, "eval_every": 20,
+                                 "early_stopping": {"patience": 2}})
+        win._on_spec_edited(spec)
+        qtbot.waitUntil(lambda: win.run.spec["training"]["early_stopping"] is not False,
+                        timeout=10000)
+        win.act_run.trigger()
+        qtbot.waitUntil(lambda: win.snapshot is not None
+                        and win.snapshot.status == "stopped early", timeout=20000)
+        exp = win.run.experiment
+        assert exp.step_count < 5000
+        best = exp.early_stopping.best_step
+        qtbot.waitUntil(lambda: "best was val_loss" in win.statusBar().currentMessage()
+                        or win.snapshot.message.startswith("Stopped early"), timeout=5000)
+        assert f"step {best:,}" in win.snapshot.message
+        stopped = exp.step_count
+        win.act_run.trigger()  # Run again: training goes on, patience counted from zero
+        qtbot.waitUntil(lambda: win.snapshot.step > stopped
+                        and win.snapshot.status != "running", timeout=20000)
+        assert "stopped_early_over" in [e["kind"] for e in exp.history.events_copy()]
+    finally:
+        stop_window(win)

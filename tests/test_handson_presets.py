@@ -20,6 +20,14 @@ from gradlab.experiment import Experiment, load_session, presets
 _DATA: dict[str, object] = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_data():
+    """The datasets (tens of MB) go with the module: later tests fork this process."""
+    yield
+    _DATA.clear()
+    gradlab.experiment.reuse.clear_cache()
+
+
 def build(spec: dict) -> Experiment:
     """The experiment of ``spec``, its dataset generated once per module (same data, seed)."""
     key = json.dumps([spec["data"], spec["seed"]], sort_keys=True)
