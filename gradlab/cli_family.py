@@ -37,6 +37,7 @@ def print_families(width: int) -> None:
     for fam, members in fams.items():
         short = [m[len(fam) + 1:] if m.startswith(fam + "-") else m for m in members]
         print(f"{fam:<{width}}  {len(members)} runs: {', '.join(short)}")
+    sys.stdout.flush()
 
 
 def member_out(base: Path, family: str, member: str) -> Path:
@@ -63,23 +64,25 @@ def run_family(args, cmd_run: Callable) -> int:
         one = copy.copy(args)
         one.preset = member
         one.out = str(member_out(base, family, member))
-        print(f"{member}:", file=sys.stderr)
+        if not args.quiet:
+            print(f"{member}:", file=sys.stderr)
         code = cmd_run(one)
         worst = max(worst, code)
         if Path(one.out).exists():
-            rows.append((one.out, load_session(one.out)))
-    print(f"\n{family}: {len(rows)} of {len(members)} runs")
-    for out, exp in rows:
-        print(f"  {summary(exp):<60} {Path(out).name}")
+            rows.append((member, one.out, load_session(one.out)))
+    print(f"{family}: {len(rows)} of {len(members)} runs")
+    width = max((len(m) for m, _, _ in rows), default=0)
+    for member, out, exp in rows:
+        print(f"  {member:<{width}}  {summary(exp):<44} {Path(out).name}")
     return worst
 
 
 def summary(exp) -> str:
-    """``elu  val acc 86.1% (MC 86.5%), done at 2,000 steps``."""
+    """``val acc 86.1% (MC 86.5%), done at 2,000 steps``."""
     ev = exp.history.evals()
     acc = ev["val_acc"][-1] if len(ev["val_acc"]) else math.nan
     mc = ev["val_acc_mc"][-1] if len(ev["val_acc_mc"]) else math.nan
-    text = f"{printable(exp.name, 60)}  val acc {acc:.1%}" if math.isfinite(acc) else exp.name
+    text = f"val acc {acc:.1%}" if math.isfinite(acc) else "no validation"
     if math.isfinite(mc):
         text += f" (MC {mc:.1%})"
     return f"{text}, {exp.status} at {exp.step_count:,} steps"
