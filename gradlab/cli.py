@@ -6,6 +6,7 @@
     gradlab run (--preset NAME | --spec FILE.json) [--steps N | --epochs N] [--seed S]
                 [--set training.lr=0.01 ...] --out FILE.gradlab
     gradlab run SESSION.gradlab (--steps N | --epochs N) --out NEW.gradlab   (train on)
+    gradlab run --preset FAMILY --out BASE.gradlab      (each preset of a family: cli_family.py)
     gradlab export FILE.gradlab --stats OUT.json|OUT.csv
     gradlab export FILE.gradlab --figure KIND --out FIG.pdf|svg|png|eps [--step N]
                 [--width W --height H (inches)] [--dpi D] [--style paper|slides]
@@ -145,6 +146,9 @@ def cmd_presets(_args) -> int:
     width = max(map(len, names))
     for name in names:
         print(f"{name:<{width}}  {presets.describe(name)}")
+    from gradlab.cli_family import print_families
+
+    print_families(width)
     return EXIT_OK
 
 
@@ -304,6 +308,11 @@ def cmd_run(args) -> int:
 
     if not (args.session or args.preset or args.spec):
         raise UsageError("give --preset NAME, --spec FILE.json or a session to train on")
+    if args.preset and not args.session:
+        from gradlab.cli_family import is_family, run_family
+
+        if is_family(args.preset):
+            return run_family(args, cmd_run)
     out = Path(args.out)
     if out.suffix != ".gradlab":
         raise UsageError(f"--out {args.out} must end in .gradlab")
@@ -330,13 +339,13 @@ def cmd_run(args) -> int:
         raise UsageError("the spec has no step budget: give --steps or --epochs")
     progress = Progress(total, args.quiet or total == 0)
     interrupted = False
-    status = "done"
+    status, message = "done", ""
     try:
         for report in exp.train(more):
             progress.update(
                 report.step, report.loss, report.steps_per_sec, force=report.status != "running"
             )
-            status = report.status
+            status, message = report.status, report.message
     except KeyboardInterrupt:
         interrupted = True
     except BaseException:
@@ -363,6 +372,8 @@ def cmd_run(args) -> int:
             f"saved {out}: {exp.step_count:,} steps, {exp.history.n_probes} probes{acc_s}",
             file=sys.stderr,
         )
+        if message and status in ("stopped early", "done"):  # early stopping's last word
+            print(f"early stopping: {message}", file=sys.stderr)
         verdict = _verdict(exp)
         if not verdict.healthy:
             print(f"health: {verdict.sentence}", file=sys.stderr)
@@ -426,6 +437,9 @@ def cmd_info(args) -> int:
             f"{ev['train_loss'][-1]:.4g} acc {ev['train_acc'][-1]:.1%}, validation "
             f"loss {ev['val_loss'][-1]:.4g} acc {ev['val_acc'][-1]:.1%}"
         )
+    from gradlab.cli_family import remedy_lines
+
+    lines += remedy_lines(exp)
     print("\n".join(lines))
     return EXIT_OK
 

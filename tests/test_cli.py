@@ -77,7 +77,9 @@ def test_presets_lists_every_preset_with_its_description_default_first(tmp_path)
     for path in sorted(PRESET_DIR.glob("*.json")):
         spec = json.loads(path.read_text(encoding="utf-8"))
         files[spec["name"]] = spec["description"]
-    lines = r.stdout.strip().splitlines()
+    listing, _, families = r.stdout.strip().partition("\n\n")  # the families come after
+    assert "handson-activations" in families
+    lines = listing.splitlines()
     assert len(lines) == len(files)
     listed = {}
     for line in lines:

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gradlab.engine import Network, activations, losses
+from gradlab.errors import SpecError
 
 H = 1e-6
 
@@ -60,6 +61,8 @@ ACTIVATION_CASES = [
     ("gelu", {}),
     ("silu", {}),
     ("maxout", {"pieces": 3}),
+    ("prelu", {"alpha": 0.2}),
+    ("rrelu", {"lower": 0.1, "upper": 0.3}),
 ]
 
 
@@ -262,7 +265,7 @@ def test_random_networks_gradients(depth, widths, acts, bn, input_dim, output_di
 @given(
     seed=st.integers(0, 1000),
     pieces=st.integers(2, 3),
-    act=st.sampled_from(["relu", "leaky_relu", "maxout"]),
+    act=st.sampled_from(["relu", "leaky_relu", "maxout", "prelu", "rrelu"]),
 )
 def test_random_piecewise_linear_networks_gradients(seed, pieces, act):
     extra = {"pieces": pieces} if act == "maxout" else {}
@@ -273,3 +276,99 @@ def test_random_piecewise_linear_networks_gradients(seed, pieces, act):
               {"units": 4, "activation": act, **b, **extra}]
     # a kink within H of a pre-activation is astronomically unlikely at these scales
     check_network(layers, seed=seed)
+
+
+# ============================================================================ PReLU and RReLU
+def _net_loss(net, x, y, training, loss):
+    def f():
+        out = net.forward(x, training=training, rng=np.random.default_rng(7), update_stats=False)
+        return loss(out, y)[0]
+
+    return f
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_prelu_gradient_on_alpha_and_on_the_input(training):
+    """PReLU's slopes are a parameter of the layer (one per unit, ``dense1.alpha``): dL/dα and
+    dL/dx against central differences in float64, with slopes that differ from unit to unit."""
+    net = Network.from_spec(
+        [{"units": 6, "activation": "prelu", "bias_init": {"name": "normal", "std": 0.5}},
+         {"units": 5, "activation": "prelu", "alpha": 0.1, "dropout": 0.2}],
+        input_dim=3, output_dim=4, seed=2, dtype="float64",
+    )
+    rng = np.random.default_rng(5)
+    net.params["dense1.alpha"][:] = rng.uniform(-0.3, 0.9, 6)
+    net.params["dense2.alpha"][:] = rng.uniform(0.0, 0.5, 5)
+    assert net.params["dense1.alpha"] is net.blocks[0].act.slopes  # the optimiser's array
+    x, y = rng.standard_normal((7, 3)) * 2, rng.integers(0, 4, 7)
+    loss = losses.get("ce")
+    f = _net_loss(net, x, y, training, loss)
+    out = net.forward(x, training=training, rng=np.random.default_rng(7), update_stats=False)
+    dx = net.backward(loss(out, y)[1])
+    analytic = {k: g.copy() for k, g in net.grads.items()}
+    for name in ("dense1.alpha", "dense2.alpha", "dense1.W", "dense2.b"):
+        err = rel_error(analytic[name], numeric_grad(f, net.params[name]))
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+    assert np.abs(analytic["dense1.alpha"]).max() > 1e-3  # the check is not vacuous
+    assert rel_error(dx, numeric_grad(f, x)) < 1e-6
+
+
+def test_prelu_alpha_gradient_formula_by_hand():
+    """dL/dα_j = Σ_i dL/da_ij · min(z_ij, 0)."""
+    act = activations.get("prelu", alpha=0.25)
+    act.build(3, np.float64)
+    z = np.array([[-1.0, 2.0, -0.5], [3.0, -2.0, -4.0]])
+    da = np.array([[0.5, 1.0, 2.0], [1.0, 3.0, -1.0]])
+    act.backward(z, act.forward(z), da)
+    np.testing.assert_array_equal(act.dslopes, [-0.5, -6.0, -1.0 + 4.0])
+
+
+def test_rrelu_gradient_with_a_fixed_draw_and_in_evaluation():
+    """Training: a slope drawn per element from U(lower, upper) (the same draw in every pass of
+    the check); evaluation: the mean slope. Both against central differences."""
+    layers = [{"units": 6, "activation": "rrelu", "lower": 0.05, "upper": 0.6,
+               "bias_init": {"name": "normal", "std": 0.5}},
+              {"units": 4, "activation": "rrelu"}]
+    check_network(layers, seed=3, tol=1e-6)
+    net = Network.from_spec(layers, input_dim=3, output_dim=4, seed=3, dtype="float64")
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((6, 3)), rng.integers(0, 4, 6)
+    loss = losses.get("ce")
+    f = _net_loss(net, x, y, False, loss)
+    out = net.forward(x, training=False)
+    dx = net.backward(loss(out, y)[1])
+    assert rel_error(net.grads["dense1.W"].copy(), numeric_grad(f, net.params["dense1.W"])) < 1e-6
+    assert rel_error(dx, numeric_grad(f, x)) < 1e-6
+
+
+def test_rrelu_draws_in_training_and_uses_the_mean_in_evaluation():
+    act = activations.get("rrelu", lower=0.1, upper=0.3)
+    z = -np.ones((2000, 5))
+    a = act.forward_train(z, np.random.default_rng(0))
+    slopes = -a
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3
+    assert slopes.std() > 0.05  # a fresh slope per element
+    assert slopes.mean() == pytest.approx(0.2, abs=0.005)
+    np.testing.assert_allclose(act.derivative(z, a), slopes, rtol=1e-12)  # a / z: the draw
+    np.testing.assert_array_equal(act.forward(z), np.full((2000, 5), -0.2))
+    with pytest.raises(SpecError, match="upper: must be >= lower"):
+        activations.get("rrelu", lower=0.3, upper=0.1)
+
+
+def test_prelu_learns_a_slope_per_unit():
+    """After training, the slopes have moved and differ between units."""
+    from gradlab.engine import optimizers
+
+    net = Network.from_spec([{"units": 8, "activation": "prelu"}], 2, 2, seed=1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 2)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    opt = optimizers.get("adam", lr=0.05)
+    loss = losses.get("ce")
+    for _ in range(200):
+        out = net.forward(x)
+        net.backward(loss(out, y)[1], input_grad=False)
+        opt.step(net.params, net.grads)
+    alpha = net.params["dense1.alpha"]
+    assert alpha.dtype == np.float32 and alpha.shape == (8,)
+    assert np.abs(alpha - 0.25).max() > 0.05 and alpha.std() > 0.01

@@ -18,6 +18,13 @@ from gradlab.experiment.spec import set_path
 _DATA: dict[str, datasets.Dataset] = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_data():
+    """The shared datasets (tens of MB) go with the module: later tests fork this process."""
+    yield
+    _DATA.clear()
+
+
 def dataset_for(spec: dict) -> datasets.Dataset:
     """Presets sharing their data (the five CS231n ones, the four Glorot ones) build it once."""
     key = json.dumps([spec["data"], spec.get("seed", 0)], sort_keys=True)
@@ -62,6 +69,18 @@ TABLE = {
     "dead-relu": (50, {}, "healthy", "dead", {"dead"}),
     "batchnorm-rescue": (300, {}, "healthy", "healthy", set()),
     "spiral": (500, {}, "healthy", "healthy", set()),
+    # Hands-On ML ch. 11: SELU keeps 100 layers healthy; of the activations only the ten
+    # sigmoid layers vanish; clipping, 1cycle and the transfer runs train healthily, and the
+    # layers handson-transfer freezes on purpose are not called "frozen"
+    "handson-selu-deep": (20, {}, "healthy", "healthy", set()),
+    **{f"handson-activations-{a}": (300, {}, "healthy", "healthy", set())
+       for a in ("elu", "leaky_relu", "relu", "tanh")},
+    "handson-activations-sigmoid": (300, {}, "vanishing", "vanishing", {"vanishing", "frozen"}),
+    "handson-clipping": (300, {}, "healthy", "healthy", set()),
+    "handson-transfer-base": (300, {}, "healthy", "healthy", set()),
+    "handson-transfer": (300, {}, "healthy", "healthy", set()),
+    "handson-transfer-finetune": (300, {}, "healthy", "healthy", set()),
+    "handson-1cycle": (500, {}, "healthy", "healthy", set()),
 }
 EVERY = {5: 5, 10: 10, 20: 10, 50: 25, 80: 40, 300: 50, 500: 100, 1000: 500}
 HEAVY = {n for n in TABLE if n.startswith(("cs231n", "glorot"))}

@@ -13,7 +13,7 @@ from gradlab.engine import optimizers
 from gradlab.errors import SpecError
 from gradlab.params import Param
 
-ALL = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+ALL = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam"]
 
 # Non-default hyper-parameters, so a rule that silently used a default would fail.
 HYPER = {
@@ -24,6 +24,7 @@ HYPER = {
     "rmsprop": {"lr": 0.01, "rho": 0.8, "eps": 1e-3},
     "adam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3},
     "adamw": {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3, "weight_decay": 0.3},
+    "nadam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3, "momentum_decay": 0.3},
 }
 
 
@@ -35,10 +36,17 @@ class Reference:
         self.h = {**optimizers.info(name)().hyper, **hyper}
         self.state = {}
         self.t = 0
+        self.mu_product = 1.0
+
+    def mu(self, t):
+        """Nadam's momentum schedule μ_t = β1 (1 − ½ 0.96^(ψ t))."""
+        return self.h["beta1"] * (1 - 0.5 * 0.96 ** (self.h["momentum_decay"] * t))
 
     def step(self, params, grads, lr):
         self.t += 1
         t, h = self.t, self.h
+        if self.name == "nadam":
+            self.mu_product *= self.mu(t)  # Π_t, once per step
         for k, g in grads.items():
             w = params[k]
             s = self.state.setdefault(k, {"a": np.zeros_like(w), "b": np.zeros_like(w)})
@@ -60,6 +68,14 @@ class Reference:
                 rho = h["rho"]
                 s["a"] = rho * s["a"] + (1 - rho) * g * g
                 w = w - lr * g / (np.sqrt(s["a"]) + h["eps"])
+            elif self.name == "nadam":
+                b1, b2, prod = h["beta1"], h["beta2"], self.mu_product
+                mu_t, mu_next = self.mu(t), self.mu(t + 1)
+                s["a"] = b1 * s["a"] + (1 - b1) * g
+                s["b"] = b2 * s["b"] + (1 - b2) * g * g
+                m_hat = mu_next * s["a"] / (1 - prod * mu_next) + (1 - mu_t) * g / (1 - prod)
+                v_hat = s["b"] / (1 - b2**t)
+                w = w - lr * m_hat / (np.sqrt(v_hat) + h["eps"])
             else:
                 if self.name == "adamw":
                     w = w * (1 - lr * h["weight_decay"])
@@ -105,6 +121,8 @@ def test_defaults_and_aliases():
     assert optimizers.get("rmsprop").hyper == {"lr": 0.001, "rho": 0.9, "eps": 1e-8}
     assert optimizers.get("adam").hyper == {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     assert optimizers.get("adamw").hyper["weight_decay"] == 0.01
+    assert optimizers.get("nadam").hyper == {"lr": 0.001, "beta1": 0.9, "beta2": 0.999,
+                                             "eps": 1e-8, "momentum_decay": 0.004}
     assert isinstance(optimizers.get("Adam"), optimizers.Adam)
     assert isinstance(optimizers.get("NAG"), optimizers.Nesterov)
     assert isinstance(optimizers.get("RMS-Prop"), optimizers.RMSProp)
@@ -229,7 +247,8 @@ def test_state_dict_round_trip_resumes_bit_identically(name):
     saved = first.state_dict()
     run(first, {k: v.copy() for k, v in resumed.items()}, range(3, 5))  # saved copies must not move
     # through a session file: JSON for the plain part, .npy for the arrays (no pickles)
-    meta = json.loads(json.dumps({k: saved[k] for k in ("name", "hyper", "t")}))
+    keys = ("name", "hyper", "t", "extra") if "extra" in saved else ("name", "hyper", "t")
+    meta = json.loads(json.dumps({k: saved[k] for k in keys}))
     slots = {}
     for slot, arrays in saved["slots"].items():
         slots[slot] = {}
@@ -273,7 +292,7 @@ def test_minimises_a_quadratic_bowl(name):
     Q, _ = np.linalg.qr(rng.standard_normal((10, 10)))
     A = Q @ np.diag(np.linspace(0.5, 5.0, 10)) @ Q.T
     lr = {"sgd": 0.3, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.5, "rmsprop": 0.01,
-          "adam": 0.05, "adamw": 0.05}[name]
+          "adam": 0.05, "adamw": 0.05, "nadam": 0.05}[name]
     params = {"w": rng.standard_normal((2, 5))}
     grads = {"w": np.zeros((2, 5))}
     f0 = 0.5 * params["w"].ravel() @ A @ params["w"].ravel()
@@ -393,3 +412,63 @@ def test_load_state_dict_refuses_foreign_or_broken_state():
     restored.load_state_dict(state)
     with pytest.raises(ValueError, match="'w'"):
         restored.step({"w": np.ones(3)}, {"w": np.ones(3)})  # state shape (2,) vs param (3,)
+
+
+# ============================================================================ Nadam
+def test_nadam_first_step_by_hand():
+    """Step 1 written out: μ1 = β1(1 − ½·0.96^ψ), μ2 likewise, Π1 = μ1, m = (1 − β1) g,
+    v = (1 − β2) g², m̂ = μ2 m / (1 − μ1 μ2) + (1 − μ1) g / (1 − μ1), v̂ = g²."""
+    b1, b2, psi, lr, eps = 0.9, 0.999, 0.004, 0.1, 1e-8
+    g = np.array([0.5, -2.0, 0.0])
+    params = {"w": np.zeros(3)}
+    opt = optimizers.get("nadam", lr=lr, beta1=b1, beta2=b2, eps=eps, momentum_decay=psi)
+    opt.step(params, {"w": g})
+    mu1 = b1 * (1 - 0.5 * 0.96**psi)
+    mu2 = b1 * (1 - 0.5 * 0.96 ** (2 * psi))
+    m_hat = mu2 * (1 - b1) * g / (1 - mu1 * mu2) + (1 - mu1) * g / (1 - mu1)
+    expected = -lr * m_hat / (np.abs(g) + eps)
+    np.testing.assert_allclose(params["w"], expected, rtol=1e-13)
+    assert opt.state_dict()["extra"] == {"mu_product": pytest.approx(mu1, rel=1e-15)}
+
+
+def test_nadam_with_keras3_schedule_and_its_nesterov_look_ahead():
+    """ψ = 1 is Keras 3's Nadam (μ_t = β1(1 − ½·0.96^t)). After many steps μ_t → β1 and Π_t → 0:
+    m̂ → β1 m + (1 − β1) g, the Nesterov look-ahead of Adam's m (Dozat's eq.), with no bias."""
+    rng = np.random.default_rng(8)
+    opt = optimizers.get("nadam", lr=0.01, momentum_decay=1.0)
+    ref = Reference("nadam", {"lr": 0.01, "momentum_decay": 1.0})
+    params = {"w": rng.standard_normal(4)}
+    ref_params = {"w": params["w"].copy()}
+    for _ in range(400):
+        g = {"w": rng.standard_normal(4)}
+        opt.lr = 0.01
+        opt.step(params, g)
+        ref.step(ref_params, g, 0.01)
+    np.testing.assert_allclose(params["w"], ref_params["w"], rtol=1e-10)
+    assert opt.mu_product < 1e-15
+    assert ref.mu(400) == pytest.approx(0.9, rel=1e-7)
+
+
+def test_momentum_is_exposed_to_a_schedule():
+    """1cycle sets heavy-ball μ, Nesterov's μ, or Adam's / Nadam's β1; SGD has none."""
+    assert optimizers.get("momentum").current_momentum() == 0.9
+    assert optimizers.get("adam").current_momentum() == 0.9
+    assert optimizers.get("sgd").current_momentum() is None
+    for name, param in (("momentum", "momentum"), ("nesterov", "momentum"), ("adam", "beta1"),
+                        ("nadam", "beta1")):
+        opt = optimizers.get(name)
+        opt.set_momentum(0.85)
+        assert opt.hyper[param] == 0.85
+    with pytest.raises(SpecError, match="beta1"):
+        optimizers.get("adam").set_momentum(1.0)
+    # a momentum changed between steps changes the next update as the rule says
+    params, ref_params = {"w": np.ones(2)}, {"w": np.ones(2)}
+    opt = optimizers.get("momentum", lr=0.1)
+    ref = Reference("momentum", {"lr": 0.1})
+    for mu in (0.95, 0.9, 0.85):
+        g = {"w": np.array([1.0, -0.5])}
+        opt.set_momentum(mu)
+        ref.h["momentum"] = mu
+        opt.step(params, g)
+        ref.step(ref_params, g, 0.1)
+    np.testing.assert_allclose(params["w"], ref_params["w"], rtol=1e-14)

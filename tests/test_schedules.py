@@ -2,6 +2,7 @@
 
 import json
 import math
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from gradlab.engine import schedules
 from gradlab.errors import SpecError
 from gradlab.params import Param
 
-ALL = ["constant", "cosine", "exponential", "reduce_on_plateau", "step"]
+ALL = ["constant", "cosine", "exponential", "one_cycle", "power", "reduce_on_plateau", "step"]
 
 
 def test_every_schedule_is_registered_and_declares_its_params():
@@ -234,6 +235,12 @@ def test_load_state_dict_refuses_another_schedule():
         ("reduce_on_plateau", {"patience": 0}, "patience: must be >= 1"),
         ("reduce_on_plateau", {"cooldown": -1}, "cooldown: must be >= 0"),
         ("reduce_on_plateau", {"mode": "max"}, "mode: unknown field"),
+        ("power", {"step_size": 0}, "step_size: must be >= 1"),
+        ("power", {"power": 0}, "power: must be > 0"),
+        ("one_cycle", {"total_steps": 2}, "total_steps: must be >= 3"),
+        ("one_cycle", {"div_factor": 0.5}, "div_factor: must be >= 1"),
+        ("one_cycle", {"min_momentum": 0.96}, "min_momentum: must be <= max_momentum"),
+        ("one_cycle", {"annihilation": 0.7}, "annihilation: must be <= 0.5"),
     ],
 )
 def test_bad_hyper_parameters_name_the_field(name, hyper, message):
@@ -252,3 +259,81 @@ def test_unknown_schedule_lists_the_choices():
 def test_negative_step_is_refused():
     with pytest.raises(ValueError, match="step must be >= 0"):
         schedules.get("exponential").lr_at(-1)
+
+
+# ============================================================================ Hands-On ML ch. 11
+@given(st.integers(0, 10**7))
+def test_power_scheduling_formula(step):
+    """η_t = η₀ / (1 + t/s)^c."""
+    sch = schedules.get("power", lr=0.2, step_size=300, power=1.5)
+    assert sch.lr_at(step) == pytest.approx(0.2 / (1 + step / 300) ** 1.5, rel=1e-13)
+
+
+def test_power_scheduling_landmarks():
+    """c = 1: halved after s steps, a third after 2s (fast at first, then slowly)."""
+    sch = schedules.get("power", lr=0.1, step_size=1000)
+    got = [sch.lr_at(t) for t in (0, 1000, 2000, 9000)]
+    assert got == pytest.approx([0.1, 0.05, 0.1 / 3, 0.01])
+    assert schedules.get("inverse_time").name == "power"
+
+
+def one_cycle_reference(t, T, top, div=10.0, final=1000.0, a=0.1, hi=0.95, lo=0.85):
+    """The 1cycle policy as Géron writes his OneCycleScheduler (plus the momentum), by hand."""
+    last = int(a * T + 1e-9) + 1
+    half = (T - last) // 2
+    low, end = top / div, top / div / final
+    if t < half:
+        return low + (top - low) * t / half, hi - (hi - lo) * t / half
+    if t < 2 * half:
+        return top - (top - low) * (t - half) / half, lo + (hi - lo) * (t - half) / half
+    return low + (end - low) * min(t - 2 * half, T - 2 * half) / (T - 2 * half), hi
+
+
+@pytest.mark.parametrize("total", [3, 10, 97, 1000])
+def test_one_cycle_formula(total):
+    sch = schedules.get("one_cycle", lr=0.4, total_steps=total)
+    for t in range(total + 5):
+        lr, mom = one_cycle_reference(t, total, 0.4)
+        assert sch.lr_at(t) == pytest.approx(lr, rel=1e-12), t
+        assert sch.momentum_at(t) == pytest.approx(mom, rel=1e-12), t
+
+
+def test_one_cycle_shape_rise_fall_annihilate_and_inverse_momentum():
+    """1000 steps: A = 101, H = 449. A linear rise from η_max/10 to η_max at step 449, back to
+    η_max/10 at 898, then down to η_max/10⁴; the momentum falls 0.95 → 0.85 as the rate rises,
+    rises back as it falls, and stays at 0.95 in the last phase."""
+    sch = schedules.get("1cycle", lr=1.0, total_steps=1000)
+    assert sch.phases() == (1000, 101, 449)
+    lrs = [sch.lr_at(t) for t in range(1000)]
+    moms = [sch.momentum_at(t) for t in range(1000)]
+    assert lrs[0] == pytest.approx(0.1) and max(lrs) == lrs[449] == pytest.approx(1.0)
+    assert lrs[898] == pytest.approx(0.1)
+    assert sch.lr_at(1000) == pytest.approx(1e-4) and lrs[999] < 2e-3
+    assert all(b > a for a, b in pairwise(lrs[:450]))  # linear rise
+    assert all(b < a for a, b in pairwise(lrs[449:1000]))  # then falling
+    rises = [b - a for a, b in pairwise(lrs[:450])]
+    assert max(rises) - min(rises) < 1e-12  # linear
+    assert moms[0] == 0.95 and moms[449] == pytest.approx(0.85) and moms[898:] == [0.95] * 102
+    for t in range(1, 898):  # inverse: when the rate goes up, the momentum goes down
+        assert (lrs[t] - lrs[t - 1]) * (moms[t] - moms[t - 1]) < 0
+    assert schedules.get("one_cycle", cycle_momentum=False, total_steps=10).momentum_at(3) is None
+
+
+def test_one_cycle_takes_the_run_budget():
+    sch = schedules.get("one_cycle", lr=0.1)
+    with pytest.raises(SpecError, match="total_steps"):
+        sch.resolve(None)
+    sch.resolve(200)
+    assert sch.phases()[0] == 200
+    saved = json.loads(json.dumps(sch.state_dict()))
+    other = schedules.get("one_cycle")
+    other.load_state_dict(saved)
+    assert [other.lr_at(t) for t in range(0, 220, 7)] == [sch.lr_at(t) for t in range(0, 220, 7)]
+
+
+def test_performance_scheduling_is_reduce_on_plateau():
+    """Hands-On ML's "performance scheduling" is the plateau schedule, named so in its help."""
+    assert schedules.get("performance").name == "reduce_on_plateau"
+    assert "Performance scheduling" in schedules.info("reduce_on_plateau").description
+    assert schedules.info("step").schedules_momentum is False
+    assert schedules.get("step").momentum_at(5) is None

@@ -347,7 +347,7 @@ class TrainingWorker(QObject):
             self._emit()
             return
         self._last_rate = report.steps_per_sec
-        if report.status in ("done", "diverged"):
+        if report.status in ("done", "diverged", "stopped early"):
             self._gen.close()
             self._gen = None
             self._emit(message=report.message, force_boundary=True)

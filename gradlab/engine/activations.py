@@ -10,8 +10,17 @@ which is both cheaper and what the textbooks write.
 the zero side).
 
 Activations that take parameters declare them as :class:`~gradlab.params.Param` (``params``):
-leaky_relu and elu take ``alpha``, maxout takes ``pieces``; their constructors validate through
-those declarations, and the window builds its fields from them.
+leaky_relu, elu and prelu take ``alpha``, rrelu ``lower`` and ``upper``, maxout takes ``pieces``;
+their constructors validate through those declarations, and the window builds its fields from
+them.
+
+Two activations go beyond an elementwise f (the dense block that holds them is a
+:class:`~gradlab.engine.layers.ActDense`, so a network without them pays nothing):
+
+- ``prelu`` *learns* its slopes: one α per unit, a parameter of the layer (``dense1.alpha``)
+  that the optimiser updates (:attr:`Activation.learned`, :meth:`PReLU.build`);
+- ``rrelu`` *draws* its slopes in training, from U(lower, upper) per element and per pass, and
+  uses their mean at evaluation (:attr:`Activation.stochastic`, :meth:`RReLU.forward_train`).
 """
 
 from __future__ import annotations
@@ -52,6 +61,10 @@ class Activation:
     saturates: ClassVar[str] = "one"
     #: the declared parameters (names, defaults, bounds, help)
     params: ClassVar[tuple[Param, ...]] = ()
+    #: learns parameters of its own (PReLU's slopes): built per unit by the dense block
+    learned: ClassVar[bool] = False
+    #: behaves differently in training (RReLU's random slopes): see ``forward_train``
+    stochastic: ClassVar[bool] = False
 
     def __init__(self, **given: Any):
         if given or self.params:  # (parameter-free activations are built in hot paths)
@@ -75,6 +88,12 @@ class Activation:
         d = self.derivative(z, a)
         d *= da
         return d
+
+    def pointwise(self) -> Activation:
+        """The same function with every unit alike, as at initialisation and in evaluation
+        (PReLU: its initial slope; RReLU: its mean slope): what the mean-field theory
+        integrates. ``self`` for the elementwise activations."""
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -222,6 +241,131 @@ class LeakyReLU(Activation):
 
     def derivative(self, z, a):
         return np.where(z > 0, 1.0, self.alpha).astype(a.dtype)
+
+
+@REGISTRY.register("prelu", "parametric_relu")
+class PReLU(Activation):
+    """Parametric ReLU (He et al., 2015): f(z_j) = z_j if z_j > 0 else α_j z_j, one α per unit,
+    learned.
+
+    Shapes: ``z, a: (batch, units)``, ``α: (units,)`` (the block's parameter ``alpha``, starting
+    at the declared ``alpha`` for every unit).
+
+    f'(z_j) = 1 if z_j > 0 else α_j;  dL/dα_j = Σ_i dL/da_ij · min(z_ij, 0) (summed over the
+    batch like dL/db: the loss is a batch mean).
+    """
+
+    name = "prelu"
+    description = "parametric ReLU: a negative-side slope α learned for every unit (He et al.)"
+    learned = True
+
+    params = (
+        Param(
+            "alpha",
+            "float",
+            0.25,
+            "Initial slope α₀ of the negative side, the same for every unit; each unit then "
+            "learns its own (He et al. start at 0.25).",
+            minimum=0.0,
+            exclusive_maximum=1.0,
+            label="Slope α₀",
+        ),
+    )
+
+    def __init__(self, **given: Any):
+        super().__init__(**given)
+        self.slopes: np.ndarray | None = None  # α: (units,), the layer's parameter
+        self.dslopes: np.ndarray | None = None  # dL/dα: (units,)
+
+    def build(self, units: int, dtype: np.dtype) -> None:
+        """Create the per-unit slopes α = α₀ and their gradient (called by the dense block)."""
+        self.slopes = np.full(units, self.alpha, dtype)
+        self.dslopes = np.zeros(units, dtype)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+    def _alpha(self):
+        return self.alpha if self.slopes is None else self.slopes
+
+    def forward(self, z):
+        return np.where(z > 0, z, z * self._alpha())
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, self._alpha()).astype(a.dtype, copy=False)
+
+    def backward(self, z, a, da):
+        if self.dslopes is not None:  # dL/dα_j = Σ_i dL/da_ij min(z_ij, 0)
+            neg = np.minimum(z, 0.0)
+            neg *= da
+            np.sum(neg, axis=0, out=self.dslopes)
+        d = self.derivative(z, a)
+        d *= da
+        return d
+
+    def pointwise(self):
+        return LeakyReLU(alpha=self.alpha)
+
+
+@REGISTRY.register("rrelu", "randomized_relu", "randomised_relu")
+class RReLU(Activation):
+    """Randomised leaky ReLU (Xu et al., 2015): f(z) = z if z > 0 else α z, where in training α
+    is drawn from U(lower, upper) for every element and every pass, and at evaluation
+    α = (lower + upper) / 2.
+
+    f'(z) = 1 if z > 0 else α (the drawn α in training: recovered as a / z, so the backward pass
+    and the probes need no copy of the draw; the mean α where z = 0).
+    """
+
+    name = "rrelu"
+    description = (
+        "randomised leaky ReLU: a random slope in U(lower, upper) in training, the mean at "
+        "evaluation (Xu et al.)"
+    )
+    stochastic = True
+
+    params = (
+        Param("lower", "float", 0.125, "Smallest slope α drawn in training (1/8: Xu et al.).",
+              minimum=0.0, exclusive_maximum=1.0, label="α low"),
+        Param("upper", "float", 1.0 / 3.0, "Largest slope α drawn in training (1/3: Xu et al.).",
+              minimum=0.0, exclusive_maximum=1.0, label="α high"),
+    )
+
+    def __init__(self, **given: Any):
+        super().__init__(**given)
+        if self.lower > self.upper:
+            raise SpecError("upper", f"must be >= lower ({self.lower:g}), got {self.upper:g}")
+        self.mean_alpha = 0.5 * (self.lower + self.upper)
+
+    def config(self):
+        return {"lower": self.lower, "upper": self.upper}
+
+    def forward(self, z):
+        """Evaluation: the mean slope."""
+        return np.where(z > 0, z, z * self.mean_alpha)
+
+    def draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype) -> np.ndarray:
+        """Slopes α ~ U(lower, upper), one per element: ``shape`` of ``dtype``."""
+        alpha = rng.random(shape, dtype=np.dtype(dtype))
+        alpha *= self.upper - self.lower
+        alpha += self.lower
+        return alpha
+
+    def forward_train(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Training: a fresh slope per element, drawn from ``rng``."""
+        alpha = self.draw(z.shape, rng, z.dtype)
+        alpha *= z
+        return np.where(z > 0, z, alpha)
+
+    def derivative(self, z, a):
+        d = np.full(a.shape, self.mean_alpha, dtype=a.dtype)
+        d[z > 0] = 1.0
+        neg = z < 0
+        np.divide(a, z, out=d, where=neg)  # the slope each element used: a = α z
+        return d
+
+    def pointwise(self):
+        return LeakyReLU(alpha=self.mean_alpha)
 
 
 @REGISTRY.register("elu")

@@ -1,5 +1,10 @@
 """Layers: the dense block, batch normalisation and inverted dropout.
 
+A block whose ``trainable`` setting is off is *frozen* (Hands-On ML's recipe for reused layers):
+the network leaves its parameters out of the gradients the optimiser steps
+(:meth:`gradlab.engine.network.Network.trainable_grads`), and its batch norm runs in evaluation
+mode (running statistics, never updated), as Keras freezes a ``BatchNormalization`` layer.
+
 A *dense block* is what the probes call a layer::
 
     x --(x @ W + b)--> z_lin --[batchnorm]--> z --f--> a --[dropout]--> out
@@ -148,6 +153,18 @@ class BatchNorm(Module):
         """dy/dx per feature when the statistics are held fixed: gamma / sqrt(var + eps)."""
         return self.params["gamma"] * self._cache[1]
 
+    def set_frozen(self, frozen: bool) -> None:
+        """Frozen: evaluation mode even in training (running statistics, never updated). Set
+        per instance, so an unfrozen batch norm's forward pass is not slowed by a check."""
+        self.frozen = frozen
+        if frozen:
+            self.forward = self._forward_frozen  # (an instance attribute shadows the method)
+        else:
+            self.__dict__.pop("forward", None)
+
+    def _forward_frozen(self, x, training, rng=None, update_stats=True):
+        return BatchNorm.forward(self, x, False, rng, update_stats)
+
     def backward(self, dout, need_dx=True):
         xhat, inv_std, batch_stats = self._cache
         g = self.grads
@@ -260,6 +277,16 @@ DENSE_SPEC: tuple[Param, ...] = (
         exclusive_maximum=1.0,
         label="Drop",
     ),
+    Param(
+        "trainable",
+        "bool",
+        True,
+        "Trainable: off freezes the layer (a lock in the table): its weights, bias, batch norm "
+        "and learned slopes stay as they are and the optimiser never touches them (Hands-On "
+        "ML: freeze reused layers, train the new ones, then unfreeze with a lower learning "
+        "rate).",
+        label="Train",
+    ),
 )
 #: what the output layer takes that a hidden layer does not (its other settings follow the last
 #: hidden layer's initialiser, gain and bias)
@@ -358,3 +385,41 @@ class Dense(Module):
             return Wt[cols]  # (k, units, fan_in)
         d = self.act.derivative(z, self.taps["a"][rows])  # (k, units)
         return d[:, :, None] * Wt[None, :, :]
+
+
+class ActDense(Dense):
+    """A dense block whose activation learns parameters or draws in training.
+
+    PReLU (``act.learned``): its slopes α (units,) are the block's parameter ``alpha`` (network
+    name ``denseL.alpha``) with their gradient ``grads["alpha"]``, filled by the activation's
+    backward pass. RReLU (``act.stochastic``): in training the forward pass draws the slopes
+    from ``rng`` (:meth:`~gradlab.engine.activations.RReLU.forward_train`). Everything else is
+    the plain :class:`Dense` block, which the other activations use, so they pay nothing.
+    """
+
+    def __init__(self, name, index, activation, W, b, batchnorm=None, dropout=None, spec=None):
+        super().__init__(name, index, activation, W, b, batchnorm, dropout, spec)
+        if activation.learned:
+            activation.build(self.width, W.dtype)
+            self.params["alpha"] = activation.slopes
+            self.grads["alpha"] = activation.dslopes
+
+    def forward(self, x, training, rng=None, update_stats=True):
+        W = self.params["W"]
+        z = x @ W
+        if "b" in self.params:
+            z += self.params["b"]
+        if self.bn is not None:
+            z = self.bn.forward(z, training, rng, update_stats)
+        act = self.act
+        if training and act.stochastic:
+            if rng is None:
+                raise ValueError(f"{self.name}: {act.name} in training mode needs a random "
+                                 "generator")
+            a = act.forward_train(z, rng)
+        else:
+            a = act.forward(z)
+        self.taps = {"x": x, "z": z, "a": a, "delta": None}
+        if self.dropout is not None:
+            return self.dropout.forward(a, training, rng, update_stats)
+        return a

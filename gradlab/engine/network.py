@@ -10,10 +10,15 @@
 Layer entries (``layers[i]``), every key optional but ``units``:
 
 ``{"type": "dense", "units": 500, "activation": "tanh", "init": "glorot_uniform", "gain": 1.0,
-"bias": true, "bias_init": "zeros", "batchnorm": false, "dropout": 0.0}``; leaky_relu and elu
-take ``"alpha"``, maxout takes ``"pieces"``; ``init``/``bias_init`` are a name or an object such
-as ``{"name": "normal", "std": 0.01}``. ``{"type": "batchnorm", "momentum": 0.9, "eps": 1e-5}``
-and ``{"type": "dropout", "rate": 0.5}`` act on the previous layer's output.
+"bias": true, "bias_init": "zeros", "batchnorm": false, "dropout": 0.0, "trainable": true}``;
+leaky_relu, elu and prelu take ``"alpha"``, rrelu ``"lower"`` and ``"upper"``, maxout takes
+``"pieces"``; ``init``/``bias_init`` are a name or an object such as
+``{"name": "normal", "std": 0.01}``. ``"init": {"from": "base.gradlab", "layer": 2}`` reuses
+layer 2 of another network (a session, a weights ``.npz``, or ``"preset:NAME"``): the engine
+leaves such a block's weights at zero and marks it (``block.reused``); the experiment layer
+fills them (:mod:`gradlab.experiment.reuse`). ``"trainable": false`` freezes the block.
+``{"type": "batchnorm", "momentum": 0.9, "eps": 1e-5}`` and ``{"type": "dropout", "rate": 0.5}``
+act on the previous layer's output.
 ``{"type": "output", ...}`` (or a dense entry with ``"output": true``) ends the list with an
 explicit output layer of ``output_dim`` units; without one, a linear output layer is appended that
 takes the initialiser, gain and bias settings of the last hidden layer.
@@ -31,6 +36,7 @@ from gradlab.engine import activations, initializers
 from gradlab.engine.layers import (
     DENSE_SPEC,
     OUTPUT_DEFAULTS,
+    ActDense,
     BatchNorm,
     Dense,
     Dropout,
@@ -46,6 +52,33 @@ LAYER_TYPES = ("batchnorm", "dense", "dropout", "output")
 _DENSE_KEYS = {"type", "output", *DENSE, *activations.param_names()}
 _BN_KEYS = {"type", *(p.name for p in BatchNorm.SPEC)}
 _DROPOUT_KEYS = {"type", *(p.name for p in Dropout.SPEC)}
+
+
+#: the keys of a reused layer's init, ``{"from": SOURCE, "layer": k}``
+REUSE_KEYS = ("from", "layer")
+#: the longest source reference (a path or ``preset:NAME``) a spec may hold
+MAX_SOURCE_CHARS = 4096
+
+
+def is_reused(init: Any) -> bool:
+    """True for an init that reuses another network's layer (``{"from": ..., ...}``)."""
+    return isinstance(init, dict) and "from" in init
+
+
+def _reuse_entry(init: dict, path: str, number: int) -> dict:
+    """The canonical ``{"from": SOURCE, "layer": k}`` of a reused layer (k defaults to the
+    layer's own number)."""
+    for key in init:
+        if key not in REUSE_KEYS:
+            raise SpecError(f"{path}.{key}", "unknown field of a reused layer (expected from, "
+                            "layer)")
+    src = init["from"]
+    if not isinstance(src, str) or not src.strip() or len(src) > MAX_SOURCE_CHARS:
+        raise SpecError(f"{path}.from", "must name a session, a weights .npz file or "
+                        "preset:NAME")
+    layer = validate.integer(init.get("layer", number), f"{path}.layer", minimum=1,
+                             maximum=100_000)
+    return {"from": src, "layer": layer}
 
 
 def _init_entry(init: initializers.Initializer, drop_gain: bool) -> str | dict:
@@ -95,7 +128,13 @@ def _quietly(fn: Callable[[], Any]) -> Any:
 
 
 def _resolve_dense(
-    entry: dict, path: str, *, output_dim: int | None, defaults: dict, check: _Check
+    entry: dict,
+    path: str,
+    *,
+    output_dim: int | None,
+    defaults: dict,
+    check: _Check,
+    number: int = 1,
 ) -> dict:
     check.unknown_keys(entry, path, _DENSE_KEYS)
     is_output = entry.get("type") == "output" or bool(entry.get("output", False))
@@ -133,6 +172,14 @@ def _resolve_dense(
     out.update(act.config())
 
     init_spec = entry.get("init", defaults.get("init", DENSE["init"].default))
+    if is_reused(init_spec):
+        reused = check(lambda: _reuse_entry(init_spec, f"{path}.init", number))
+        if entry.get("gain", DENSE["gain"].default) != DENSE["gain"].default:
+            check.fail(SpecError(f"{path}.gain", "a reused layer takes its weights as they are; "
+                                 "remove the gain"))
+        out["init"] = reused or DENSE["init"].default
+        out["gain"] = DENSE["gain"].default
+        return _resolve_rest(entry, path, out, is_output, defaults, check)
     gain = entry.get(
         "gain",
         defaults.get("gain", DENSE["gain"].default)
@@ -151,7 +198,13 @@ def _resolve_dense(
         )
     out["init"] = _init_entry(init, drop_gain=True)
     out["gain"] = init.gain
+    return _resolve_rest(entry, path, out, is_output, defaults, check)
 
+
+def _resolve_rest(
+    entry: dict, path: str, out: dict, is_output: bool, defaults: dict, check: _Check
+) -> dict:
+    """The settings after the initialiser: batch norm, bias, dropout, trainable."""
     batchnorm = check(
         lambda: DENSE["batchnorm"].validate(
             entry.get("batchnorm", DENSE["batchnorm"].default), f"{path}.batchnorm"
@@ -197,6 +250,12 @@ def _resolve_dense(
         check.fail(SpecError(f"{path}.dropout", "the output layer cannot use dropout"))
         rate = 0.0
     out["dropout"] = rate
+    out["trainable"] = check(
+        lambda: DENSE["trainable"].validate(
+            entry.get("trainable", DENSE["trainable"].default), f"{path}.trainable"
+        ),
+        True,
+    )
     out["output"] = is_output
     return out
 
@@ -243,6 +302,7 @@ def resolve_layers(
         layers = []
     resolved: list[dict] = []
     last_dense: dict = {}
+    number = 0  # the dense layers so far (a reused layer's own number is its default source)
     for i, entry in enumerate(layers):
         path = f"layers[{i}]"
         entry = check(lambda entry=entry, path=path: validate.mapping(entry, path))
@@ -255,10 +315,16 @@ def resolve_layers(
                 check.fail(
                     SpecError(path, "comes after the output layer; the output layer must be last")
                 )
-            r = _resolve_dense(entry, path, output_dim=output_dim, defaults=last_dense, check=check)
+            number += 1
+            r = _resolve_dense(
+                entry, path, output_dim=output_dim, defaults=last_dense, check=check,
+                number=number,
+            )
             resolved.append(r)
             if not r["output"]:
                 last_dense = {k: r[k] for k in ("init", "gain", "bias", "bias_init")}
+                if is_reused(r["init"]):  # the output layer inherits a draw, not a source
+                    last_dense["init"] = DENSE["init"].default
                 if r["batchnorm"]:
                     last_dense["bias"] = True
         elif kind in ("batchnorm", "dropout"):
@@ -283,6 +349,7 @@ def resolve_layers(
                 output_dim=output_dim,
                 defaults=last_dense,
                 check=check,
+                number=number + 1,
             )
         )
     return resolved
@@ -320,6 +387,8 @@ def parameter_counts(resolved: Sequence[dict], input_dim: int) -> list[tuple[str
             n = width * fan_out + (fan_out if e["bias"] else 0)
             if e["batchnorm"]:
                 n += 2 * fan_out
+            if activations.info(e["activation"]).learned:
+                n += e["units"]  # PReLU: one slope per unit
             rows.append(("output" if e["output"] else f"layer {l}", width, fan_out, n))
             width = e["units"]
         elif e["type"] == "batchnorm":
@@ -370,8 +439,13 @@ class Network:
                 act = activations.get(
                     entry["activation"], **{p.name: entry[p.name] for p in own if p.name in entry}
                 )
-                init = initializers.get(entry["init"], gain=entry["gain"])
-                W = init.sample((width, entry["units"] * act.pieces), init_rng, self.dtype)
+                shape = (width, entry["units"] * act.pieces)
+                if is_reused(entry["init"]):  # filled by the experiment layer (reuse)
+                    init = None
+                    W = np.zeros(shape, self.dtype)
+                else:
+                    init = initializers.get(entry["init"], gain=entry["gain"])
+                    W = init.sample(shape, init_rng, self.dtype)
                 b = None
                 if entry["bias"]:
                     b = initializers.get(entry["bias_init"]).sample(
@@ -384,8 +458,13 @@ class Network:
                 if entry["dropout"]:
                     n_drop += 1
                     drop = Dropout(f"dropout{n_drop}", entry["dropout"])
-                block = Dense(f"dense{l}", l, act, W, b, bn, drop, spec=entry)
-                block.init = init
+                kind = ActDense if (act.learned or act.stochastic) else Dense
+                block = kind(f"dense{l}", l, act, W, b, bn, drop, spec=entry)
+                block.init = init  # None for a reused block (mean-field theory stops there)
+                block.reused = dict(entry["init"]) if init is None else None
+                block.trainable = entry.get("trainable", True)
+                if not block.trainable and bn is not None:
+                    bn.set_frozen(True)
                 block.bias_init_obj = (
                     initializers.get(entry["bias_init"]) if entry["bias"] else None
                 )
@@ -410,6 +489,20 @@ class Network:
                 self.grads[f"{m.name}.{k}"] = m.grads[k]
             for k, v in m.buffers.items():
                 self.buffers[f"{m.name}.{k}"] = v
+        #: names of the parameters of frozen blocks (``trainable: false``)
+        self.frozen: frozenset[str] = frozenset(
+            f"{m.name}.{k}"
+            for blk in self.blocks
+            if not blk.trainable
+            for m in (blk, blk.bn)
+            if m is not None
+            for k in m.params
+        )
+        self._train_grads = (
+            self.grads
+            if not self.frozen
+            else {k: g for k, g in self.grads.items() if k not in self.frozen}
+        )
         self._first = self.modules[0]
 
     # ------------------------------------------------------------------ construction
@@ -480,6 +573,38 @@ class Network:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs in evaluation mode (running BN statistics, no dropout)."""
         return self.forward(x, training=False)
+
+    def forward_mc_dropout(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One Monte Carlo dropout pass (Gal & Ghahramani; Hands-On ML ch. 11): dropout kept on
+        (masks from ``rng``), everything else in evaluation mode (running BN statistics, RReLU's
+        mean slope): (batch, output_dim). Averaging N such passes' probabilities is MC dropout.
+        """
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.input_dim:
+            raise ValueError(f"expected inputs of shape (batch, {self.input_dim}), got {x.shape}")
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        for m in self.modules:
+            if isinstance(m, Dropout):
+                x = m.forward(x, True, rng)
+            elif isinstance(m, Dense) and m.dropout is not None:
+                x = m.dropout.forward(m.forward(x, False, rng, False), True, rng)
+            else:
+                x = m.forward(x, False, rng, False)
+        return x
+
+    @property
+    def has_dropout(self) -> bool:
+        """True when some module drops units in training (MC dropout has something to do)."""
+        return any(
+            (isinstance(m, Dropout) and m.rate > 0) or (isinstance(m, Dense) and m.dropout)
+            for m in self.modules
+        )
+
+    def trainable_grads(self) -> dict[str, np.ndarray]:
+        """The gradients the optimiser steps: every one but the frozen blocks' (the same dict
+        as :attr:`grads` when nothing is frozen)."""
+        return self._train_grads
 
     # ------------------------------------------------------------------ inspection
     @property

@@ -59,6 +59,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Momentum",
+    "Nadam",
     "Nesterov",
     "Optimizer",
     "RMSProp",
@@ -142,6 +143,9 @@ class Optimizer:
     n_scratch: ClassVar[int] = 1
     #: Parameters with at most this many elements share flat buffers (0: never fuse).
     fuse_max_size: ClassVar[int] = 0
+    #: the hyper-parameter a momentum schedule (1cycle) cycles: "momentum" (heavy ball,
+    #: Nesterov), "beta1" (Adam, AdamW, Nadam), or "" when the rule has no momentum term
+    momentum_param: ClassVar[str] = ""
 
     def __init__(self, **hyper: Any):
         values = resolve(self.params, hyper, "")
@@ -187,6 +191,21 @@ class Optimizer:
 
     def _check(self, values: dict[str, Any]) -> None:
         """Cross-field checks (none by default)."""
+
+    def current_momentum(self) -> float | None:
+        """The momentum term in force (``momentum`` or ``beta1``, see :attr:`momentum_param`),
+        None for a rule without one."""
+        return getattr(self, self.momentum_param) if self.momentum_param else None
+
+    def set_momentum(self, value: float) -> None:
+        """Set the momentum term for the next step (a momentum schedule: 1cycle cycles it
+        inversely to the learning rate). A no-op for a rule without one; ``0 <= value < 1``."""
+        if not self.momentum_param:
+            return
+        value = float(value)
+        if not 0.0 <= value < 1.0:
+            raise SpecError(self.momentum_param, f"must be in [0, 1), got {value!r}")
+        setattr(self, self.momentum_param, value)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
@@ -340,11 +359,12 @@ class Optimizer:
     # -- save / restore -------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Plain data: ``{"name", "hyper", "t", "slots": {slot: {param_name: ndarray}}}``.
+        """Plain data: ``{"name", "hyper", "t", "slots": {slot: {param_name: ndarray}}}`` and,
+        for a rule with scalar state of its own (Nadam), ``"extra": {name: float}``.
 
         The arrays are copies (later steps do not change them); ``hyper`` and ``t`` are JSON-able.
         """
-        return {
+        out = {
             "name": self.name,
             "hyper": self.hyper,
             "t": self.t,
@@ -353,9 +373,21 @@ class Optimizer:
                 for i, slot in enumerate(self.slots)
             },
         }
+        extra = self._extra_state()
+        if extra:
+            out["extra"] = extra
+        return out
+
+    def _extra_state(self) -> dict[str, float]:
+        """Scalars of the rule's own state besides ``t`` (Nadam's momentum product), JSON-able."""
+        return {}
+
+    def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
+        """Restore :meth:`_extra_state` (raise ``ValueError`` when it does not fit)."""
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (hyper-parameters, ``t`` and the state arrays).
+        """Restore a :meth:`state_dict` (hyper-parameters, ``t``, the state arrays and the
+        rule's ``extra`` scalars).
 
         Raises ``ValueError`` (a :class:`~gradlab.errors.SpecError` for a bad hyper-parameter)
         when the dict is for another optimiser or is incomplete.
@@ -386,8 +418,12 @@ class Optimizer:
                     raise ValueError(f"optimizer state {slot!r} of {pname!r} is not floating-point")
                 arrays.append(a)
             state[pname] = tuple(arrays)
+        extra = d.get("extra") or {}
+        if not isinstance(extra, Mapping):
+            raise ValueError("optimizer state: extra must be an object")
         for key, value in values.items():
             setattr(self, key, value)
+        self._load_extra_state(extra)
         self._lr = lr
         self.t = int(t)
         self._state = state
@@ -447,6 +483,7 @@ class Momentum(Optimizer):
     params = (_lr(0.01), _MOMENTUM)
     slots = ("velocity",)
     fuse_max_size = 1024
+    momentum_param = "momentum"
 
     def _coefs(self):
         return (self.momentum, self._lr)
@@ -494,6 +531,7 @@ class Nesterov(Optimizer):
     slots = ("velocity",)
     n_scratch = 2
     fuse_max_size = 1024
+    momentum_param = "momentum"
 
     def _coefs(self):
         mu = self.momentum
@@ -653,6 +691,7 @@ class Adam(Optimizer):
     params = _ADAM_PARAMS
     slots = ("m", "v")
     fuse_max_size = 8192
+    momentum_param = "beta1"
 
     def _coefs(self):
         b1, b2, t = self.beta1, self.beta2, self.t
@@ -712,3 +751,104 @@ class AdamW(Adam):
     def _w_scale(self):
         decay = self._lr * self.weight_decay
         return None if decay == 0.0 else 1.0 - decay
+
+
+@_register("nadam", "nesterov_adam")
+class Nadam(Optimizer):
+    """Nadam: Adam with Nesterov momentum (Dozat, 2016), with its momentum schedule.
+
+    Parameters
+    ----------
+    lr : float, default 0.001
+        Learning rate η.
+    beta1 : float, default 0.9
+        β1 in [0, 1): decay of the first moment m (and the ceiling of the momentum schedule).
+    beta2 : float, default 0.999
+        β2 in [0, 1): decay of the second moment v.
+    eps : float, default 1e-8
+        ε added to the denominator (outside the square root, as for Adam).
+    momentum_decay : float, default 0.004
+        ψ of the momentum schedule μ_t = β1 (1 − ½ · 0.96^(ψ t)).
+
+    Notes
+    -----
+    Dozat's variant with the momentum schedule, as PyTorch's ``NAdam`` and tf.keras 2's
+    ``Nadam`` compute it (ψ = 0.004; Keras 3's ``Nadam`` is the same rule with ψ = 1):
+
+    .. math::
+
+        t ← t + 1 \\
+        μ_t = β_1 (1 − ½ \\, 0.96^{ψ t}), \\quad μ_{t+1} = β_1 (1 − ½ \\, 0.96^{ψ (t+1)}) \\
+        Π_t = Π_{t−1} μ_t \\quad (Π_0 = 1) \\
+        m ← β_1 m + (1 − β_1) g \\
+        v ← β_2 v + (1 − β_2) g ⊙ g \\
+        \\hat m = μ_{t+1} m / (1 − Π_t μ_{t+1}) + (1 − μ_t) g / (1 − Π_t) \\
+        \\hat v = v / (1 − β_2^t) \\
+        w ← w − η \\hat m ⊘ (\\sqrt{\\hat v} + ε)
+
+    The Nesterov look-ahead is the first term of m̂: the next step's momentum μ_{t+1} applied to
+    the moment that includes this gradient. Computed as Adam is, in the identical form
+    ``w ← w − η √(1 − β2^t) m̂ ⊘ (√v + ε √(1 − β2^t))``. The product Π_t is the rule's own
+    scalar state (:meth:`state_dict` ``"extra"``); a momentum schedule (1cycle) that changes
+    β1 changes μ from the next step on. State slots: ``m``, ``v``.
+    """
+
+    description = ("Nadam: Adam with Nesterov momentum (Dozat): m̂ = μ_{t+1} m / (1 − Π μ_{t+1}) "
+                   "+ (1 − μ_t) g / (1 − Π); w ← w − η m̂ / (√v̂ + ε).")
+    params = (
+        *_ADAM_PARAMS,
+        Param("momentum_decay", "float", 0.004,
+              "ψ of Nadam's momentum schedule μ_t = β1 (1 − ½·0.96^(ψ t)) (Dozat, PyTorch: "
+              "0.004; Keras 3: 1).", minimum=0.0),
+    )
+    slots = ("m", "v")
+    n_scratch = 2
+    fuse_max_size = 8192
+    momentum_param = "beta1"
+
+    def __init__(self, **hyper: Any):
+        super().__init__(**hyper)
+        self.mu_product = 1.0  # Π_t
+
+    def _mu(self, t: int) -> float:
+        return self.beta1 * (1.0 - 0.5 * 0.96 ** (self.momentum_decay * t))
+
+    def _coefs(self):
+        b1, b2, t = self.beta1, self.beta2, self.t
+        mu_t, mu_next = self._mu(t), self._mu(t + 1)
+        self.mu_product *= mu_t  # Π_t (t was just incremented: once per step)
+        prod = self.mu_product
+        root_bias2 = math.sqrt(1.0 - b2**t)  # √(1 − β2^t)
+        return (b1, 1.0 - b1, b2, 1.0 - b2,
+                mu_next / (1.0 - prod * mu_next),  # coefficient of m in m̂
+                (1.0 - mu_t) / (1.0 - prod),  # coefficient of g in m̂
+                self.eps * root_bias2, -self._lr * root_bias2)
+
+    def _direction(self, g, slots, bufs, c):
+        b1, one_minus_b1, b2, one_minus_b2, c_m, c_g, eps_hat, neg_step = c
+        m, v = slots
+        b1buf, b2buf = bufs
+        np.multiply(m, b1, out=m)
+        np.multiply(g, one_minus_b1, out=b1buf)
+        np.add(m, b1buf, out=m)  # m = β1 m + (1 − β1) g
+        np.multiply(v, b2, out=v)
+        np.multiply(g, g, out=b1buf)
+        np.multiply(b1buf, one_minus_b2, out=b1buf)
+        np.add(v, b1buf, out=v)  # v = β2 v + (1 − β2) g²
+        np.multiply(m, c_m, out=b1buf)
+        np.multiply(g, c_g, out=b2buf)
+        np.add(b1buf, b2buf, out=b1buf)  # m̂
+        np.sqrt(v, out=b2buf)
+        np.add(b2buf, eps_hat, out=b2buf)  # √v + ε √(1 − β2^t)
+        np.divide(b1buf, b2buf, out=b1buf)
+        return np.multiply(b1buf, neg_step, out=b1buf)  # Δw = −η m̂ / (√v̂ + ε)
+
+    def _extra_state(self):
+        return {"mu_product": self.mu_product}
+
+    def _load_extra_state(self, extra):
+        prod = extra.get("mu_product", 1.0)
+        if isinstance(prod, bool) or not isinstance(prod, (int, float)) or not 0.0 <= prod <= 1.0:
+            raise ValueError(f"optimizer state: mu_product must be a number in [0, 1], got "
+                             f"{prod!r}")
+        self.mu_product = float(prod)

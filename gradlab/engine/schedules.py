@@ -6,18 +6,23 @@
 (0.1, 0.1, 0.05, 0.025)
 
 ``step`` counts the updates already made (the first update uses ``lr_at(0)``). ``constant``,
-``step``, ``exponential`` and ``cosine`` are pure functions of the step, so a resumed run gets the
-same learning rates without any state. ``reduce_on_plateau`` depends on the validation losses it
-was shown with :meth:`Schedule.observe`; its state (best loss, bad count, cooldown, current lr)
-is in :meth:`Schedule.state_dict`.
+``step``, ``exponential``, ``power``, ``cosine`` and ``one_cycle`` are pure functions of the step,
+so a resumed run gets the same learning rates without any state. ``reduce_on_plateau``
+(Hands-On ML's *performance scheduling*) depends on the validation losses it was shown with
+:meth:`Schedule.observe`; its state (best loss, bad count, cooldown, current lr) is in
+:meth:`Schedule.state_dict`.
+
+``one_cycle`` also schedules the optimiser's momentum (:meth:`Schedule.momentum_at`: heavy-ball
+``momentum``, or Adam's ``beta1``), inversely to the learning rate; every other schedule returns
+None there and leaves the momentum alone.
 
 The live learning-rate control of the window is the trainer's business: it calls
 :meth:`Schedule.lr_at` and multiplies or replaces the result before setting ``optimizer.lr``;
 schedules never see the override.
 
-``cosine`` may leave ``total_steps`` unset (``None``), meaning "the run's step budget": the trainer
-calls :meth:`Schedule.resolve` with its budget before the first :meth:`Schedule.lr_at`
-(every schedule accepts ``resolve``; only cosine uses it).
+``cosine`` and ``one_cycle`` may leave ``total_steps`` unset (``None``), meaning "the run's step
+budget": the trainer calls :meth:`Schedule.resolve` with its budget before the first
+:meth:`Schedule.lr_at` (every schedule accepts ``resolve``; only these two use it).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ __all__ = [
     "Constant",
     "Cosine",
     "Exponential",
+    "OneCycle",
+    "Power",
     "ReduceOnPlateau",
     "Schedule",
     "StepDecay",
@@ -121,6 +128,14 @@ class Schedule:
         A no-op (returning False) for every schedule but ``reduce_on_plateau``.
         """
         return False
+
+    #: True for a schedule that also sets the optimiser's momentum (:meth:`momentum_at`)
+    schedules_momentum: ClassVar[bool] = False
+
+    def momentum_at(self, step: int) -> float | None:
+        """The momentum (heavy-ball μ or Adam's β1) for the update numbered ``step``, or None
+        to leave the optimiser's own value (every schedule but ``one_cycle``)."""
+        return None
 
     def resolve(self, total_steps: int | None) -> Schedule:
         """Give the run's step budget (``None``: open-ended); returns ``self``.
@@ -231,6 +246,39 @@ class Exponential(Schedule):
         return self.lr * self.gamma ** (_step(step) / self.decay_steps)
 
 
+@_register("power", "power_decay", "inverse_time")
+class Power(Schedule):
+    """Power scheduling (Hands-On ML): the learning rate falls as a power of the step.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+        η₀, the learning rate at step 0.
+    step_size : int, default 1000
+        s: after s steps the rate is η₀ / 2^c, after 3 s steps η₀ / 4^c (fast at first, then
+        more and more slowly).
+    power : float, default 1.0
+        c > 0, the exponent (1 gives Keras' ``InverseTimeDecay``).
+
+    Notes
+    -----
+    .. math:: η_t = η_0 / (1 + t / s)^c
+    """
+
+    description = "Power scheduling: η_t = η₀ / (1 + t / s)^c."
+    params = (
+        _LR,
+        Param("step_size", "int", 1000,
+              "s: the rate is halved (for c = 1) after s steps, divided by 3 after 2 s, ...",
+              minimum=1),
+        Param("power", "float", 1.0, "c: the exponent of the decay (usually 1).",
+              exclusive_minimum=0.0, maximum=100.0),
+    )
+
+    def lr_at(self, step: int) -> float:
+        return self.lr / (1.0 + _step(step) / self.step_size) ** self.power
+
+
 @_register("cosine", "cosine_annealing", "cosine_decay")
 class Cosine(Schedule):
     """Cosine annealing from ``lr`` to ``min_lr``, after an optional linear warm-up.
@@ -317,9 +365,145 @@ class Cosine(Schedule):
             self._total = self.total_steps
 
 
-@_register("reduce_on_plateau", "plateau", "reduce_lr_on_plateau")
+@_register("one_cycle", "1cycle", "onecycle", "one_cycle_policy")
+class OneCycle(Schedule):
+    """The 1cycle policy (Smith, 2018; Hands-On ML ch. 11), learning rate and momentum.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+        η_max, the peak learning rate (reached halfway through the cycle).
+    total_steps : int or None, default None
+        T, the length of the cycle (the rate stays at its last value after it). ``None``
+        means the run's step budget, given by the trainer through :meth:`resolve`.
+    div_factor : float, default 10
+        The cycle starts and ends its two halves at η₀ = η_max / div_factor.
+    final_div : float, default 1000
+        The annihilation phase ends at η_last = η₀ / final_div.
+    annihilation : float, default 0.1
+        The fraction a of the steps given to the final phase: A = ⌊a T⌋ + 1 steps.
+    max_momentum, min_momentum : float, default 0.95 and 0.85
+        The momentum (heavy-ball μ, or β1 of Adam and Nadam) goes from max to min while the
+        rate rises, back to max while it falls, and stays at max in the final phase.
+    cycle_momentum : bool, default True
+        Whether the momentum is cycled at all.
+
+    Notes
+    -----
+    With A = ⌊a T⌋ + 1 and H = ⌊(T − A) / 2⌋ (Géron's ``OneCycleScheduler``: a = 0.1 gives
+    ``T // 10 + 1``):
+
+    .. math::
+
+        η_t = η_0 + (η_{max} − η_0) \\, t / H                      \\quad t < H \\
+        η_t = η_{max} − (η_{max} − η_0) (t − H) / H              \\quad H ≤ t < 2H \\
+        η_t = η_0 + (η_{last} − η_0) \\min(t − 2H, T − 2H) / (T − 2H)  \\quad t ≥ 2H \\
+        μ_t = μ_{max} − (μ_{max} − μ_{min}) \\, t / H              \\quad t < H \\
+        μ_t = μ_{min} + (μ_{max} − μ_{min}) (t − H) / H           \\quad H ≤ t < 2H \\
+        μ_t = μ_{max}                                             \\quad t ≥ 2H
+
+    A linear rise to η_max over the first half, back down to η₀ over the second, then a linear
+    fall of several orders of magnitude in the last A steps; the momentum moves the other way.
+    A cycle needs T >= 3 steps (so that H >= 1).
+    """
+
+    description = ("1cycle: η rises linearly from η₀ = η_max / div to η_max over the first half, "
+                   "falls back to η₀ over the second, then to η₀ / final_div; momentum cycled "
+                   "inversely (0.95 → 0.85 → 0.95).")
+    params = (
+        Param("lr", "float", 0.01, "η_max: the peak learning rate, reached halfway.",
+              exclusive_minimum=0.0, log=True),
+        Param("total_steps", "int", None,
+              "Steps in the cycle; empty means the run's number of steps.", minimum=3,
+              optional=True),
+        Param("div_factor", "float", 10.0,
+              "η₀ = η_max / div_factor: the rate at the start and at the end of the two halves.",
+              minimum=1.0, maximum=1e6),
+        Param("final_div", "float", 1000.0,
+              "The last phase ends at η₀ / final_div (several orders of magnitude lower).",
+              minimum=1.0, maximum=1e9),
+        Param("annihilation", "float", 0.1,
+              "The fraction of the steps given to the final, falling phase.", minimum=0.0,
+              maximum=0.5),
+        Param("max_momentum", "float", 0.95,
+              "The momentum (μ, or Adam's β1) at the start and the end of the cycle.",
+              minimum=0.0, exclusive_maximum=1.0),
+        Param("min_momentum", "float", 0.85,
+              "The momentum halfway, when the learning rate peaks.", minimum=0.0,
+              exclusive_maximum=1.0),
+        Param("cycle_momentum", "bool", True,
+              "Cycle the optimiser's momentum inversely to the learning rate.", label="Cycle μ"),
+    )
+    schedules_momentum = True
+
+    def __init__(self, **hyper: Any):
+        super().__init__(**hyper)
+        self._total: int | None = None
+        if self.total_steps is not None:
+            self.resolve(self.total_steps)
+
+    def _check(self, values):
+        super()._check(values)
+        if values["min_momentum"] > values["max_momentum"]:
+            raise SpecError("min_momentum", f"must be <= max_momentum "
+                            f"({values['max_momentum']:g}), got {values['min_momentum']:g}")
+
+    def resolve(self, total_steps: int | None) -> OneCycle:
+        total = self.total_steps if self.total_steps is not None else total_steps
+        if total is None:
+            raise SpecError("total_steps", "the 1cycle schedule needs a number of steps: set "
+                            "total_steps or give the run a step budget")
+        self._total = validate.integer(total, "total_steps", minimum=3)
+        return self
+
+    def phases(self) -> tuple[int, int, int]:
+        """(T, A, H): the cycle's length, its final phase and its half (see Notes)."""
+        total = self._total
+        if total is None:
+            raise SpecError("total_steps", "not set: call resolve(total_steps) with the run's "
+                            "step budget before lr_at")
+        last = min(math.floor(self.annihilation * total + 1e-9) + 1, total - 2)
+        return total, last, (total - last) // 2
+
+    def lr_at(self, step: int) -> float:
+        t = _step(step)
+        total, _, half = self.phases()
+        top, low = self.lr, self.lr / self.div_factor
+        if t < half:
+            return low + (top - low) * t / half
+        if t < 2 * half:
+            return top - (top - low) * (t - half) / half
+        end = low / self.final_div
+        return low + (end - low) * min(t - 2 * half, total - 2 * half) / (total - 2 * half)
+
+    def momentum_at(self, step: int) -> float | None:
+        if not self.cycle_momentum:
+            return None
+        t = _step(step)
+        _, _, half = self.phases()
+        hi, lo = self.max_momentum, self.min_momentum
+        if t < half:
+            return hi - (hi - lo) * t / half
+        if t < 2 * half:
+            return lo + (hi - lo) * (t - half) / half
+        return hi
+
+    def _get_state(self):
+        return {"total_steps": self._total}
+
+    def _set_state(self, state):
+        total = state.get("total_steps", self.total_steps)
+        if self.total_steps is None and total is not None:
+            self.resolve(total)
+        elif self.total_steps is not None:
+            self.resolve(self.total_steps)
+
+
+@_register("reduce_on_plateau", "plateau", "reduce_lr_on_plateau", "performance",
+           "performance_scheduling")
 class ReduceOnPlateau(Schedule):
-    """Divide the learning rate when the validation loss stops improving.
+    """Performance scheduling (Hands-On ML): divide the learning rate when the validation loss
+    stops improving.
 
     Parameters
     ----------
@@ -354,8 +538,8 @@ class ReduceOnPlateau(Schedule):
     whatever the step.
     """
 
-    description = ("Reduce on plateau: η ← max(η · factor, min_lr) after `patience` evaluations "
-                   "without a relative improvement of the validation loss.")
+    description = ("Performance scheduling (reduce on plateau): η ← max(η · factor, min_lr) after "
+                   "`patience` evaluations without a relative improvement of the validation loss.")
     params = (
         _LR,
         Param("factor", "float", 0.1, "Factor applied to the rate at each reduction.",

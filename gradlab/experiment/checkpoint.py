@@ -36,6 +36,10 @@ def save(exp: Experiment, path: str | Path) -> Path:
             arrays[f"optimizer/{slot}/{k}"] = v
     if exp.perm is not None:
         arrays["trainer/perm"] = exp.perm
+    es = exp.early_stopping
+    if es is not None and es.best_weights is not None:  # restore_best_weights' copy
+        for k, v in es.best_weights.items():
+            arrays[f"early_stopping/{k}"] = v
     ds = exp._dataset
     pre = ds.preprocess_state if ds is not None else (exp._preprocess_state or {})
     for k, v in pre.items():
@@ -54,19 +58,22 @@ def save(exp: Experiment, path: str | Path) -> Path:
             "dropout_rng": exp.network.rng.bit_generator.state,
             "lr_changes": exp.lr_changes,
             "probe_every": exp.probe_every,
-            "status": exp.status if exp.status in ("diverged", "done") else "paused",
+            "status": exp.status if exp.status in ("diverged", "done", "stopped early")
+            else "paused",
             "diverged": exp.diverged,
             "health": {"watch": exp.watch.state(), "monitor": exp._monitor_state_now()},
             "last_eval_step": exp._last_eval_step,
             "t_step": exp._t_step,
             "t_probe": exp._t_probe,
             "t_jacobian": exp._t_jacobian,
+            "early_stopping": es.state() if es is not None else None,
         },
         "optimizer": {
             "name": opt_state["name"],
             "hyper": opt_state["hyper"],
             "t": opt_state["t"],
             "slots": sorted(opt_state["slots"]),
+            **({"extra": opt_state["extra"]} if "extra" in opt_state else {}),
         },
         "schedule": exp.schedule.state_dict(),
         "prober": (exp._prober.state() if exp._prober is not None else exp._prober_state),

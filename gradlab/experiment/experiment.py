@@ -39,9 +39,10 @@ from gradlab import data as datasets
 from gradlab import threads
 from gradlab.engine import Network, losses, optimizers, regularization, schedules
 from gradlab.errors import DataError, SpecError
-from gradlab.experiment import health, theory
+from gradlab.experiment import health, mcdropout, reuse, theory
 from gradlab.experiment import restore as restoring
 from gradlab.experiment import spec as specs
+from gradlab.experiment.earlystop import EarlyStopping
 from gradlab.experiment.history import History
 from gradlab.experiment.limits import check as check_limits
 from gradlab.experiment.probes import Prober, ProbeRecord
@@ -79,7 +80,7 @@ class Report:
     loss: float
     lr: float
     steps_per_sec: float
-    status: str  # "running", "done" (budget reached), "diverged"
+    status: str  # "running", "done" (budget reached), "diverged", "stopped early"
     probes: int  # probes taken so far (serial count)
     message: str = ""
 
@@ -96,13 +97,16 @@ class Experiment:
     network, loss, optimizer, schedule : the engine objects.
     history : :class:`~gradlab.experiment.history.History`.
     step_count : updates applied so far.
-    status : "ready", "running", "paused", "done" or "diverged".
+    status : "ready", "running", "paused", "done", "diverged" or "stopped early".
+    early_stopping : the :class:`~gradlab.experiment.earlystop.EarlyStopping` state of the run
+        (None when ``training.early_stopping`` is off).
     """
 
     def __init__(
         self, spec: dict, *, dataset: datasets.Dataset | None = None, _dims: dict | None = None
     ):
         threads.ensure_configured()
+        restoring_session = _dims is not None  # (its arrays hold the reused weights)
         self.spec = naming.follow(specs.resolve(spec))
         check_limits(self.spec, _dims)  # bounds and memory, before the data is read
         s = self.spec
@@ -121,6 +125,10 @@ class Experiment:
         s["network"]["layers"] = layers
         check_limits(s, {"input_dim": self.input_dim, "output_dim": self.output_dim})
         self.network = Network(layers, self.input_dim, self.output_dim, self.seed, s["dtype"])
+        if not restoring_session:
+            reuse.apply(self.network, layers)
+        #: what the optimiser steps: every gradient but the frozen layers' (Network.frozen)
+        self._train_grads = self.network.trainable_grads()
         t = s["training"]
         self.loss = losses.get(t["loss"])
         opt = dict(t["optimizer"])
@@ -133,6 +141,14 @@ class Experiment:
             raise err.prefixed("training.schedule") from None
 
         self.weight_names = [f"{b.name}.W" for b in self.network.blocks]
+        self._train_weights = [w for w in self.weight_names if w not in self.network.frozen]
+        #: 1cycle cycles the optimiser's momentum (None: the schedule leaves it alone)
+        self._momentum_at = (
+            self.schedule.momentum_at
+            if self.schedule.schedules_momentum and self.optimizer.momentum_param
+            else None
+        )
+        self.early_stopping = EarlyStopping.from_spec(t["early_stopping"])
         p = s["probes"]
         self.history = History(self.network.layer_names, p["bins"], probe_capacity=p["capacity"])
         self._prober: Prober | None = None
@@ -221,7 +237,8 @@ class Experiment:
             return e
         if self._eval_every is None:
             ds = self.data
-            n_eval = min(len(ds.x_train), EVAL_TRAIN_EXAMPLES) + min(
+            passes = 1 + self.spec["training"]["mc_dropout"]  # MC dropout's passes too
+            n_eval = min(len(ds.x_train), EVAL_TRAIN_EXAMPLES) + passes * min(
                 len(ds.x_val), EVAL_VAL_EXAMPLES
             )
             batch = self.spec["training"]["batch_size"]
@@ -337,7 +354,8 @@ class Experiment:
         return step % self.probe_every == 0
 
     def step(self) -> bool:
-        """One training step (one batch). Returns False if it diverged (nothing was updated)."""
+        """One training step (one batch). Returns False if it diverged (nothing was updated) or
+        if early stopping ends the run after it (:attr:`status` says which)."""
         t0 = time.perf_counter()
         net, t = self.network, self.spec["training"]
         x, y = self._next_batch()
@@ -350,7 +368,8 @@ class Experiment:
         if l1 or l2:
             loss += regularization.penalty(net.params, l1, l2, self.weight_names)
             regularization.add_penalty_grads(net.params, net.grads, l1, l2, self.weight_names)
-        gnorm = regularization.global_norm(net.grads)
+        grads = self._train_grads  # (net.grads itself when no layer is frozen)
+        gnorm = regularization.global_norm(grads)
         finite = math.isfinite(loss) and math.isfinite(gnorm)
         if self.watch.loss0 is None and finite:
             self.watch.loss0 = float(loss)  # (no step-0 probe: the first batch is the reference)
@@ -365,11 +384,13 @@ class Experiment:
         clip = t["clip"]
         if clip is not None:
             if "norm" in clip:
-                _, clipped = regularization.clip_by_global_norm(net.grads, clip["norm"], gnorm)
+                _, clipped = regularization.clip_by_global_norm(grads, clip["norm"], gnorm)
             else:
-                clipped = regularization.clip_by_value(net.grads, clip["value"])
+                clipped = regularization.clip_by_value(grads, clip["value"])
         lr = self.lr
         self.optimizer.lr = lr
+        if self._momentum_at is not None:
+            self.optimizer.set_momentum(self._momentum_at(self.step_count))
         next_step = self.step_count + 1
         total = self.total_steps
         probe_next = self._probe_due(next_step) or next_step == total
@@ -380,9 +401,9 @@ class Experiment:
             if probe_next
             else None
         )
-        self.optimizer.step(net.params, net.grads)
+        self.optimizer.step(net.params, grads)
         if t["max_norm"] is not None:
-            regularization.apply_max_norm(net.params, t["max_norm"], self.weight_names)
+            regularization.apply_max_norm(net.params, t["max_norm"], self._train_weights)
         self.step_count = next_step
         self.history.append_step(next_step, self.epoch_float, loss, lr, gnorm, clipped)
         dt = time.perf_counter() - t0
@@ -394,7 +415,7 @@ class Experiment:
             }
             self._probe(norms, weight_norms_before=before_norms)
         if next_step % self.eval_every == 0 or next_step == total:
-            self._evaluate_and_record()
+            return self._evaluate_and_record()  # False: early stopping ends the run here
         return True
 
     def _diverge(self, loss: float, running: float | None = None) -> None:
@@ -518,17 +539,26 @@ class Experiment:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict[str, float]:
         """Loss and accuracy on a fixed training subset and on the validation set (evaluation
-        mode: running BN statistics, no dropout)."""
+        mode: running BN statistics, no dropout); with ``training.mc_dropout`` = N, also the
+        validation loss and accuracy of MC dropout (``val_loss_mc``, ``val_acc_mc``: N passes
+        with dropout on, their probabilities averaged; masks from a generator of their own, so
+        the run's course does not change)."""
         ds = self.data
         rng = np.random.default_rng(self._subset_seed + 1)
         n = len(ds.x_train)
         idx = np.sort(rng.permutation(n)[:EVAL_TRAIN_EXAMPLES])
         tl, ta = self._metrics(ds.x_train[idx], ds.y_train[idx])
+        out = {"train_loss": tl, "train_acc": ta, "val_loss": math.nan, "val_acc": math.nan}
         if len(ds.x_val):
-            vl, va = self._metrics(ds.x_val[:EVAL_VAL_EXAMPLES], ds.y_val[:EVAL_VAL_EXAMPLES])
-        else:
-            vl = va = math.nan
-        return {"train_loss": tl, "train_acc": ta, "val_loss": vl, "val_acc": va}
+            x, y = ds.x_val[:EVAL_VAL_EXAMPLES], ds.y_val[:EVAL_VAL_EXAMPLES]
+            out["val_loss"], out["val_acc"] = self._metrics(x, y)
+            passes = self.spec["training"]["mc_dropout"]
+            if passes:
+                mc_rng = np.random.default_rng([self._subset_seed, 2, self.step_count])
+                out["val_loss_mc"], out["val_acc_mc"] = mcdropout.metrics(
+                    self.network, self.loss, x, y, passes, mc_rng
+                )
+        return out
 
     def _metrics(self, x: np.ndarray, y: np.ndarray, chunk: int = 2000) -> tuple[float, float]:
         total = correct = 0.0
@@ -540,17 +570,18 @@ class Experiment:
                 correct += losses.accuracy(self.loss, out, y[i : i + chunk]) * len(out)
         return total / len(x), correct / len(x)
 
-    def _evaluate_and_record(self, scheduled: bool = True) -> None:
+    def _evaluate_and_record(self, scheduled: bool = True) -> bool:
         """Evaluate and record; only scheduled evaluations (every ``eval_every`` steps and at the
-        end of the budget) feed a plateau schedule, so pausing never changes the run."""
+        end of the budget) feed a plateau schedule and early stopping, so pausing never changes
+        the run. False when early stopping ends the run here."""
         if self._last_eval_step == self.step_count:
-            return
+            return True
         m = self.evaluate()
         self._last_eval_step = self.step_count
         self.history.append_eval(self.step_count, **m)
         metric = m["val_loss"] if math.isfinite(m["val_loss"]) else m["train_loss"]
         if not scheduled:
-            return
+            return True
         if self.step_count > 0:
             self.monitor.evaluation(self.step_count, m["train_loss"], self.history)
         if math.isfinite(metric) and self.schedule.observe(self.step_count, metric):
@@ -560,6 +591,19 @@ class Experiment:
                 f"plateau: learning rate reduced to {self.schedule.lr_at(self.step_count):g}",
                 severity="info",
             )
+        es = self.early_stopping
+        if es is None or self.step_count == 0:
+            return True
+        stop = es.observe(self.step_count, m, self.network.state_arrays())
+        if es.index == 1 and es.used != es.monitor:
+            self.history.add_event(
+                self.step_count, "early_stopping",
+                f"Early stopping watches {es.used}: the data has no validation set for "
+                f"{es.monitor}.", severity="info",
+            )  # fmt: skip
+        if stop:
+            self.status = "stopped early"
+        return not stop
 
     # ------------------------------------------------------------------ the loop
     def request_stop(self) -> None:
@@ -583,6 +627,8 @@ class Experiment:
         self.ensure_initial_probe()
         if self.status == "diverged":
             self.continue_after_divergence()
+        elif self.status == "stopped early":
+            self._continue_after_early_stop()
         budget = self.total_steps
         target = None if steps is None else self.step_count + steps
         if budget is not None:
@@ -598,6 +644,11 @@ class Experiment:
         try:
             while target is None or self.step_count < target:
                 if not self.step():
+                    if self.status == "stopped early":
+                        self.probe_now()  # the history shows the run as it went; the
+                        message = self._finish_training(stopped=True)  # network: its best
+                        yield self._report("stopped early", t_last, s_last, message)
+                        return
                     yield self._report("diverged", t_last, s_last, self.diverged["message"])
                     return
                 n_since += 1
@@ -610,11 +661,46 @@ class Experiment:
             done = budget is not None and self.step_count >= budget
             self.probe_now()
             self._evaluate_and_record(scheduled=False)
+            message = self._finish_training(stopped=False) if done else ""
             self.status = "done" if done else "paused"
-            yield self._report("done" if done else "running", t_last, s_last)
+            yield self._report("done" if done else "running", t_last, s_last, message)
         finally:
             if self.status == "running":
                 self.status = "paused"
+
+    def _finish_training(self, stopped: bool) -> str:
+        """Training ends (stopped early, or the budget reached): early stopping puts back the
+        weights of its best evaluation, as Keras does at the end of ``fit``; the stop and the
+        restoration are events. Returns the sentence to report ("" when nothing happened)."""
+        es = self.early_stopping
+        if es is None:
+            return ""
+        step = self.step_count
+        restored = es.best_step != self._last_eval_step and es.restore(
+            self.network.state_arrays()
+        )
+        fields = {"best_step": es.best_step, "monitor": es.used,
+                  "best": es.best if math.isfinite(es.best) else None}  # fmt: skip
+        if stopped:
+            message = es.stop_message(restored)
+            self.history.add_event(step, "stopped_early", message, severity="info", **fields)
+        elif restored:
+            message = (f"Training ended at step {step:,}; early stopping restored the weights "
+                       f"of its best evaluation ({es.best_text()}).")
+            self.history.add_event(step, "restored_best", message, severity="info", **fields)
+        else:
+            return ""
+        return message
+
+    def _continue_after_early_stop(self) -> None:
+        """Train on after a stop (Keras' next ``fit``): patience counts again from zero."""
+        self.early_stopping.resume()
+        self.history.add_event(
+            self.step_count, "stopped_early_over",
+            f"Training goes on from step {self.step_count:,} after stopping early.",
+            severity="info",
+        )  # fmt: skip
+        self.status = "paused"
 
     def raise_budget(self, total: int) -> None:
         """Make the step budget ``total`` steps (``training.steps``; an epoch budget becomes a

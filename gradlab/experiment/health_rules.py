@@ -161,6 +161,7 @@ class LayerInfo:
     bounds: tuple[float, float] | None  # range of f for two-sided activations
     units: int
     dropout_after: bool  # dropout acts on this block's output (breaks symmetric units)
+    trainable: bool = True  # False: frozen on purpose (its update ratio is 0 by design)
 
 
 def _bounds(act: Activation) -> tuple[float, float] | None:
@@ -186,7 +187,8 @@ def layer_infos(net: Network) -> list[LayerInfo]:
             if isinstance(nxt, Dropout) and nxt.rate > 0:
                 after = True
         infos.append(
-            LayerInfo(mod.name, mod.act.name, mod.act.saturates, _bounds(mod.act), mod.units, after)
+            LayerInfo(mod.name, mod.act.name, mod.act.saturates, _bounds(mod.act), mod.units, after,
+                      getattr(mod, "trainable", True))
         )
     return infos
 
@@ -459,7 +461,8 @@ def _check_updates(st, infos, on_frozen, on_thrash) -> list[Finding]:
     if not np.isfinite(ratio).any():
         return out
     line = _relax(FROZEN, on_frozen, False)
-    frozen = [(r, l) for l, r in enumerate(ratio) if math.isfinite(r) and r <= line]
+    frozen = [(r, l) for l, r in enumerate(ratio)
+              if math.isfinite(r) and r <= line and infos[l].trainable]  # (not frozen on purpose)
     if frozen:
         frozen.sort()
         r, l = frozen[0]

@@ -6,7 +6,8 @@ Three tables and a list:
   ``clipped``). Rows are kept for every step up to ``step_capacity``; past it, every other row
   is dropped and from then on only every 2nd (4th, ...) step is kept, so memory stays bounded.
 - **evals**: one row per evaluation (``step``, ``train_loss``, ``train_acc``, ``val_loss``,
-  ``val_acc``).
+  ``val_acc``, and ``val_loss_mc``, ``val_acc_mc``: MC dropout's, NaN when it is off; sessions
+  from before these columns load with NaN in them).
 - **probes**: one row per kept probe: ``step``, ``epoch``, ``loss``, ``lr``, ``index`` (the
   probe's serial number), each per-layer statistic as an (n, L) column, and each histogram as
   (n, L, bins) counts with its per-layer (n, L, 2) ranges. When the rows reach
@@ -45,7 +46,11 @@ EVAL_COLUMNS = {
     "train_acc": np.float64,
     "val_loss": np.float64,
     "val_acc": np.float64,
+    "val_loss_mc": np.float64,
+    "val_acc_mc": np.float64,
 }
+#: eval columns a session may lack (added later): they load as NaN
+OPTIONAL_EVAL_COLUMNS = ("val_loss_mc", "val_acc_mc")
 PROBE_SCALARS = {
     "step": np.int64,
     "epoch": np.float64,
@@ -156,7 +161,14 @@ class History:
             self.version += 1
 
     def append_eval(
-        self, step: int, train_loss: float, train_acc: float, val_loss: float, val_acc: float
+        self,
+        step: int,
+        train_loss: float,
+        train_acc: float,
+        val_loss: float,
+        val_acc: float,
+        val_loss_mc: float = np.nan,
+        val_acc_mc: float = np.nan,
     ) -> None:
         with self._lock:
             self._evals.append(
@@ -166,6 +178,8 @@ class History:
                     "train_acc": train_acc,
                     "val_loss": val_loss,
                     "val_acc": val_acc,
+                    "val_loss_mc": val_loss_mc,
+                    "val_acc_mc": val_acc_mc,
                 }
             )
             self.version += 1
@@ -369,7 +383,13 @@ class History:
         h._last_is_provisional = meta["last_is_provisional"]
         h.events = [dict(e) for e in meta["events"]]
         for prefix, t in (("steps", h._steps), ("evals", h._evals), ("probes", h._probes)):
-            t.load({k: arrays[f"history/{prefix}/{k}"] for k in t.cols})
+            cols = {k: arrays[f"history/{prefix}/{k}"] for k in t.cols
+                    if f"history/{prefix}/{k}" in arrays or prefix != "evals"}
+            if prefix == "evals":  # columns added later: NaN in older sessions
+                rows = len(cols["step"])
+                for k in OPTIONAL_EVAL_COLUMNS:
+                    cols.setdefault(k, np.full(rows, np.nan))
+            t.load(cols)
         h.theory = {
             k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith("history/theory/")
         }

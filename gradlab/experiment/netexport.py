@@ -24,6 +24,12 @@ he_uniform, he_normal   ``kaiming_*_(nonlinearity="relu")``   ``HeUniform``, ``V
 lecun_uniform, _normal  ``kaiming_*_(nonlinearity="linear")`` ``LecunUniform``, ``VarianceSc.``
 ======================  ====================================  ===============================
 
+PReLU exports as ``nn.PReLU(units, init=α₀)`` / ``layers.PReLU`` (its learned slopes, GradLab's
+``denseL.alpha``, load into the activation module ``actL``); RReLU as ``nn.RReLU(lower, upper)``
+and, Keras having none, a small ``RReLU`` layer (random slopes in training, their mean in
+inference). A reused layer (``"init": {"from": ...}``) has no initialiser to write: its code
+draws Glorot-uniform and says so; its weights are in the ``.npz`` export.
+
 GradLab's ``gain`` multiplies the drawn values (the variance by gain^2). GradLab draws plain,
 untruncated normals (as PyTorch does), so the Keras code asks ``VarianceScaling`` for an
 ``"untruncated_normal"`` where Keras' own ``GlorotNormal``/``HeNormal`` would truncate. In a block
@@ -41,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from gradlab.engine import Network, initializers, resolve_layers
+from gradlab.engine.network import is_reused
 from gradlab.fileio import atomic_write
 
 #: the PyTorch module for each activation (None: no module, the identity)
@@ -57,6 +64,8 @@ TORCH_ACTIVATIONS = {
     "silu": "nn.SiLU()",
     "sigmoid": "nn.Sigmoid()",
     "maxout": "Maxout({pieces!r})",
+    "prelu": "nn.PReLU({units!r}, init={alpha!r})",
+    "rrelu": "nn.RReLU({lower!r}, {upper!r})",
 }
 
 #: the Keras layer for each activation that needs one (the others go in Dense(activation=...))
@@ -199,15 +208,28 @@ def _num(x: float) -> str:
 
 
 def _init_obj(spec, gain: float | None = None) -> initializers.Initializer:
+    if is_reused(spec):  # reused weights: the code draws Glorot-uniform, the .npz holds them
+        return initializers.get("glorot_uniform")
     return initializers.get(spec) if gain is None else initializers.get(spec, gain=gain)
 
 
 def _init_label(spec, gain: float = 1.0) -> str:
+    if is_reused(spec):
+        return (f"reused from {Path(spec['from']).name} layer {spec['layer']} (drawn here as "
+                "glorot_uniform: load the .npz for its weights)")
     name = spec if isinstance(spec, str) else spec["name"]
     params = {} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "name"}
     if gain != 1.0:
         params["gain"] = gain
     return name + ("(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
+
+
+def _act_comment(act_name: str) -> str:
+    if act_name == "prelu":
+        return "slopes learned per unit (GradLab's alpha)"
+    if act_name == "rrelu":
+        return "random slopes in training, their mean in eval()"
+    return ""
 
 
 # ============================================================================ PyTorch
@@ -298,10 +320,12 @@ def load_gradlab_weights(model, path):
     with np.load(path, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files if k not in ("spec", "meta")}
     names = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias",
-             "running_mean": "running_mean", "running_var": "running_var"}
+             "running_mean": "running_mean", "running_var": "running_var", "alpha": "weight"}
     state = {}
     for key, value in arrays.items():
         module, param = key.split(".")
+        if param == "alpha":  # PReLU's slopes belong to the activation module actL
+            module = "act" + module[len("dense"):]
         value = torch.from_numpy(value.T.copy() if param == "W" else value)
         state[f"{module}.{names[param]}"] = value
     model.load_state_dict(state, strict=False)
@@ -349,7 +373,7 @@ def pytorch_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "netw
             act = TORCH_ACTIVATIONS[act_name]
             if act is not None:
                 uses_maxout |= act_name == "maxout"
-                modules.append((names["act"], act.format(**entry), ""))
+                modules.append((names["act"], act.format(**entry), _act_comment(act_name)))
             if names["drop"]:
                 modules.append((names["drop"], f"nn.Dropout({_num(entry['dropout'])})", ""))
             lin = f"model.{names['linear']}"
@@ -483,6 +507,27 @@ class Maxout(layers.Layer):
         return {**super().get_config(), "pieces": self.pieces}
 '''
 
+_KERAS_RRELU = '''
+
+class RReLU(layers.Layer):
+    """Randomised leaky ReLU (Xu et al. 2015), as GradLab's: in training a slope drawn from
+    U(lower, upper) for every element, in inference their mean."""
+
+    def __init__(self, lower, upper, **kwargs):
+        super().__init__(**kwargs)
+        self.lower, self.upper = lower, upper
+
+    def call(self, x, training=False):
+        if training:
+            slope = keras.random.uniform(keras.ops.shape(x), self.lower, self.upper)
+        else:
+            slope = (self.lower + self.upper) / 2
+        return keras.ops.where(x > 0, x, slope * x)
+
+    def get_config(self):
+        return {**super().get_config(), "lower": self.lower, "upper": self.upper}
+'''
+
 _KERAS_GELU = '''
 
 def gelu_tanh(x):
@@ -505,6 +550,8 @@ def load_gradlab_weights(model, path):
         elif f"{n}.gamma" in a:
             layer.set_weights([a[f"{n}.{k}"] for k in ("gamma", "beta", "running_mean",
                                                          "running_var")])
+        elif n.startswith("act") and f"dense{n[3:]}.alpha" in a:  # PReLU's learned slopes
+            layer.set_weights([a[f"dense{n[3:]}.alpha"]])
     return model
 '''
 
@@ -515,13 +562,15 @@ def keras_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "networ
     (``load_gradlab_weights(model, path)``). Layer names follow GradLab's."""
     layers = _resolved(layers)
     body: list[str] = [f"        keras.Input(shape=({input_dim},)),"]
-    uses_maxout = uses_gelu = False
+    uses_maxout = uses_gelu = uses_rrelu = False
     for kind, names, entry, fan_in in _walk(layers, input_dim):
         if kind == "dense":
             units, k = entry["units"], _pieces(entry)
             width = units * k
             act_name = entry["activation"]
-            separate = bool(names["bn"]) or act_name in ("maxout", "leaky_relu", "elu")
+            separate = bool(names["bn"]) or act_name in (
+                "maxout", "leaky_relu", "elu", "prelu", "rrelu"
+            )
             act_expr = KERAS_ACTIVATIONS.get(act_name)
             uses_gelu |= act_name == "gelu"
             kw = [str(width)]
@@ -533,6 +582,9 @@ def keras_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "networ
             comment = ""
             if "  # " in w_init:
                 w_init, comment = w_init.split("  # ", 1)
+            if is_reused(entry["init"]):
+                comment = f"reused from {Path(entry['init']['from']).name} layer " \
+                          f"{entry['init']['layer']}: load the .npz for its weights"
             kw.append(f"kernel_initializer={w_init}")
             if entry["bias"]:
                 b_init = _keras_init(_init_obj(entry["bias_init"]), (width,))
@@ -565,6 +617,17 @@ def keras_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "networ
                 elif act_name == "elu":
                     body.append(
                         f'        layers.ELU(alpha={_num(entry["alpha"])}, name="{names["act"]}"),'
+                    )
+                elif act_name == "prelu":
+                    body.append(
+                        "        layers.PReLU(alpha_initializer=initializers.Constant("
+                        f'{_num(entry["alpha"])}), name="{names["act"]}"),'
+                    )
+                elif act_name == "rrelu":
+                    uses_rrelu = True
+                    body.append(
+                        f'        RReLU({_num(entry["lower"])}, {_num(entry["upper"])}, '
+                        f'name="{names["act"]}"),'
                     )
                 elif act_expr is not None:
                     body.append(f'        layers.Activation({act_expr}, name="{names["act"]}"),')
@@ -602,6 +665,8 @@ def keras_snippet(layers: Sequence[dict], input_dim: int, *, name: str = "networ
     ]
     if uses_maxout:
         text.append(_KERAS_MAXOUT.rstrip("\n"))
+    if uses_rrelu:
+        text.append(_KERAS_RRELU.rstrip("\n"))
     if uses_gelu:
         text.append(_KERAS_GELU.rstrip("\n"))
     py_name = json.dumps(re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "network")

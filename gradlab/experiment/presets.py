@@ -4,6 +4,12 @@ Each file is a full spec plus ``description`` (one line) and ``reference`` (the 
 numbers it reproduces and what GradLab measured). A loaded preset carries ``"preset": name``, so
 a spec edited away from it is named ``custom (from name)``
 (:mod:`gradlab.experiment.spec.naming`).
+
+A comparison is a *family*: presets that share a ``"family"`` key (``handson-activations``: one
+preset per activation, ``handson-activations-elu``, ...), each runnable alone (the window's
+preset list, ``gradlab run --preset handson-activations-elu``) and all together
+(``gradlab run --preset handson-activations --out acts.gradlab`` writes one session per member
+and prints their comparison). The family's claim lives in each member's reference.
 """
 
 from __future__ import annotations
@@ -40,8 +46,25 @@ def load(name: str) -> dict:
         raise SpecError("preset", f"unknown preset {name!r} (choose from: {', '.join(names())})")
     spec = copy.deepcopy(specs[name])
     spec.pop("order", None)
+    spec.pop("family", None)
     spec["preset"] = name
     return spec
+
+
+def families() -> dict[str, list[str]]:
+    """Each family's members, in the presets' order."""
+    out: dict[str, list[str]] = {}
+    specs = _all()
+    for name in names():
+        fam = specs[name].get("family")
+        if isinstance(fam, str) and fam:
+            out.setdefault(fam, []).append(name)
+    return out
+
+
+def family(name: str) -> list[str]:
+    """The members of family ``name`` (empty when it is not a family)."""
+    return families().get(name, [])
 
 
 def describe(name: str) -> str:

@@ -28,7 +28,8 @@ import numpy as np
 
 from gradlab.data import preprocess as prep
 from gradlab.errors import DataError, InputError, SpecError
-from gradlab.experiment.history import History
+from gradlab.experiment.earlystop import check_state
+from gradlab.experiment.history import OPTIONAL_EVAL_COLUMNS, History
 from gradlab.experiment.probes import HIST_QUANTITIES
 from gradlab.safeio import printable
 
@@ -36,7 +37,7 @@ MAX_STEP = 2**53
 MAX_STRIDE = 2**62
 MAX_LR_CHANGES = 100_000
 MAX_ACTIVE_VERDICTS = 64
-STATUSES = ("ready", "paused", "done", "diverged")
+STATUSES = ("ready", "paused", "done", "diverged", "stopped early")
 _THEORY_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _MAX_THEORY = 16
 _EVENT_TEXT = 10_000
@@ -167,9 +168,35 @@ def _check_trainer(exp, tr: dict, step_count: int, table: Mapping) -> None:
             text(div["layer"], "trainer.diverged.layer")
         text(div.get("part", ""), "trainer.diverged.part", empty=True)
     _check_health_state(mapping(tr.get("health", {}) or {}, "trainer.health"))
+    _check_early_stopping(exp, tr.get("early_stopping"), step_count, table)
     integer(tr.get("last_eval_step"), "trainer.last_eval_step", -1, step_count)
     for key in ("t_step", "t_probe", "t_jacobian"):
         number(tr.get(key, 0.0), f"trainer.{key}")
+
+
+def _check_early_stopping(exp, state: Any, step_count: int, table: Mapping) -> None:
+    """Early stopping's counters fit the run, and its kept weights are its network's."""
+    kept = [k for k in table if k.startswith("early_stopping/")]
+    es = exp.early_stopping
+    if es is None:
+        if state is not None or kept:
+            raise RestoreError("it holds an early-stopping state, but its spec has early "
+                               "stopping off")
+        return
+
+    def fail(message: str) -> None:
+        raise RestoreError(message)
+
+    check_state(state, es.monitor, step_count, fail)
+    own = exp.network.state_arrays()
+    if state["has_weights"] != bool(kept) or (kept and len(kept) != len(own)):
+        raise RestoreError("trainer.early_stopping.has_weights does not match the arrays it "
+                           "holds")
+    for name in kept:
+        k = name[len("early_stopping/"):]
+        if k not in own or table[name] != (own[k].shape, own[k].dtype):
+            raise RestoreError(f"array {printable(repr(name), 80)} is not one of its "
+                               "network's weights")
 
 
 def _check_health_state(state: dict) -> None:
@@ -232,6 +259,11 @@ def _check_optimizer(exp, o: dict) -> None:
                            f"spec uses {exp.optimizer.name}")
     mapping(o.get("hyper", {}), "optimizer.hyper")
     integer(o.get("t"), "optimizer.t")
+    extra = mapping(o.get("extra", {}) or {}, "optimizer.extra")
+    if len(extra) > 8:
+        raise RestoreError("optimizer.extra holds too many values")
+    for key, value in extra.items():
+        number(value, f"optimizer.extra.{printable(str(key), 40)}", -math.inf)
     slots = listing(o.get("slots"), "optimizer.slots")
     if sorted(s for s in slots if isinstance(s, str)) != sorted(exp.optimizer.slots) or len(
         slots
@@ -346,7 +378,7 @@ def _check_table(exp, manifest: dict, table: Mapping, step_count: int) -> None:
             if shape != p.shape or dtype != p.dtype:
                 raise RestoreError(f"array {shown} has shape {shape} and dtype {dtype}, but its "
                                    f"parameter is {p.shape} of {p.dtype}")
-        elif name == "trainer/perm":
+        elif name == "trainer/perm" or name.startswith("early_stopping/"):
             pass  # checked with the trainer's state
         elif name.startswith("data/preprocess/"):
             key = name.rsplit("/", 1)[1]
@@ -361,7 +393,8 @@ def _check_table(exp, manifest: dict, table: Mapping, step_count: int) -> None:
                 raise RestoreError(f"array {shown} is not a per-layer prediction")
         else:
             raise RestoreError(f"it holds the unexpected array {shown}")
-    missing = sorted(set(expected) - set(table))
+    optional = {f"history/evals/{k}" for k in OPTIONAL_EVAL_COLUMNS}
+    missing = sorted(set(expected) - set(table) - optional)
     if missing:
         raise RestoreError(f"array {printable(repr(missing[0]), 80)} is missing")
 
@@ -394,7 +427,8 @@ def apply(exp, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
             _, slot, name = k.split("/", 2)
             slots.setdefault(slot, {})[name] = v
     exp.optimizer.load_state_dict(
-        {"name": o["name"], "hyper": o.get("hyper", {}), "t": o["t"], "slots": slots}
+        {"name": o["name"], "hyper": o.get("hyper", {}), "t": o["t"], "slots": slots,
+         "extra": o.get("extra") or {}}
     )
     exp.schedule.load_state_dict(manifest["schedule"])
     tr = manifest["trainer"]
@@ -419,6 +453,10 @@ def apply(exp, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
                       for i, e in enumerate(meta["events"])]
     exp.history = History.from_arrays(meta, arrays)
     exp._load_health(tr.get("health") or {})
+    if exp.early_stopping is not None and tr.get("early_stopping") is not None:
+        kept = {k[len("early_stopping/"):]: v for k, v in arrays.items()
+                if k.startswith("early_stopping/")}
+        exp.early_stopping.load_state(tr["early_stopping"], kept)
 
 
 def _restore_lr(exp, tr: dict) -> None:

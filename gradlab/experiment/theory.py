@@ -147,6 +147,8 @@ def predict(
                 pending /= keep
         elif isinstance(mod, Dense):
             i = mod.index - 1
+            if mod.init is None:
+                break  # reused (trained) weights: not a random draw, no prediction from here
             if mod.init.mean() != 0.0:
                 break  # correlated units (a constant init): mean-field does not apply from here
             sigma_w2 = mod.fan_in * mod.init.second_moment(mod.fan_in, mod.width)
@@ -160,7 +162,7 @@ def predict(
             else:
                 q, mu = sigma_w2 * m + var_b, mu_b
                 gain = 1.0
-            a_mean, m2, d2 = gaussian_moments(mod.act, q, mu)
+            a_mean, m2, d2 = gaussian_moments(mod.act.pointwise(), q, mu)
             out["q"][i] = q
             out["pre_std"][i] = math.sqrt(q)
             out["act_mean"][i] = a_mean

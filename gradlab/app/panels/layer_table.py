@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,9 +41,10 @@ from gradlab.experiment.spec.layers import (
 if TYPE_CHECKING:
     from gradlab.app.panels.network import NetworkPanel
 
-UNITS, ACT, INIT, GAIN, BN, DROP = range(6)
-COLUMNS = ("units", "activation", "init", "gain", "batchnorm", "dropout")
-HEADERS = tuple(catalog.DENSE[c].label for c in COLUMNS)
+UNITS, ACT, INIT, GAIN, BN, DROP, TRAIN = range(7)
+COLUMNS = ("units", "activation", "init", "gain", "batchnorm", "dropout", "trainable")
+#: the trainable column's header is a lock (its label stays in the tooltip)
+HEADERS = tuple("" if c == "trainable" else catalog.DENSE[c].label for c in COLUMNS)
 HEADER_TIPS = tuple(catalog.DENSE[c].help for c in COLUMNS)
 #: the column that shows a problem with a key of a layer entry
 KEY_COLUMN = {
@@ -55,6 +56,37 @@ KEY_COLUMN = {
 }
 ROLE_ERROR = Qt.ItemDataRole.UserRole + 1
 _ROOT = QModelIndex()
+
+
+def lock_icon(closed: bool = True) -> QIcon:
+    """A padlock drawn in the palette's text colour (closed: a frozen layer)."""
+    pm = QPixmap(32, 32)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    color = QColor(theme.current().foreground)
+    pen = QPen(color, 2.8)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    p.setPen(pen)
+    shackle = QPainterPath()
+    shackle.moveTo(10.5, 15)
+    shackle.lineTo(10.5, 10)
+    shackle.arcTo(QRectF(10.5, 4.5, 11, 11), 180, -180)
+    shackle.lineTo(21.5, 15 if closed else 11)
+    p.drawPath(shackle)
+    p.setBrush(color)
+    p.drawRoundedRect(QRectF(7, 15, 18, 13), 2.5, 2.5)
+    p.setPen(QPen(QColor(theme.current().background), 2.4))
+    p.drawLine(QPointF(16, 19.5), QPointF(16, 23.5))
+    p.end()
+    return QIcon(pm)
+
+
+def frozen_tip(frozen: bool) -> str:
+    if frozen:
+        return ("Frozen: the optimiser leaves this layer's weights (and its batch norm and "
+                "learned slopes) as they are; its update ratio reads 0. Click to train it again.")
+    return "Trainable. Click to freeze it (Hands-On ML: freeze reused layers, train the new ones)."
 
 
 @dataclass
@@ -99,7 +131,7 @@ class LayerModel(QAbstractTableModel):
             self.beginResetModel()
         self.rows, self.output, self.checked = rows, output, checked
         if same_shape:
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, DROP))
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, TRAIN))
             self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, self.rowCount() - 1)
         else:
             self.endResetModel()
@@ -116,6 +148,8 @@ class LayerModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             if role == Qt.ItemDataRole.DisplayRole:
                 return HEADERS[section]
+            if role == Qt.ItemDataRole.DecorationRole and section == TRAIN:
+                return lock_icon()
             if role == Qt.ItemDataRole.ToolTipRole:
                 return HEADER_TIPS[section]
             return None
@@ -142,12 +176,14 @@ class LayerModel(QAbstractTableModel):
         r, c = index.row(), index.column()
         k = self.kind(r)
         if k == "dense":
-            if c == BN:
+            if c in (BN, TRAIN):
                 return base | Qt.ItemFlag.ItemIsUserCheckable
             return base | Qt.ItemFlag.ItemIsEditable
         if k == "output":
             if c in (ACT, INIT, GAIN):
                 return base | Qt.ItemFlag.ItemIsEditable
+            if c == TRAIN:
+                return base | Qt.ItemFlag.ItemIsUserCheckable
             return base
         if k == "dropout" and c == DROP:
             return base | Qt.ItemFlag.ItemIsEditable
@@ -171,9 +207,26 @@ class LayerModel(QAbstractTableModel):
     def _muted(self) -> QColor:
         return QColor(theme.current().muted)
 
+    def _train_data(self, e, role, err):
+        """The lock column: checked (a closed padlock) when the layer is frozen."""
+        D = Qt.ItemDataRole
+        frozen = e.get("trainable", True) is False
+        if role == D.CheckStateRole:
+            return Qt.CheckState.Checked if frozen else Qt.CheckState.Unchecked
+        if role == D.DecorationRole and frozen:
+            return lock_icon()
+        if role == D.ToolTipRole:
+            return err or frozen_tip(frozen)
+        return None
+
     def _dense_data(self, r, c, e, role, err):
         D = Qt.ItemDataRole
-        e = {**(self.effective(r) or {}), **e}  # the entry's own values, else those in effect
+        eff = self.effective(r) or {}
+        e = {**eff, **e}  # the entry's own values, else those in effect
+        if isinstance(eff.get("init"), dict) and "from" in eff["init"]:
+            e["init"] = eff["init"]  # reused (network.reuse): what the run does
+        if c == TRAIN:
+            return self._train_data(e, role, err)
         if c == BN:
             if role == D.CheckStateRole:
                 return Qt.CheckState.Checked if e.get("batchnorm") else Qt.CheckState.Unchecked
@@ -203,6 +256,9 @@ class LayerModel(QAbstractTableModel):
             return name if edit or not extra else f"{name}({', '.join(extra)})"
         if c == INIT:
             init = e.get("init", "")
+            if isinstance(init, dict) and "from" in init:  # a reused layer
+                src = str(init["from"]).replace("\\", "/").rsplit("/", 1)[-1]
+                return f"from {src} [{fmt(init.get('layer', '?'))}]"
             name = init_name(init)
             ps = init_params(init)
             return name if edit or not ps else f"{name}({', '.join(fmt(v) for v in ps.values())})"
@@ -214,6 +270,11 @@ class LayerModel(QAbstractTableModel):
         return ""
 
     def _cell_tip(self, c: int, e: dict) -> str:
+        init = e.get("init")
+        if c == INIT and isinstance(init, dict) and "from" in init:
+            return (f"Reused: starts from layer {fmt(init.get('layer', '?'))} of "
+                    f"{init['from']} (its weights, and its bias, batch norm and slopes when both "
+                    "layers have them).")
         if c in (ACT, INIT):
             kind = "activation" if c == ACT else "initializer"
             name = e.get("activation") if c == ACT else init_name(e.get("init"))
@@ -225,6 +286,8 @@ class LayerModel(QAbstractTableModel):
         D = Qt.ItemDataRole
         eff = self.effective(r) or {}
         explicit = self.output or {}
+        if c == TRAIN:
+            return self._train_data({**eff, **explicit}, role, err)
         own = {ACT: "activation" in explicit, INIT: "init" in explicit, GAIN: "gain" in explicit}
         if role in (D.DisplayRole, D.EditRole):
             if c == UNITS:
@@ -297,7 +360,7 @@ class LayerModel(QAbstractTableModel):
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
         r, c = index.row(), index.column()
-        if role == Qt.ItemDataRole.CheckStateRole and c == BN:
+        if role == Qt.ItemDataRole.CheckStateRole and c in (BN, TRAIN):
             checked = Qt.CheckState(value) == Qt.CheckState.Checked
             return self.panel.edit_cell(r, c, checked)
         if role == Qt.ItemDataRole.EditRole:
@@ -422,7 +485,7 @@ class LayerView(QTableView):
         hh.setFont(font)
         hh.setHighlightSections(False)
         hh.setMinimumSectionSize(24)
-        for c in (UNITS, ACT, GAIN, BN, DROP):
+        for c in (UNITS, ACT, GAIN, BN, DROP, TRAIN):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(INIT, QHeaderView.ResizeMode.Stretch)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)

@@ -61,6 +61,7 @@ from gradlab.app.panels.layer_table import (
     GAIN,
     INIT,
     KEY_COLUMN,
+    TRAIN,
     UNITS,
     Checked,
     LayerModel,
@@ -72,7 +73,7 @@ from gradlab.experiment.spec import layers as L
 from gradlab.experiment.spec.layers import fmt, kind_of, layers_of, parse_number
 from gradlab.params import Param
 
-__all__ = ["ACT", "BN", "DROP", "GAIN", "INIT", "UNITS", "NetworkPanel", "human_count"]
+__all__ = ["ACT", "BN", "DROP", "GAIN", "INIT", "TRAIN", "UNITS", "NetworkPanel", "human_count"]
 
 
 def undo_keys() -> list[QKeySequence]:
@@ -465,6 +466,9 @@ class NetworkPanel(SpecPanel):
         elif c == BN and k == "dense":
             e["batchnorm"] = bool(value)
             text = f"{'Enable' if value else 'Disable'} batch norm in {label}"
+        elif c == TRAIN and k in ("dense", "output"):
+            e["trainable"] = not value  # (explicit: it outranks network.reuse's)
+            text = f"{'Freeze' if value else 'Unfreeze'} {label}"
         elif c == DROP and k == "dense":
             e["dropout"] = parse_number(value)
             text = f"Set dropout of {label} to {fmt(e['dropout'])}"

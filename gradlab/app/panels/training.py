@@ -146,7 +146,7 @@ class TrainingPanel(SpecPanel):
         form.addRow(self._label(F.STEPS, box), self.steps)
         form.addRow(self._label(F.EPOCHS, box), self.epochs)
         self.run_params = ParamForm(form, "training", box)
-        self.run_params.build([F.BATCH_SIZE, F.EVAL_EVERY, F.DIVERGE_FACTOR])
+        self.run_params.build([F.BATCH_SIZE, F.EVAL_EVERY, F.MC_DROPOUT, F.DIVERGE_FACTOR])
         self.run_params.edited.connect(lambda k: self._set_from("training", self.run_params, k))
 
         # -- loss and regularisation
@@ -158,8 +158,12 @@ class TrainingPanel(SpecPanel):
             steps={"l1": 1e-5, "l2": 1e-5, "max_norm": 0.5},
             decades=("l1", "l2"),
         )
-        self.reg_params.build([F.LOSS, F.L1, F.L2, F.MAX_NORM])
-        self.reg_params.edited.connect(lambda k: self._set_from("training", self.reg_params, k))
+        self.reg_params.build([F.LOSS, F.L1, F.L2, F.MAX_NORM, F.EARLY_STOPPING])
+        self.reg_params.edited.connect(self._on_reg_param)
+        # early stopping's own settings, shown while it is on (Hands-On ML: a regulariser)
+        self.es_params = ParamForm(form, "training.early_stopping", box, decades=("min_delta",))
+        self.es_params.build(F.EARLY_STOPPING_PARAMS)
+        self.es_params.edited.connect(self._on_es_param)
         clip_row = QWidget(box)
         cl = QHBoxLayout(clip_row)
         cl.setContentsMargins(0, 0, 0, 0)
@@ -197,6 +201,9 @@ class TrainingPanel(SpecPanel):
         self.loss = self.reg_params.fields["loss"]
         self.l1, self.l2 = self.reg_params.fields["l1"], self.reg_params.fields["l2"]
         self.max_norm = self.reg_params.fields["max_norm"]
+        self.early_stopping = self.reg_params.fields["early_stopping"]
+        self.mc_dropout = self.run_params.fields["mc_dropout"]
+        self.mc_dropout.editor.setSpecialValueText("off")
         self.probe_every = self.probe_params.fields["every"]
         self.bins = self.probe_params.fields["bins"]
         self.jacobian = self.probe_params.fields["jacobian_every"]
@@ -290,7 +297,13 @@ class TrainingPanel(SpecPanel):
         self._show_budget_rows(mode)
         self.run_params.set_values(t)
         loss = t.get("loss", F.LOSS.default)
-        self.reg_params.set_values({**t, "loss": catalog.canonical("loss", loss) or loss})
+        es = t.get("early_stopping")
+        self.reg_params.set_values(
+            {**t, "loss": catalog.canonical("loss", loss) or loss, "early_stopping": bool(es)}
+        )
+        self.es_params.set_values(es if isinstance(es, dict) else {})
+        for param in F.EARLY_STOPPING_PARAMS:
+            self.es_params.set_row_visible(param.name, bool(es))
         clip = t.get("clip")
         kind, c = next(iter(clip.items())) if isinstance(clip, dict) and clip else (None, None)
         with blocked(self.clip_kind, self.clip_value):
@@ -448,6 +461,21 @@ class TrainingPanel(SpecPanel):
         t[mode] = value
         self._emit(spec)
 
+    def _on_reg_param(self, key: str) -> None:
+        self._set_from("training", self.reg_params, key)
+        if key == "early_stopping":  # its settings show while it is on
+            on = bool(self.reg_params.fields[key].value())
+            for param in F.EARLY_STOPPING_PARAMS:
+                self.es_params.set_row_visible(param.name, on)
+
+    def _on_es_param(self, key: str) -> None:
+        spec, t = self._edit_training()
+        es = t.get("early_stopping")
+        es = dict(es) if isinstance(es, dict) else {}
+        es[key] = self.es_params.fields[key].value()
+        t["early_stopping"] = es
+        self._emit(spec)
+
     def _on_clip(self) -> None:
         kind = self.clip_kind.currentData()
         self.clip_value.setEnabled(kind is not None)
@@ -467,6 +495,7 @@ class TrainingPanel(SpecPanel):
             self.sched_params,
             self.run_params,
             self.reg_params,
+            self.es_params,
             self.probe_params,
             self.run_id_params,
         ):

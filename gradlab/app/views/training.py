@@ -34,7 +34,9 @@ class TrainingView(BaseView):
         "vanishing gradients; a loss that explodes to NaN means it is too high (the run pauses at "
         "the last good step). The gradient norm should not grow by orders of magnitude. "
         "Vertical marks: red = non-finite values, orange = health warnings, grey = learning-rate "
-        "changes; orange ticks on the gradient norm = steps where clipping acted."
+        "changes; orange ticks on the gradient norm = steps where clipping acted. Early "
+        "stopping: a dashed line where the run stopped and a star on the best evaluation, "
+        "whose weights the run keeps."
     )
 
     def build(self, model: RunModel) -> None:
@@ -66,6 +68,12 @@ class TrainingView(BaseView):
         self.c_val_loss = _evals(self.p_loss, val, "validation")
         self.c_train_acc = _evals(self.p_acc, accent, "train")
         self.c_val_acc = _evals(self.p_acc, val, "validation")
+        # MC dropout's validation accuracy (training.mc_dropout): in the legend once it exists
+        self.c_val_acc_mc = self.p_acc.plot(
+            pen=pg.mkPen(val, width=1.5, style=Qt.PenStyle.DashLine), symbol="d", symbolSize=5,
+            symbolBrush=val, symbolPen=None,
+        )
+        self._mc_in_legend = False
         self.c_lr = self.p_lr.plot(pen=pg.mkPen(accent, width=1))
         self.c_gn = self.p_gn.plot(pen=pg.mkPen(muted, width=1), name="||g|| per step")
         self.c_clip = self.p_gn.plot(
@@ -94,6 +102,23 @@ class TrainingView(BaseView):
         self.y_loss = GrowingRange(self.p_loss, "y", log=True, headroom=0.1)
         self.y_lr = GrowingRange(self.p_lr, "y", log=True, headroom=0.1)
         self.y_gn = GrowingRange(self.p_gn, "y", log=True, headroom=0.1)
+        # early stopping: where the run stopped, and its best evaluation (a star)
+        self.stop_line = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(QColor(t.foreground), width=1.5, style=Qt.PenStyle.DashLine),
+            label="stopped early",
+            labelOpts={"position": 0.92, "color": QColor(t.foreground), "movable": False},
+        )
+        self.stop_line.setVisible(False)
+        self.p_loss.addItem(self.stop_line, ignoreBounds=True)
+        best = {"pen": None, "symbol": "star", "symbolSize": 15, "symbolBrush": accent,
+                "symbolPen": pg.mkPen(QColor(t.foreground), width=1)}
+        self.c_best_loss = pg.PlotDataItem(**best)
+        self.c_best_acc = pg.PlotDataItem(**best)
+        self.p_loss.addItem(self.c_best_loss)
+        self.p_acc.addItem(self.c_best_acc)
+        self.early_stop: dict | None = None  # the event drawn (for tests and tooltips)
         self._event_lines: list[pg.InfiniteLine] = []
         self._n_events = -1
         self._n_steps = self._n_evals = self._n_clipped = self._stride = -1
@@ -112,6 +137,11 @@ class TrainingView(BaseView):
             self.c_val_loss.setData(*_measured(e["step"], _positive(e["val_loss"])))
             self.c_train_acc.setData(*_measured(e["step"], e["train_acc"]))
             self.c_val_acc.setData(*_measured(e["step"], e["val_acc"]))
+            mc = _measured(e["step"], e["val_acc_mc"]) if "val_acc_mc" in e else ([], [])
+            self.c_val_acc_mc.setData(*mc)
+            if len(mc[0]) and not self._mc_in_legend:
+                self.p_acc.legend.addItem(self.c_val_acc_mc, "validation, MC dropout")
+                self._mc_in_legend = True
             self._eval_losses = np.concatenate([e["train_loss"], e["val_loss"]])
             self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         r = self.resolve_row(model, row)
@@ -138,6 +168,8 @@ class TrainingView(BaseView):
         self._last = int(step[-1]) if len(step) else 0
         exp = model.experiment
         total = exp.total_steps if exp is not None and exp.data_error is None else None
+        if exp is not None and exp.status == "stopped early":
+            total = None  # the budget is not where the run ended: fit the steps it took
         self.x_range.fit_steps(0.0, self._last, total)
         self._last_losses = s["loss"][-5000:]
         self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
@@ -161,6 +193,34 @@ class TrainingView(BaseView):
             line.setToolTip(f"step {ev['step']}: {ev['message']}")
             self.p_loss.addItem(line, ignoreBounds=True)
             self._event_lines.append(line)
+        self._draw_early_stop(events)
+
+    def _draw_early_stop(self, events: list[dict]) -> None:
+        """The stop (dashed, labelled) and the best evaluation (a star on the loss or the
+        accuracy it monitored), from the run's last early-stopping event."""
+        ev = next((e for e in reversed(events)
+                   if e["kind"] in ("stopped_early", "restored_best")), None)
+        self.early_stop = ev
+        self.stop_line.setVisible(ev is not None and ev["kind"] == "stopped_early")
+        self.c_best_loss.setData([], [])
+        self.c_best_acc.setData([], [])
+        if ev is None:
+            return
+        best_step = ev.get("best_step")
+        if ev["kind"] == "stopped_early":
+            self.stop_line.setValue(float(ev["step"]))
+            self.stop_line.label.setFormat(
+                f"stopped early · best step {best_step:,}" if isinstance(best_step, int)
+                else "stopped early"
+            )
+            self.stop_line.setToolTip(ev["message"])
+        value = ev.get("best")
+        if isinstance(best_step, int) and isinstance(value, (int, float)):
+            curve = self.c_best_acc if str(ev.get("monitor", "")).endswith("acc") else (
+                self.c_best_loss
+            )
+            if curve is self.c_best_acc or value > 0:  # (the loss axis is logarithmic)
+                curve.setData([float(best_step)], [float(value)])
 
 
 def _evals(plot: pg.PlotItem, color: QColor, name: str) -> pg.PlotDataItem:

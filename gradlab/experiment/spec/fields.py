@@ -208,6 +208,70 @@ DIVERGE_FACTOR = Param(
     minimum=0.0,
     label="Stop at loss ×",
 )
+EARLY_STOPPING = Param(
+    "early_stopping",
+    "bool",
+    False,
+    "Early stopping (Keras' EarlyStopping): stop when the monitored metric has not improved for "
+    "`patience` evaluations, at the weights of the best evaluation if asked; the run ends with "
+    "the status 'stopped early'. In a spec: false, true (the defaults) or "
+    '{"monitor": "val_loss", "patience": 10, "min_delta": 0, "restore_best_weights": true}.',
+    label="Early stopping",
+)
+#: the settings of ``training.early_stopping`` when it is on (Keras' names and semantics)
+EARLY_STOPPING_PARAMS = (
+    Param(
+        "monitor",
+        "choice",
+        "val_loss",
+        "The metric watched at each evaluation (losses must fall, accuracies rise).",
+        choices=("val_loss", "val_acc", "train_loss", "train_acc"),
+        choice_help=(
+            "Validation loss (the default; the training loss when there is no validation set).",
+            "Validation accuracy.",
+            "Loss on the fixed training subset.",
+            "Accuracy on the fixed training subset.",
+        ),
+        label="Monitor",
+    ),
+    Param(
+        "patience",
+        "int",
+        10,
+        "Evaluations without improvement after which the run stops (counted as Keras counts "
+        "epochs: the first evaluation after step 0 never stops the run).",
+        minimum=0,
+        maximum=1_000_000,
+        label="Patience",
+    ),
+    Param(
+        "min_delta",
+        "float",
+        0.0,
+        "The smallest change of the metric that counts as an improvement.",
+        minimum=0.0,
+        label="Min delta",
+    ),
+    Param(
+        "restore_best_weights",
+        "bool",
+        True,
+        "At the end, put back the weights of the best evaluation (Keras restores them whenever "
+        "training ends, stopped early or not).",
+        label="Restore best",
+    ),
+)
+EARLY_STOPPING_BY_NAME = by_name(EARLY_STOPPING_PARAMS)
+MC_DROPOUT = Param(
+    "mc_dropout",
+    "int",
+    0,
+    "MC dropout: also evaluate with dropout kept on, averaging the predictions of this many "
+    "stochastic passes (Gal & Ghahramani; 0 = off). Its accuracy is shown beside the plain one.",
+    minimum=0,
+    maximum=1000,
+    label="MC dropout passes",
+)
 TRAINING = (
     OPTIMIZER,
     LR,
@@ -222,6 +286,8 @@ TRAINING = (
     MAX_NORM,
     EVAL_EVERY,
     DIVERGE_FACTOR,
+    EARLY_STOPPING,
+    MC_DROPOUT,
 )
 
 # ====================================================================== probes

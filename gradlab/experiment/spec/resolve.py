@@ -36,6 +36,7 @@ from gradlab import validate
 from gradlab.engine import losses, optimizers, resolve_layers, schedules
 from gradlab.errors import SpecError
 from gradlab.experiment.spec import fields as F
+from gradlab.experiment.spec import remedies
 from gradlab.params import Param
 from gradlab.params import resolve as resolve_params
 
@@ -197,8 +198,11 @@ def _training(t: Any, ck: _Pass) -> dict:
     if clip is not None:
         clip = ck(lambda: _clip(clip))
     out["clip"] = clip
-    for p in (F.L1, F.L2, F.MAX_NORM, F.EVAL_EVERY, F.DIVERGE_FACTOR):
+    for p in (F.L1, F.L2, F.MAX_NORM, F.EVAL_EVERY, F.DIVERGE_FACTOR, F.MC_DROPOUT):
         out[p.name] = ck.param(p, out[p.name], f"training.{p.name}")
+    out["early_stopping"] = ck(
+        lambda: remedies.early_stopping(out["early_stopping"], ck.problems), False
+    )
     return out
 
 
@@ -260,8 +264,10 @@ def _run(spec: Any) -> tuple[dict, list[SpecError], list[dict]]:
     out["data"] = _data(spec.get("data", {"name": "spiral"}), ck)
 
     net = ck(lambda: validate.mapping(spec.get("network", {}), "network"), {})
-    ck.unknown_keys(net, "network", {"layers"})
+    ck.unknown_keys(net, "network", {"layers", "reuse"})
     layers = net.get("layers", [])
+    if net.get("reuse") is not None:  # written out into the layers it names
+        layers = ck(lambda: remedies.expand_reuse(layers, net["reuse"]), layers)
     found: list[SpecError] = []
     resolved = resolve_layers(layers, None, implicit_output=True, problems=found)
     ck.problems += [e.prefixed("network") for e in found]
@@ -269,6 +275,7 @@ def _run(spec: Any) -> tuple[dict, list[SpecError], list[dict]]:
     out["training"] = _training(spec.get("training"), ck)
     out["probes"] = _probes(spec.get("probes"), ck)
     _output_rule(layers, resolved, out["training"]["loss"], ck)
+    remedies.check_mc_dropout(out["training"], resolved, ck.problems)
     # the whole spec must survive a JSON round trip (it goes into the session manifest)
     try:
         json.dumps(out, allow_nan=False)
