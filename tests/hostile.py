@@ -11,12 +11,10 @@ import atexit
 import gzip
 import json
 import os
-import resource
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 import zlib
@@ -52,40 +50,54 @@ class Outcome:
         return self.stderr.strip().splitlines()
 
 
-def _limits(cpu: int):
-    def apply() -> None:  # runs in the child, before exec
-        resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+#: the small Python process that run_limited starts: it sets the limits, starts the case and
+#: reports the case's own exit code and peak memory. (A child forked straight from pytest would
+#: report pytest's resident memory at the fork as its own peak: Linux keeps the larger of the old
+#: and the new image's high-water mark across exec.)
+_HOP = r"""
+import json, os, resource, sys
+result, as_limit, cpu, argv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
+resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(result, "w") as f:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "rss": usage.ru_maxrss * 1024}, f)
+"""
 
 
 def run_limited(argv: list[str], cwd: Path, env: dict | None = None,
                 wall: float = WALL_LIMIT, cpu: int = CPU_LIMIT) -> Outcome:
     """Run ``argv`` in ``cwd`` under :data:`AS_LIMIT` and ``cpu`` seconds of CPU (a hang is cut
-    off after ``wall`` seconds); its own peak resident memory comes from ``wait4``."""
+    off after ``wall`` seconds); its own peak resident memory comes from ``wait4`` in a small
+    go-between process (see :data:`_HOP`)."""
     full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.json"
         t0 = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, preexec_fn=_limits(cpu))
-        done: list = []
-        waiter = threading.Thread(target=lambda: done.append(os.wait4(proc.pid, 0)), daemon=True)
-        waiter.start()
-        waiter.join(wall)
-        if not done:
-            proc.kill()
-            waiter.join()
-            proc.returncode = -9
-            raise AssertionError(f"{' '.join(argv)[:200]} ran for over {wall} s")
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _HOP, str(result), str(AS_LIMIT),
+                                 str(cpu), *argv], cwd=cwd, env=full_env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                start_new_session=True)
+        try:
+            proc.wait(wall)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            raise AssertionError(f"{' '.join(argv)[:200]} ran for over {wall} s") from None
         seconds = time.monotonic() - t0
-        _, status, usage = done[0]
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        done = json.loads(result.read_text())
         out.seek(0)
         err.seek(0)
-        return Outcome(proc.returncode, out.read().decode("utf-8", "replace"),
-                       err.read().decode("utf-8", "replace"), usage.ru_maxrss * 1024, seconds)
+        return Outcome(done["code"], out.read().decode("utf-8", "replace"),
+                       err.read().decode("utf-8", "replace"), done["rss"], seconds)
 
 
 def run_gradlab(*args: str, cwd: Path, env: dict | None = None) -> Outcome:
