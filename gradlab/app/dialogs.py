@@ -64,7 +64,7 @@ class EventsDialog(QDialog):
                 + (" (earlier verdicts below have ended)." if self.events else ".")
             )
         else:
-            body = health_ui.verdict_html(v, step)
+            body = health_ui.verdict_html(v, step, sentence=False)
         self.summary.setText(f"{head}<br>{body}")
         lay.addWidget(self.summary)
         if not self.events:
@@ -79,6 +79,7 @@ class EventsDialog(QDialog):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(len(self.COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         colors = {"error": t.error, "warning": t.warning}
         for i, ev in enumerate(self.events):
             kind = str(ev.get("kind", ""))
@@ -105,6 +106,11 @@ class EventsDialog(QDialog):
         self.table.cellDoubleClicked.connect(
             lambda r, _c: (self.stepChosen.emit(self.events[r].get("step", 0)), self.accept())
         )
+        layers = self.COLUMNS.index("layers")
+        self.table.resizeColumnsToContents()
+        if self.table.columnWidth(layers) > 200:  # long lists stay readable in the tooltip
+            hh.setSectionResizeMode(layers, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(layers, 200)
         lay.addWidget(self.table, 1)
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)

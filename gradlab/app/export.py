@@ -541,6 +541,10 @@ def _safe(name: str) -> str:
 
 def _sentence(err: Exception, path: Path) -> str:
     """One sentence for the user from an OSError/ValueError."""
+    from gradlab.fileio import ReadOnlyTarget
+
+    if isinstance(err, ReadOnlyTarget):
+        return f"Cannot write {path}: it {err.why}."
     if isinstance(err, OSError) and err.strerror:
         return f"Cannot write {path}: {err.strerror.lower()}."
     msg = str(err).strip()

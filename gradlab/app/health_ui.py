@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 from PySide6.QtWidgets import QToolButton
@@ -76,10 +77,32 @@ def value_vs_line(ev: dict) -> str:
 
 
 def layers_of(ev: dict) -> str:
+    """The layers past the line, runs of consecutive ones shortened: "dense4–10, output"."""
     layers = ev.get("layers")
     if not isinstance(layers, (list, tuple)) or not layers:
         layers = [ev["layer"]] if ev.get("layer") else []
-    return clean(", ".join(str(x) for x in layers), 120)
+    parts: list[str] = []
+    run: list[tuple[str, int]] = []  # consecutive names "<prefix><n>"
+
+    def flush() -> None:
+        if len(run) > 2:
+            parts.append(f"{run[0][0]}{run[0][1]}–{run[-1][1]}")
+        else:
+            parts.extend(f"{p}{n}" for p, n in run)
+        run.clear()
+
+    for name in (str(x) for x in layers):
+        m = re.fullmatch(r"(\D*?)(\d+)", name)
+        if m and run and m.group(1) == run[-1][0] and int(m.group(2)) == run[-1][1] + 1:
+            run.append((m.group(1), int(m.group(2))))
+            continue
+        flush()
+        if m:
+            run.append((m.group(1), int(m.group(2))))
+        else:
+            parts.append(name)
+    flush()
+    return clean(", ".join(parts), 120)
 
 
 def button_text(v: health.Verdict, step: int | None = None) -> str:
@@ -92,9 +115,10 @@ def button_text(v: health.Verdict, step: int | None = None) -> str:
     return f"{where}{ICONS[v.severity]} {v.label}" + (f" +{more}" if more > 0 else "")
 
 
-def verdict_html(v: health.Verdict, step: int | None = None) -> str:
+def verdict_html(v: health.Verdict, step: int | None = None, sentence: bool = True) -> str:
     """A tooltip: the worst verdict's sentence, layers, number against its line and source,
-    then the other verdicts standing."""
+    then the other verdicts standing (without the sentence and the "click" line: the events
+    dialog's summary, whose table shows the sentence)."""
     when = f"at step {step:,}" if step is not None else "now"
     if v.healthy:
         return (
@@ -103,7 +127,8 @@ def verdict_html(v: health.Verdict, step: int | None = None) -> str:
         )
     ev = v.active[0] if v.active else {}
     parts = [f"<b>{html.escape(v.label)}</b> ({v.severity}, since step {v.step:,})"]
-    parts.append(rich(v.sentence))
+    if sentence:
+        parts.append(rich(v.sentence))
     facts = []
     if layers_of(ev):
         facts.append(f"layers: {html.escape(layers_of(ev))}")
@@ -116,7 +141,8 @@ def verdict_html(v: health.Verdict, step: int | None = None) -> str:
     others = [label_of(str(e.get("kind", ""))) for e in v.active[1:]]
     if others:
         parts.append("Also standing: " + html.escape(", ".join(others)))
-    parts.append("Click for every event of the run (Ctrl+H).")
+    if sentence:
+        parts.append("Click for every event of the run (Ctrl+H).")
     return "<p>" + "</p><p>".join(parts) + "</p>"
 
 

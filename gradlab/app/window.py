@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gradlab.app import theme
+from gradlab.app import pins, theme
 from gradlab.app.banner import Banner
 from gradlab.app.chrome import WindowChrome
 from gradlab.app.dialogs import EventsDialog, main_window_app
@@ -42,8 +42,7 @@ from gradlab.app.timeline import TimelineBar
 from gradlab.app.views import VIEWS, BaseView, CompareView
 from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
-from gradlab.errors import SessionError
-from gradlab.experiment import History, load_session, presets
+from gradlab.experiment import History, presets
 from gradlab.experiment.spec import fields as F
 from gradlab.experiment.spec import naming
 from gradlab.safeio import printable
@@ -326,6 +325,7 @@ class MainWindow(WindowChrome, SessionFiles, RunState, QMainWindow):
     def _on_run_changed(self, info: RunInfo) -> None:
         exp = info.experiment
         self.run = RunModel.from_experiment(exp, info.run_id)
+        self.run.name = printable(self.run.name, pins.MAX_NAME)  # (a session's, maybe hostile)
         self.snapshot = None
         self.pending_changes = False
         self._show_banner("")
@@ -444,21 +444,11 @@ class MainWindow(WindowChrome, SessionFiles, RunState, QMainWindow):
         if not path:
             return
         try:
-            exp = load_session(path)
-        except SessionError as err:
-            QMessageBox.warning(self, "Cannot open the session", str(err))
+            model = pins.load_pinned(path, -(self._pin_serial + 1))
+        except Exception as err:  # a hostile file: one sentence, nothing pinned
+            QMessageBox.warning(self, "Cannot open the session", pins.failure(path, err))
             return
         self._pin_serial += 1
-        model = RunModel(
-            run_id=-self._pin_serial,
-            name=f"{Path(path).stem}",
-            spec=exp.spec,
-            history=exp.history,
-            layer_names=exp.network.layer_names,
-            input_dim=exp.input_dim,
-            output_dim=exp.output_dim,
-            changes=list(exp.lr_changes),
-        )
         self.pinned.append(model)
         self.compare.set_runs(self.pinned)
         self.tabs.setCurrentWidget(self.compare)

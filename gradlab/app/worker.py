@@ -249,7 +249,7 @@ class TrainingWorker(QObject):
     def _cmd_run(self) -> None:
         exp = self._require()
         if exp.data_error:
-            raise ValueError(f"cannot train: {exp.data_error}")
+            raise InputError(f"Cannot train: {exp.data_error}")
         if self._gen is not None:
             return
         if exp.status == "diverged":  # never continued without being asked (the banner asks)
@@ -264,7 +264,7 @@ class TrainingWorker(QObject):
         """Continue anyway after a divergence (the banner's button), and run."""
         exp = self._require()
         if exp.data_error:
-            raise ValueError(f"cannot train: {exp.data_error}")
+            raise InputError(f"Cannot train: {exp.data_error}")
         self._pause(probe=False)
         exp.continue_after_divergence()
         self._start()
@@ -316,7 +316,7 @@ class TrainingWorker(QObject):
         exp = self._require()
         self._pause(probe=False)
         if exp.data_error:
-            raise ValueError(f"cannot train: {exp.data_error}")
+            raise InputError(f"Cannot train: {exp.data_error}")
         if exp.status == "diverged":
             self._emit(message=DIVERGED_HINT)
             return
@@ -370,7 +370,7 @@ class TrainingWorker(QObject):
 
     def _require(self) -> Experiment:
         if self.exp is None:
-            raise ValueError("no experiment is loaded")
+            raise InputError("No experiment is loaded.")
         return self.exp
 
     # ------------------------------------------------------------------ running
