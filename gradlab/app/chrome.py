@@ -61,7 +61,13 @@ class WindowChrome:
             "Export &Figure…",
             self.export_figure,
             "Ctrl+E",
-            "Export the current view or the whole dashboard as PNG or SVG",
+            "The publication figure of the current view (PDF, SVG, PNG or EPS), previewed",
+        )
+        self.act_export_screen = self._action(
+            "Export As on &Screen…",
+            self._export_screen,
+            "Ctrl+Shift+P",
+            "The current view or the whole dashboard as it looks on screen (PNG or SVG)",
         )
         self.act_export_data = self._action(
             "Export &Data…",
@@ -121,6 +127,7 @@ class WindowChrome:
         m.addAction(self.act_rename)
         m.addSeparator()
         m.addAction(self.act_export_fig)
+        m.addAction(self.act_export_screen)
         m.addAction(self.act_export_data)
         m.addAction(self.act_export_net)
         m.addSeparator()
@@ -189,12 +196,18 @@ class WindowChrome:
                     self.act_undo,
                     self.act_redo,
                     self.act_export_fig,
+                    self.act_export_screen,
                     self.act_export_data,
                     self.act_quit,
                 ),
             )
         )
         h.addAction(keys)
+
+    def _export_screen(self) -> None:
+        from gradlab.app import export
+
+        export.export_screen_dialog(self)
 
     def _build_toolbar(self) -> None:
         tb = self.addToolBar("Training")
