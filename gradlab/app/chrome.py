@@ -84,6 +84,13 @@ class WindowChrome:
         self.act_compare_file = self._action(
             "Compare with Session…", self.pin_file, None, "Pin a saved session for the Compare view"
         )
+        self.act_open_sweep = self._action(
+            "Open S&weep…",
+            lambda: self.open_sweep(),
+            None,
+            "Show a sweep folder (gradlab sweep --out DIR) in the Compare view: its table, its "
+            "trials and their curves",
+        )
         self.act_rename = self._action(
             "Re&name…",
             self.rename,
@@ -132,6 +139,7 @@ class WindowChrome:
         m.addAction(self.act_export_net)
         m.addSeparator()
         m.addAction(self.act_compare_file)
+        m.addAction(self.act_open_sweep)
         m.addSeparator()
         m.addAction(self.act_quit)
 

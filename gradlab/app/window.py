@@ -38,6 +38,7 @@ from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
+from gradlab.app.sweep_view import SweepFiles
 from gradlab.app.timeline import TimelineBar
 from gradlab.app.views import VIEWS, BaseView, CompareView
 from gradlab.app.views.compare import spec_diff
@@ -52,7 +53,7 @@ __all__ = ["MainWindow", "main_window_app"]
 FRAME_MS = 33
 
 
-class MainWindow(WindowChrome, SessionFiles, RunState, QMainWindow):
+class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
 
     @property
@@ -552,6 +553,7 @@ class MainWindow(WindowChrome, SessionFiles, RunState, QMainWindow):
         self._shut = True
         self.timer.stop()
         self._rebuild_timer.stop()
+        self.stop_sweep_loading()  # (File > Open Sweep's curves: loaded off the UI thread)
         return self.worker.stop()
 
 
