@@ -226,6 +226,29 @@ def test_a_larger_budget_in_the_training_panel_lets_space_run_on(qtbot, settings
         stop_window(win)
 
 
+def test_a_finished_session_reopened_trains_on(qtbot, settings, tmp_path):  # noqa: F811
+    from gradlab.experiment import Experiment, load_session
+
+    exp = Experiment({"data": {"name": "moons", "n": 200}, "training": {"steps": 15}})
+    for _ in exp.train():
+        pass
+    path = exp.save(tmp_path / "finished.gradlab")
+    before = path.read_bytes()
+    win = make_window(qtbot, settings, start=("file", str(path)))
+    try:
+        qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.status == "done"
+                        and win.path == path, timeout=20000)
+        assert win.banner.isVisible() and "budget of 15 steps" in win.banner.text()
+        win.act_run.trigger()  # Space: 15 more
+        qtbot.waitUntil(lambda: win.snapshot.step == 30 and win.snapshot.status == "done",
+                        timeout=20000)
+        assert path.read_bytes() == before  # the file is untouched until saved
+        win._save_to(path, wait=True)
+        assert load_session(path).step_count == 30
+    finally:
+        stop_window(win)
+
+
 def test_the_training_panel_shows_the_divergence_rule(qtbot, settings):  # noqa: F811
     win = make_window(qtbot, settings)
     try:

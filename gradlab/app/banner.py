@@ -98,6 +98,7 @@ class Banner(QFrame):
             box.setValue(max(1, min(int(more), MAX_MORE)))
             box.setAccelerated(True)
             box.setSuffix(" steps")
+            box.setMaximumWidth(130)
             box.setToolTip("How many more steps Train (or Space) trains")
             btn = QPushButton(f"Train {box.value():,} more", self.actions_host)
             btn.setDefault(True)
