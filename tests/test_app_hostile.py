@@ -168,10 +168,20 @@ def test_a_session_whose_data_is_a_fifo_shows_its_history_and_says_why(
                    "max_train": None, "whiten_eps": 1e-5})
     win = make_window(qtbot, settings)
     try:
+        spec = win.doc_spec  # a finished run first: its banner gives way to the session's
+        spec["training"]["steps"] = 5
+        win._on_spec_edited(spec)
+        qtbot.waitUntil(lambda: win.run.spec["training"]["steps"] == 5, timeout=15000)
+        win.act_run.trigger()
+        qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.status == "done",
+                        timeout=15000)
+        assert "Finished" in win.banner.text()
         win.open_file(str(path), confirm=False)
         qtbot.waitUntil(lambda: win.path is not None and win.path.name == path.name,
                         timeout=20000)
-        qtbot.waitUntil(lambda: win.banner.isVisible(), timeout=10000)
+        qtbot.waitUntil(lambda: win.snapshot is not None
+                        and win.snapshot.run_id == win.run.run_id, timeout=10000)
+        win._tick(force=True)
         assert "FIFO" in win.banner.text() and "viewed, not resumed" in win.banner.text()
         assert win.run.history.n_probes >= 1  # the history is there to look at
         # the Data panel flags the path (Run is off); a step asked anyway never hangs on the

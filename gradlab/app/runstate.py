@@ -27,12 +27,15 @@ from gradlab.safeio import printable
 FOLLOWED = ("training.lr", "training.steps", "training.epochs")
 #: the default N of "Train N more" when the run has no budget to repeat
 DEFAULT_MORE = 1000
+#: what the divergence banner adds to the run's own sentence
+CONTINUE_NOTE = " Continue anyway trains on from here; a lower learning rate and Reset start over."
 
 
 class RunState:
     """Divergence and finished-run banners, Train N more, Continue anyway (see the module)."""
 
     _banner_for: str = ""  # "diverged" or "done" while the banner is about that
+    _banner_text: str = ""  # the text it was shown with
     _more_n: int | None = None  # the last "Train N more"
 
     # ------------------------------------------------------------------ snapshots
@@ -48,19 +51,21 @@ class RunState:
             if was != "done":
                 self._show_finished(snap)
         elif self._banner_for:
+            ours = self.banner.text() == self._banner_text  # (not a newer message)
             self._banner_for = ""
-            self.banner.setText("")
-            if self.pending_changes:
-                self._set_pending(True)
+            if ours:
+                self.banner.setText("")
+                if self.pending_changes:
+                    self._set_pending(True)
 
     def _show_diverged(self, message: str = "") -> None:
         exp = self.run.experiment if self.run is not None else None
         if not message and exp is not None and exp.diverged:
             message = exp.diverged.get("message", "")
         self._banner_for = "diverged"
+        self._banner_text = printable(message or "The run diverged.", 600) + CONTINUE_NOTE
         self.banner.show_message(
-            printable(message or "The run diverged.", 600)
-            + " Continue anyway trains on from here; a lower learning rate and Reset start over.",
+            self._banner_text,
             "error",
             (
                 ("continue", "Continue anyway", self.continue_anyway),
@@ -80,6 +85,7 @@ class RunState:
         if self.pending_changes:
             text += " The spec has changed since the run started: Reset uses it."
         self._banner_for = "done"
+        self._banner_text = text
         self.banner.show_message(
             text,
             "info",
