@@ -172,7 +172,7 @@ def test_figure_dialog_exports_remembers_and_reports_errors(qtbot, settings, tmp
     win = make_window(qtbot, settings)
     try:
         win.tabs.setCurrentWidget(next(v for v in win.views if v.key == "boundary"))
-        dlg = export.FigureExportDialog(win)
+        dlg = export.ScreenExportDialog(win)
         qtbot.addWidget(dlg)
         assert (dlg.width_box.value(), dlg.height_box.value()) == (1600, 1000)  # the default
         dlg.width_box.setValue(700)
@@ -198,7 +198,7 @@ def test_figure_dialog_exports_remembers_and_reports_errors(qtbot, settings, tmp
         assert img.dotsPerMeterX() == pytest.approx(120 / 0.0254, abs=1)
 
         # the next dialog remembers the choices and the folder
-        again = export.FigureExportDialog(win)
+        again = export.ScreenExportDialog(win)
         qtbot.addWidget(again)
         assert (again.width_box.value(), again.height_box.value()) == (700, 450)
         assert again.dpi_box.value() == 120

@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QToolButton
 
-from gradlab.app import theme
+from gradlab.app import health_ui, theme
 from gradlab.app.controls import LogSpinBox
 from gradlab.app.dialogs import show_about, show_shortcuts
 from gradlab.app.panels.network import redo_keys, undo_keys
 from gradlab.app.worker import Snapshot
-from gradlab.experiment import presets
+from gradlab.experiment import health, presets
 from gradlab.experiment.spec import fields as F
 
 SPEEDS = [
@@ -26,14 +26,6 @@ SPEEDS = [
     ("30 steps/s", 30.0),
     ("10 steps/s", 10.0),
 ]
-HEALTH_KINDS = ("nan", "vanishing", "exploding", "saturation", "dead")
-HEALTH_LABELS = {
-    "nan": "diverged (NaN)",
-    "vanishing": "vanishing gradients",
-    "exploding": "exploding gradients",
-    "saturation": "saturation",
-    "dead": "dead units",
-}
 
 
 class WindowChrome:
@@ -69,7 +61,13 @@ class WindowChrome:
             "Export &Figure…",
             self.export_figure,
             "Ctrl+E",
-            "Export the current view or the whole dashboard as PNG or SVG",
+            "The publication figure of the current view (PDF, SVG, PNG or EPS), previewed",
+        )
+        self.act_export_screen = self._action(
+            "Export As on &Screen…",
+            self._export_screen,
+            "Ctrl+Shift+P",
+            "The current view or the whole dashboard as it looks on screen (PNG or SVG)",
         )
         self.act_export_data = self._action(
             "Export &Data…",
@@ -85,6 +83,13 @@ class WindowChrome:
         )
         self.act_compare_file = self._action(
             "Compare with Session…", self.pin_file, None, "Pin a saved session for the Compare view"
+        )
+        self.act_open_sweep = self._action(
+            "Open S&weep…",
+            lambda: self.open_sweep(),
+            None,
+            "Show a sweep folder (gradlab sweep --out DIR) in the Compare view: its table, its "
+            "trials and their curves",
         )
         self.act_rename = self._action(
             "Re&name…",
@@ -129,10 +134,12 @@ class WindowChrome:
         m.addAction(self.act_rename)
         m.addSeparator()
         m.addAction(self.act_export_fig)
+        m.addAction(self.act_export_screen)
         m.addAction(self.act_export_data)
         m.addAction(self.act_export_net)
         m.addSeparator()
         m.addAction(self.act_compare_file)
+        m.addAction(self.act_open_sweep)
         m.addSeparator()
         m.addAction(self.act_quit)
 
@@ -197,12 +204,18 @@ class WindowChrome:
                     self.act_undo,
                     self.act_redo,
                     self.act_export_fig,
+                    self.act_export_screen,
                     self.act_export_data,
                     self.act_quit,
                 ),
             )
         )
         h.addAction(keys)
+
+    def _export_screen(self) -> None:
+        from gradlab.app import export
+
+        export.export_screen_dialog(self)
 
     def _build_toolbar(self) -> None:
         tb = self.addToolBar("Training")
@@ -286,6 +299,7 @@ class WindowChrome:
         self._tick(force=True)
 
     def _update_status(self, snap: Snapshot) -> None:
+        self._update_health()  # (also when only the timeline moved)
         if snap is self._status_of:
             return  # nothing new since the last frame
         self._status_of = snap
@@ -309,39 +323,27 @@ class WindowChrome:
         else:
             self.progress.hide()
         self.lbl_lr.setText(f"lr {snap.lr:.3g}" if math.isfinite(snap.lr) else "")
-        self._update_health()
         self._update_title()
         self._update_actions()
 
     def _update_health(self) -> None:
+        """The health button: the worst verdict standing at the step the views show (the
+        newest while live); a new worst verdict while live is also said in the status bar."""
         if self.run is None:
             return
-        key = (self.run.run_id, self.run.history.n_events, theme.current().name)
+        h = self.run.history
+        step = self.timeline.selected_step
+        key = (self.run.run_id, h.n_events, step, theme.current().name)
         if key == self._health_of:
             return
         self._health_of = key
-        events = self.run.history.events_copy()
-        active: dict[str, dict] = {}
-        for ev in events:
-            kind = ev["kind"]
-            if kind in HEALTH_KINDS:
-                active[kind] = ev
-            elif kind.endswith("_over") or kind == "dead_over":
-                active.pop(kind.removesuffix("_over"), None)
-        t = theme.current()
-        if not active:
-            self.health_btn.setText("✓ healthy")
-            self.health_btn.setStyleSheet(f"color: {t.ok};")
-            self.health_btn.setToolTip("No warnings. Click to see every event of the run.")
-            return
-        worst = "nan" if "nan" in active else next(iter(active))
-        color = t.error if worst == "nan" else t.warning
-        names = ", ".join(HEALTH_LABELS[k] for k in active)
-        self.health_btn.setText(f"⚠ {names}")
-        self.health_btn.setStyleSheet(f"color: {color}; font-weight: bold;")
-        self.health_btn.setToolTip(
-            "\n".join(f"step {e['step']}: {e['message']}" for e in active.values())
-        )
+        v = health.verdict(h, step)
+        health_ui.show_on_button(self.health_btn, v, step, theme.current())
+        shown = (self.run.run_id, v.kind, v.step)
+        if step is None and getattr(self, "_verdict_said", None) != shown:
+            if not v.healthy and getattr(self, "_verdict_said", None) is not None:
+                self.statusBar().showMessage(health_ui.status_message(v), 12000)
+            self._verdict_said = shown
 
     def _update_actions(self) -> None:
         has_run = self.run is not None

@@ -22,6 +22,8 @@ from gradlab.experiment.spec import fields as F
 
 #: the id of commands that set the learning rate (consecutive ones merge: holding Up in the box)
 LR_COMMAND = 1
+#: the id of commands that raise the step budget one step at a time (N on a finished run)
+BUDGET_COMMAND = 2
 
 
 class SpecCommand(QUndoCommand):

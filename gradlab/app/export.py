@@ -1,5 +1,7 @@
-"""Export dialogs: a figure of the window's views (PNG or SVG, drawn by :mod:`gradlab.app.render`),
-the probe statistics (CSV or JSON) and the network (weights ``.npz``, PyTorch or Keras code).
+"""Export dialogs: the window's views "as on screen" (PNG or SVG, drawn by
+:mod:`gradlab.app.render`, for quick slides; the publication figure is
+:mod:`gradlab.app.figure_dialog`'s), the probe statistics (CSV or JSON) and the network (weights
+``.npz``, PyTorch or Keras code).
 
 The network is copied by the training worker between two steps, on request (File > Export
 Network posts ``copy_network``; the worker answers with a detached copy and the dialog opens):
@@ -48,14 +50,15 @@ from gradlab.fileio import atomic_write_text
 
 
 # ============================================================================ figure dialog
-class FigureExportDialog(QDialog):
-    """File > Export Figure: what (current view / dashboard), format, size, DPI, scale, file."""
+class ScreenExportDialog(QDialog):
+    """File > Export As on Screen: the window's own plots as they look (current view or the
+    dashboard), PNG or SVG: format, size, DPI, scale, file."""
 
     def __init__(self, win, parent: QWidget | None = None):
         super().__init__(parent if parent is not None else win)
         self.win = win
         self.settings = win.settings
-        self.setWindowTitle("Export figure")
+        self.setWindowTitle("Export as on screen")
         self.result_path: Path | None = None
         s = self.settings
         current = win.tabs.currentWidget()
@@ -257,11 +260,19 @@ class FigureExportDialog(QDialog):
         self.error.show()
 
 
-def export_figure_dialog(win) -> Path | None:
-    """File > Export Figure… (returns the written file, or None)."""
-    dlg = FigureExportDialog(win)
+def export_screen_dialog(win) -> Path | None:
+    """File > Export As on Screen… (returns the written file, or None)."""
+    dlg = ScreenExportDialog(win)
     dlg.exec()
     return dlg.result_path
+
+
+def export_figure_dialog(win) -> Path | None:
+    """File > Export Figure…: the publication figure of the current view (matplotlib is
+    imported when the dialog first draws, not before)."""
+    from gradlab.app.figure_dialog import export_figure_dialog as publication
+
+    return publication(win)
 
 
 # ============================================================================ data
@@ -541,6 +552,10 @@ def _safe(name: str) -> str:
 
 def _sentence(err: Exception, path: Path) -> str:
     """One sentence for the user from an OSError/ValueError."""
+    from gradlab.fileio import ReadOnlyTarget
+
+    if isinstance(err, ReadOnlyTarget):
+        return f"Cannot write {path}: it {err.why}."
     if isinstance(err, OSError) and err.strerror:
         return f"Cannot write {path}: {err.strerror.lower()}."
     msg = str(err).strip()
@@ -555,13 +570,14 @@ __all__ = [
     "DEFAULT_DPI",
     "DEFAULT_SIZE",
     "FIGURE_SUFFIXES",
-    "FigureExportDialog",
     "NetworkExportDialog",
+    "ScreenExportDialog",
     "copy_controls",
     "ensure_boundary",
     "export_data_dialog",
     "export_figure_dialog",
     "export_network_dialog",
+    "export_screen_dialog",
     "export_window_figure",
     "figure_keys",
     "npz_listing",

@@ -8,9 +8,12 @@ quantity a combo box shows, a check box...) are copied onto the fresh instance f
 
 PNG: a ``QImage`` of width x height pixels, the DPI written into its ``pHYs`` metadata. SVG: the
 same widgets painted through ``QPainter`` on a ``QSvgGenerator`` (vector axes, curves and text;
-images such as the decision boundary embedded). ``scale`` draws text and lines larger: the
-widgets are laid out at (width / scale) x (height / scale) and painted scaled up, which keeps a
-300-DPI figure for a paper readable.
+images such as the decision boundary embedded). Both are drawn into memory and written with
+:func:`gradlab.fileio.atomic_write_bytes`, as every file GradLab writes: a failed export leaves
+the old file as it was. (The publication figures, in PDF, SVG, PNG or EPS, are
+:mod:`gradlab.figures`'; the window's dialog for them is :mod:`gradlab.app.figure_dialog`.)
+``scale`` draws text and lines larger: the widgets are laid out at (width / scale) x
+(height / scale) and painted scaled up, which keeps a 300-DPI figure for a paper readable.
 
 The dialogs that ask for these files are in :mod:`gradlab.app.export`.
 """
@@ -24,7 +27,10 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
     QEventLoop,
+    QIODevice,
     QPoint,
     QRect,
     QRectF,
@@ -48,6 +54,7 @@ from PySide6.QtWidgets import (
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views import RUN_VIEWS, VIEWS, BaseView, view_class
+from gradlab.fileio import atomic_write_bytes
 
 FIGURE_SUFFIXES = (".png", ".svg")
 DEFAULT_SIZE = (1600, 1000)
@@ -367,11 +374,19 @@ def _render_quietly(
                 paint(painter)
             finally:
                 painter.end()
-            if not image.save(str(path), "PNG"):
+            data = QByteArray()
+            buf = QBuffer(data)
+            buf.open(QIODevice.OpenModeFlag.WriteOnly)
+            if not image.save(buf, "PNG"):
                 raise OSError(_unwritable(path))
+            buf.close()
+            atomic_write_bytes(path, bytes(data))
         else:
+            data = QByteArray()
+            buf = QBuffer(data)
+            buf.open(QIODevice.OpenModeFlag.WriteOnly)
             gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)  # 1.1: clip paths are kept
-            gen.setFileName(str(path))
+            gen.setOutputDevice(buf)
             gen.setSize(QSize(out_w, out_h))
             gen.setViewBox(QRect(0, 0, out_w, out_h))
             # text is sized by the device's resolution: keep the widgets' own (screen) DPI so
@@ -388,10 +403,13 @@ def _render_quietly(
                 paint(painter)
             finally:
                 painter.end()
-            if not path.exists() or path.stat().st_size == 0:
+            buf.close()
+            svg = bytes(data)
+            if not svg:
                 raise OSError(_unwritable(path))
             if dpi:
-                _set_svg_physical_size(path, out_w / dpi * 25.4, out_h / dpi * 25.4)
+                svg = _svg_physical_size(svg, out_w / dpi * 25.4, out_h / dpi * 25.4)
+            atomic_write_bytes(path, svg)
     finally:
         for view in views:
             view.hide()
@@ -411,20 +429,19 @@ def _export_mode(views: list[BaseView], opts: dict) -> None:
                     item.setExportMode(True, opts)
 
 
-def _set_svg_physical_size(path: Path, width_mm: float, height_mm: float) -> None:
-    """Rewrite the root element's width and height (QSvgGenerator derives them from its
-    resolution, which must stay the screen's so text keeps its size)."""
-    data = path.read_bytes()
+def _svg_physical_size(data: bytes, width_mm: float, height_mm: float) -> bytes:
+    """The SVG with its root element's width and height rewritten (QSvgGenerator derives them
+    from its resolution, which must stay the screen's so text keeps its size)."""
     head, sep, rest = data.partition(b"viewBox=")
     if not sep:
-        return
+        return data
     head = re.sub(
         rb'width="[^"]*" height="[^"]*"',
         f'width="{width_mm:.2f}mm" height="{height_mm:.2f}mm"'.encode(),
         head,
         count=1,
     )
-    path.write_bytes(head + sep + rest)
+    return head + sep + rest
 
 
 def _unwritable(path: Path) -> str:

@@ -1,6 +1,12 @@
 """The window's session files: the unsaved mark and the title, New / Open / Save / Save As /
 Rename, presets, and the recent files (a mixin of :class:`~gradlab.app.window.MainWindow`).
 
+Files come from anyone: a session is read by the worker (``load_session`` bounds everything
+before it inflates it), a spec (``.json``) only through :func:`gradlab.safeio.read_json_file`
+(regular files, size and depth capped). Whatever goes wrong is one sentence in a dialog
+(:func:`gradlab.errors.sentence`) and the window stays as it was; every name or path from a file
+is shown through :func:`gradlab.safeio.printable`.
+
 No slot for the worker's signals lives here: PySide6 knows the thread of a receiver only for
 slots declared in the QObject's own class, so those stay in the window."""
 
@@ -11,10 +17,17 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
+from gradlab.errors import SpecError, sentence
 from gradlab.experiment import presets
-from gradlab.experiment.spec import naming
+from gradlab.experiment.spec import check, naming
+from gradlab.safeio import printable, read_json_file
 
 MAX_RECENT = 8
+#: a spec file is JSON of at most this many bytes and levels (as ``gradlab run --spec``)
+MAX_SPEC_BYTES = 16 * 2**20
+MAX_SPEC_DEPTH = 64
+#: the longest name of a file or run shown in the title or a menu
+MAX_NAME = 120
 
 
 class SessionFiles:
@@ -29,10 +42,11 @@ class SessionFiles:
     def _update_title(self) -> None:
         """The session's file name (and the run's name), or the run's name before a save; the
         modified mark while anything is unsaved."""
-        name = self.doc.name
+        name = printable(self.doc.name, MAX_NAME)
         if self.path is not None:
-            name = f"{self.path.name} ({name})" if self.path.stem != name else self.path.name
-        title = f"{name}[*] — GradLab"
+            file = printable(self.path.name, MAX_NAME)
+            name = f"{file} ({name})" if self.path.stem != self.doc.name else file
+        title = f"{name.replace('[*]', '[ *]')}[*] — GradLab"
         if title != self.windowTitle():
             self.setWindowTitle(title)
         if self.dirty != self.isWindowModified():
@@ -76,14 +90,42 @@ class SessionFiles:
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
                 self,
-                "Open session",
+                "Open session or spec",
                 self._last_dir(),
-                "GradLab sessions (*.gradlab);;All files (*)",
+                "GradLab sessions (*.gradlab);;Specs (*.json);;All files (*)",
             )
             if not path:
                 return
+        if Path(path).suffix.lower() == ".json":
+            self.open_spec(path)
+            return
         self.worker.post("open", str(path))
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        self.statusBar().showMessage(f"Opening {printable(Path(path).name, MAX_NAME)}…")
+
+    def open_spec(self, path: str | Path) -> bool:
+        """Open a spec (JSON, as ``gradlab run --spec`` reads it) as a new document and build
+        its run; a file that is not one says why in one sentence and changes nothing."""
+        path = Path(path)
+        try:
+            spec = read_json_file(path, MAX_SPEC_BYTES, max_depth=MAX_SPEC_DEPTH)
+            if not isinstance(spec, dict):
+                raise SpecError("", f"{path.name} holds JSON but not a spec (a JSON object)")
+            problems = check(spec)
+            if problems:
+                raise SpecError("", f"{path.name}: {problems[0].message}")
+        except Exception as err:  # whatever the file holds: one sentence, nothing changed
+            text = sentence(err).rstrip(".")
+            QMessageBox.warning(
+                self, "Cannot open the spec", printable(f"{text[:1].upper()}{text[1:]}.", 800)
+            )
+            return False
+        self.pending_changes = False
+        self.doc.replace(spec)
+        self._rebuild_timer.stop()
+        self.worker.post("build", self.doc.spec)
+        self.settings.setValue("lastDir", str(path.parent))
+        self.statusBar().showMessage(f"Opened the spec {printable(path.name, MAX_NAME)}", 5000)
+        return True
 
     def save(self, wait: bool = False) -> bool:
         if self.path is None:
@@ -149,9 +191,9 @@ class SessionFiles:
         self.recent_menu.clear()
         recent = self._recent()
         for p in recent:
-            act = self.recent_menu.addAction(Path(p).name)
-            act.setToolTip(p)
-            act.setStatusTip(p)
+            act = self.recent_menu.addAction(printable(Path(p).name, MAX_NAME))
+            act.setToolTip(printable(p, 400))
+            act.setStatusTip(printable(p, 400))
             act.triggered.connect(lambda _c=False, path=p: self.open_file(path))
         self.recent_menu.setEnabled(bool(recent))
 

@@ -21,7 +21,6 @@ from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
@@ -30,29 +29,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gradlab.app import theme
+from gradlab.app import pins, theme
+from gradlab.app.banner import Banner
 from gradlab.app.chrome import WindowChrome
 from gradlab.app.dialogs import EventsDialog, main_window_app
 from gradlab.app.document import Document
 from gradlab.app.downloads import confirm_stop, stop_all
 from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
+from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
+from gradlab.app.sweep_view import SweepFiles
 from gradlab.app.timeline import TimelineBar
 from gradlab.app.views import VIEWS, BaseView, CompareView
 from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
-from gradlab.errors import SessionError
-from gradlab.experiment import History, load_session, presets
+from gradlab.experiment import History, presets
 from gradlab.experiment.spec import fields as F
 from gradlab.experiment.spec import naming
+from gradlab.safeio import printable
 
 __all__ = ["MainWindow", "main_window_app"]
 
 FRAME_MS = 33
 
 
-class MainWindow(WindowChrome, SessionFiles, QMainWindow):
+class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
 
     @property
@@ -146,12 +148,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        self.banner = QLabel(central)
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(
-            f"background: {theme.current().warning}; color: black; padding: 4px 8px;"
-        )
-        self.banner.hide()
+        self.banner = Banner(central)
         self.tabs = QTabWidget(central)
         self.tabs.setDocumentMode(True)
         self.views: list[BaseView] = []
@@ -243,7 +240,8 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         exp = self.run.experiment if self.run is not None else None
         if exp is None:
             return
-        if naming.same_settings(spec, exp.current_spec(), ignore=("training.lr",)):
+        self._follow_budget(spec, exp, error)  # a new budget: the run follows it (runstate.py)
+        if naming.same_settings(spec, exp.current_spec(), ignore=FOLLOWED):
             if not error and self.doc.lr() != exp.base_lr:
                 self.worker.post("set_lr", self.doc.lr())
             self._set_pending(False)
@@ -299,6 +297,8 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         if self.snapshot is not None and self.snapshot.status == "running":
             self.worker.post("pause")
             return
+        if self._run_stopped_run():  # finished: train N more; diverged: the banner asks
+            return
         error = self.spec_error()
         if error and not self.pending_changes:
             self._on_failed("run", error)
@@ -308,6 +308,8 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self.worker.post("run")
 
     def step_once(self, n: int = 1) -> None:
+        if self._step_stopped_run(n):  # finished: one more step; diverged: the banner asks
+            return
         self._flush_rebuild()
         self.worker.post("step", n)
 
@@ -337,6 +339,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
     def _on_run_changed(self, info: RunInfo) -> None:
         exp = info.experiment
         self.run = RunModel.from_experiment(exp, info.run_id)
+        self.run.name = printable(self.run.name, pins.MAX_NAME)  # (a session's, maybe hostile)
         self.snapshot = None
         self.pending_changes = False
         self._show_banner("")
@@ -345,8 +348,10 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
             self.doc.replace(exp.current_spec(), info.path)
             self._add_recent(str(info.path))
             if exp.data_error:
-                self._show_banner(f"{exp.data_error} The history can be viewed, not resumed.")
-            self.statusBar().showMessage(f"Opened {info.path.name}", 5000)
+                self._show_banner(
+                    f"{printable(exp.data_error, 600)} The history can be viewed, not resumed."
+                )
+            self.statusBar().showMessage(f"Opened {printable(info.path.name, 200)}", 5000)
         else:
             self._saved_step = 0
         for view in self.views:
@@ -380,13 +385,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self.snapshot = snap
         if snap.boundary is not None:
             self.run.boundary = snap.boundary
-        if snap.message and (previous is None or previous.message != snap.message):
-            # a divergence, a budget reached...: say it where the user looks
-            self.statusBar().showMessage(snap.message, 15000)
-            if snap.status == "diverged":
-                self._show_banner(snap.message)
-        elif previous is not None and previous.status == "diverged" and snap.status == "running":
-            self._show_banner("")
+        self._follow_status(previous, snap)  # divergence, budget reached: runstate.py
 
     @Slot(str, str)
     def _on_failed(self, what: str, message: str) -> None:
@@ -399,7 +398,11 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
             "save": "Cannot save the session",
             "build": "Cannot build the experiment",
             "run": "Cannot run",
+            "step": "Training stopped",
+            "advance": "Training stopped",
+            "continue": "Cannot continue",
         }
+        message = printable(message, 800)  # it may quote a file's text
         self.statusBar().showMessage(message, 10000)
         QMessageBox.warning(self, titles.get(what, "GradLab"), message)
 
@@ -455,21 +458,11 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         if not path:
             return
         try:
-            exp = load_session(path)
-        except SessionError as err:
-            QMessageBox.warning(self, "Cannot open the session", str(err))
+            model = pins.load_pinned(path, -(self._pin_serial + 1))
+        except Exception as err:  # a hostile file: one sentence, nothing pinned
+            QMessageBox.warning(self, "Cannot open the session", pins.failure(path, err))
             return
         self._pin_serial += 1
-        model = RunModel(
-            run_id=-self._pin_serial,
-            name=f"{Path(path).stem}",
-            spec=exp.spec,
-            history=exp.history,
-            layer_names=exp.network.layer_names,
-            input_dim=exp.input_dim,
-            output_dim=exp.output_dim,
-            changes=list(exp.lr_changes),
-        )
         self.pinned.append(model)
         self.compare.set_runs(self.pinned)
         self.tabs.setCurrentWidget(self.compare)
@@ -517,7 +510,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
     def show_events(self) -> None:
         if self.run is None:
             return
-        dlg = EventsDialog(self.run.history.events_copy(), self)
+        dlg = EventsDialog(self.run.history.events_copy(), self, self.timeline.selected_step)
         dlg.stepChosen.connect(self.timeline.select_step)
         dlg.exec()
 
@@ -574,6 +567,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self._shut = True
         self.timer.stop()
         self._rebuild_timer.stop()
+        self.stop_sweep_loading()  # (File > Open Sweep's curves: loaded off the UI thread)
         return self.worker.stop()
 
 

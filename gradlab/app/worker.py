@@ -34,8 +34,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from gradlab import data as datasets
-from gradlab.errors import DataError, SessionError, SpecError
+from gradlab.errors import DataError, InputError, sentence
 from gradlab.experiment import Experiment, load_session
+from gradlab.figures.boundary_grid import boundary_probabilities as _grid_probabilities
 
 #: seconds between snapshots while running (30 Hz)
 FRAME = 1.0 / 30.0
@@ -47,7 +48,9 @@ MAX_COALESCED_STEPS = 20
 #: commands that replace the run: what was queued for the old one before them is dropped
 _REPLACING = ("build", "open")
 #: commands aimed at the run in place (dropped when a build or open follows them)
-_RUN_COMMANDS = ("run", "step", "pause", "probe_now", "set_lr", "advance")
+_RUN_COMMANDS = (
+    "run", "step", "pause", "probe_now", "set_lr", "advance", "continue", "set_budget"
+)
 #: long commands the window may have to wait for when it closes
 BUSY = {"build": "building the experiment", "open": "opening the session", "save": "saving"}
 
@@ -60,7 +63,7 @@ def coalesce(commands: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
       run (run, step, pause, probe, set_lr) are dropped (a ``save`` before it is kept);
     * ``pause`` overtakes the steps and runs queued before it;
     * consecutive ``step`` s merge into one of at most :data:`MAX_COALESCED_STEPS`;
-    * consecutive ``speed`` s, ``set_lr`` s and ``rename`` s keep the last.
+    * consecutive ``speed`` s, ``set_lr`` s, ``rename`` s and ``set_budget`` s keep the last.
     """
     for i, (name, _) in enumerate(commands):
         if name == "quit":
@@ -77,7 +80,7 @@ def coalesce(commands: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
             n = (out[-1][1][0] if out[-1][1] else 1) + (args[0] if args else 1)
             out[-1] = ("step", (min(n, MAX_COALESCED_STEPS),))
             continue
-        elif out and name == out[-1][0] and name in ("speed", "set_lr", "rename"):
+        elif out and name == out[-1][0] and name in ("speed", "set_lr", "rename", "set_budget"):
             out[-1] = (name, args)
             continue
         out.append((name, args))
@@ -213,13 +216,11 @@ class TrainingWorker(QObject):
         self.busy = BUSY.get(name, "")
         try:
             getattr(self, f"_cmd_{name}")(*args)
-        except (SpecError, DataError, SessionError, ValueError) as err:
+        except Exception as err:  # never take the thread down: one sentence to the window
             self._pause(probe=False)
-            self.failed.emit(name, str(err))
-        except Exception as err:  # a bug: never take the thread down silently
-            self._pause(probe=False)
-            traceback.print_exc()
-            self.failed.emit(name, f"internal error: {type(err).__name__}: {err}")
+            if not isinstance(err, (ValueError, MemoryError, RecursionError, OSError)):
+                traceback.print_exc()  # a bug, most likely: keep its trace for a report
+            self.failed.emit(name, failure_sentence(name, err, args))
         finally:
             self.busy = ""
 
@@ -248,15 +249,56 @@ class TrainingWorker(QObject):
     def _cmd_run(self) -> None:
         exp = self._require()
         if exp.data_error:
-            raise ValueError(f"cannot train: {exp.data_error}")
+            raise InputError(f"Cannot train: {exp.data_error}")
         if self._gen is not None:
             return
+        if exp.status == "diverged":  # never continued without being asked (the banner asks)
+            self._emit(message=DIVERGED_HINT)
+            return
         if exp.status == "done":
-            self._emit(
-                message="The step budget is reached: raise it in the Training panel or press Reset."
-            )
+            self._emit(message=DONE_HINT)
             return
         self._start()
+
+    def _cmd_continue(self) -> None:
+        """Continue anyway after a divergence (the banner's button), and run."""
+        exp = self._require()
+        if exp.data_error:
+            raise InputError(f"Cannot train: {exp.data_error}")
+        self._pause(probe=False)
+        exp.continue_after_divergence()
+        self._start()
+
+    def _cmd_set_budget(self, steps: int | None, epochs: float | None = None) -> None:
+        """Give the run the budget of ``training.steps`` / ``training.epochs`` (Train N more, or
+        a new budget in the Training panel), if it is above the run's step: a finished run can
+        then run again, a running one goes on to it. A budget at or below the run's step (or
+        none) is the next run's: the run keeps its own, and says so."""
+        exp = self._require()
+        total = steps
+        if total is None and epochs is not None:
+            total = max(1, round(float(epochs) * exp.steps_per_epoch))
+        if total == exp.total_steps:
+            self._emit()
+            return
+        if total is None or total <= exp.step_count:
+            kept = exp.total_steps
+            self._emit(
+                message=(
+                    f"This run is at step {exp.step_count:,}: it keeps its budget"
+                    + (f" of {kept:,} steps" if kept else "")
+                    + "; the new budget applies to the next run (Reset)."
+                )
+            )
+            return
+        running = self._gen is not None
+        if running:  # its generator aims at the old budget: aim it at the new one
+            self._gen.close()
+            self._gen = None
+        exp.raise_budget(int(total))
+        if running:
+            self._start()
+        self._emit()
 
     def _start(self, steps: int | None = None) -> None:
         exp = self._require()
@@ -274,7 +316,10 @@ class TrainingWorker(QObject):
         exp = self._require()
         self._pause(probe=False)
         if exp.data_error:
-            raise ValueError(f"cannot train: {exp.data_error}")
+            raise InputError(f"Cannot train: {exp.data_error}")
+        if exp.status == "diverged":
+            self._emit(message=DIVERGED_HINT)
+            return
         gen = exp.train(n, report_every=math.inf)
         for _ in gen:
             pass
@@ -325,7 +370,7 @@ class TrainingWorker(QObject):
 
     def _require(self) -> Experiment:
         if self.exp is None:
-            raise ValueError("no experiment is loaded")
+            raise InputError("No experiment is loaded.")
         return self.exp
 
     # ------------------------------------------------------------------ running
@@ -406,26 +451,51 @@ class TrainingWorker(QObject):
 
 
 def boundary_probabilities(exp: Experiment, points: np.ndarray, res: int) -> np.ndarray:
-    """Class probabilities of the network on a grid: (res, res, classes) float32.
+    """Class probabilities of the network on a grid, (res, res, classes) float32: the one rule
+    of :func:`gradlab.figures.boundary_grid.boundary_probabilities`, in the snapshot's dtype."""
+    return _grid_probabilities(exp, points, res).astype(np.float32)
 
-    Softmax of the logits for the cross-entropy loss, the sigmoid for the binary cross-entropy,
-    the raw (clipped) outputs for the squared error.
-    """
-    # a diverging network overflows: the grid then shows NaN (no colour), which is the truth
-    with np.errstate(all="ignore"):
-        out = exp.network.predict(points).astype(np.float64)
-        name = exp.loss.name
-        if name == "softmax_cross_entropy":
-            out -= out.max(axis=1, keepdims=True)
-            np.exp(out, out=out)
-            out /= out.sum(axis=1, keepdims=True)
-        elif name == "bce_with_logits":
-            out = 0.5 * (1.0 + np.tanh(0.5 * out))
-        else:
-            np.clip(out, 0.0, 1.0, out=out)
-        if out.shape[1] == 1:
-            out = np.concatenate([1.0 - out, out], axis=1)
-        return out.reshape(res, res, -1).astype(np.float32)
+
+#: what Run or Step says on a diverged run (the banner offers to continue anyway)
+DIVERGED_HINT = (
+    "The run diverged: press Continue anyway in the banner to train on from its last good "
+    "state, or lower the learning rate and press Reset."
+)
+#: what Run says on a finished run (the window turns Space into "Train N more" first)
+DONE_HINT = "The step budget is reached: Train more (Space) raises it, or press Reset."
+#: what each command was doing, for the sentence of a failure
+_DOING = {
+    "open": "open",
+    "save": "save",
+    "build": "build the experiment",
+    "run": "run",
+    "step": "train",
+    "advance": "train",
+    "continue": "continue",
+    "set_budget": "raise the budget",
+}
+
+
+def failure_sentence(what: str, err: BaseException, args: tuple = ()) -> str:
+    """One sentence for a command that failed (:func:`gradlab.errors.sentence`, with the file
+    named for an open or a save): never a traceback, whatever was raised (MemoryError and
+    RecursionError included)."""
+    from gradlab.fileio import ReadOnlyTarget
+
+    text = sentence(err)
+    target = Path(str(args[0])).name if what in ("open", "save") and args else ""
+    if what == "save" and isinstance(err, ReadOnlyTarget):
+        text = f"Cannot save {target}: it {err.why}"
+    elif what == "save" and isinstance(err, IsADirectoryError):
+        text = f"Cannot save {target}: it is a folder, not a file"
+    elif what == "save" and isinstance(err, OSError):
+        text = f"Cannot save {target}: {(err.strerror or text).rstrip('.')}"
+    elif target and not isinstance(err, InputError):
+        text = f"Cannot {_DOING[what]} {target}: {text}"
+    elif what in ("step", "advance") and not isinstance(err, InputError):
+        text = f"Training stopped: {text}"
+    text = text.strip() or "unexpected error"
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 class _Thread(QThread):

@@ -62,6 +62,18 @@ class Loss:
 
     threshold: ClassVar[float] = 0.0
 
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Class probabilities of ``outputs: (batch, k)`` as float64 ``(batch, max(k, 2))``
+        (what the decision-boundary view and figure colour by). Base rule, for outputs already
+        in [0, 1] (the quadratic cost on sigmoid units): p = clip(o, 0, 1). One output o is
+        the probability of class 1: the columns are (1 - p, p)."""
+        return _two_columns(np.clip(np.asarray(outputs, dtype=np.float64), 0.0, 1.0))
+
+
+def _two_columns(p: np.ndarray) -> np.ndarray:
+    """(batch, 1) probabilities of class 1 -> (batch, 2) columns (1 - p, p); wider unchanged."""
+    return np.concatenate([1.0 - p, p], axis=1) if p.shape[1] == 1 else p
+
 
 def get(name: str, field: str = "loss") -> Loss:
     return REGISTRY.get(name, field)()
@@ -118,6 +130,14 @@ class SoftmaxCrossEntropy(Loss):
         grad /= n
         return loss, grad
 
+    def probabilities(self, outputs):
+        """p = softmax(o) = exp(o - max o) / sum exp(o - max o), row by row."""
+        o = np.array(outputs, dtype=np.float64)
+        o -= o.max(axis=1, keepdims=True)
+        np.exp(o, out=o)
+        o /= o.sum(axis=1, keepdims=True)
+        return _two_columns(o)
+
 
 @REGISTRY.register("mse", "mean_squared_error", "quadratic", "squared_error")
 class MeanSquaredError(Loss):
@@ -169,3 +189,8 @@ class BinaryCrossEntropyWithLogits(Loss):
         s -= t
         s /= n
         return loss, s
+
+    def probabilities(self, outputs):
+        """p = s(o) = 1 / (1 + e^{-o}) = (1 + tanh(o / 2)) / 2 per output (no overflow)."""
+        o = np.asarray(outputs, dtype=np.float64)
+        return _two_columns(0.5 * (1.0 + np.tanh(0.5 * o)))

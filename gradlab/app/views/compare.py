@@ -817,6 +817,21 @@ class CompareView(BaseView):
             self.seed_label.setText(f"Same seed ({sa}): the settings above are the only change.")
             self.seed_label.setStyleSheet(f"color: {t.ok};")
 
+    # ------------------------------------------------------------------ File > Open Sweep
+    def show_sweep(self, panel: QWidget | None) -> None:
+        """Show a loaded sweep's panel (its table and trials, :mod:`gradlab.app.sweep_view`)
+        above the plots, in place of the previous one; None removes it. The sweep's curves are
+        pinned runs like any other."""
+        old = getattr(self, "sweep_panel", None)
+        if old is not None:
+            self.layout().removeWidget(old)
+            old.hide()
+            old.deleteLater()
+        self.sweep_panel = panel
+        if panel is not None:
+            lay = self.layout()
+            lay.insertWidget(lay.indexOf(self.body), panel)
+
     @staticmethod
     def _fit_height(table: QTableWidget) -> None:
         """Make a table as tall as its rows (up to 12), so no blank block follows them."""
