@@ -185,8 +185,9 @@ def test_a_session_whose_data_is_a_fifo_shows_its_history_and_says_why(
         assert "FIFO" in win.banner.text() and "viewed, not resumed" in win.banner.text()
         assert win.run.history.n_probes >= 1  # the history is there to look at
         # the Data panel flags the path (Run is off); a step asked anyway never hangs on the
-        # FIFO: one sentence
-        assert "FIFO" in win.spec_error() and not win.act_run.isEnabled()
+        # FIFO (the panel's data check runs off the UI thread): one sentence
+        qtbot.waitUntil(lambda: "FIFO" in win.spec_error(), timeout=10000)
+        assert not win.act_run.isEnabled()
         win.step_once()
         qtbot.waitUntil(lambda: len(dialogs) == 1, timeout=10000)
         one_sentence(dialogs[0][1], "cannot train", "FIFO")
