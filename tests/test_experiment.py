@@ -25,7 +25,7 @@ def make_spec(**training) -> dict:
         "data": {"name": "spiral", "n": 200},
         "network": {"layers": [{"units": 8, "activation": "tanh"}]},
         "training": {"optimizer": "adam", "lr": 0.01, "batch_size": 16, "steps": 60},
-        "probes": {"every": 5, "jacobian_every": 0, "batch": 64},
+        "probes": {"every": 5, "per_decade": 0, "jacobian_every": 0, "batch": 64},
     }
     spec["training"].update(training)
     return spec

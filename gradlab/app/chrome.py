@@ -18,14 +18,6 @@ from gradlab.app.worker import Snapshot
 from gradlab.experiment import presets
 from gradlab.experiment.spec import fields as F
 
-SPEEDS = [
-    ("Max speed", None),
-    ("1000 steps/s", 1000.0),
-    ("300 steps/s", 300.0),
-    ("100 steps/s", 100.0),
-    ("30 steps/s", 30.0),
-    ("10 steps/s", 10.0),
-]
 HEALTH_KINDS = ("nan", "vanishing", "exploding", "saturation", "dead")
 HEALTH_LABELS = {
     "nan": "diverged (NaN)",
@@ -155,6 +147,8 @@ class WindowChrome:
             tm.addAction(act)
             self.theme_actions[name] = act
         v.addSeparator()
+        self._build_zoom_actions(v)  # (lecture.py)
+        v.addSeparator()
         v.addAction(self.act_live)
         reset_layout = QAction("Reset Layout", self)
         reset_layout.triggered.connect(self._reset_layout)
@@ -198,6 +192,9 @@ class WindowChrome:
                     self.act_redo,
                     self.act_export_fig,
                     self.act_export_data,
+                    self.act_zoom_in,
+                    self.act_zoom_out,
+                    self.act_zoom_reset,
                     self.act_quit,
                 ),
             )
@@ -218,6 +215,7 @@ class WindowChrome:
         for i, name in enumerate(presets.names()):
             self.preset_box.setItemData(i, presets.describe(name), Qt.ItemDataRole.ToolTipRole)
         self.preset_box.setToolTip("Load a preset that reproduces a classic experiment")
+        self.preset_box.setPlaceholderText("custom")  # a spec or session that is no preset
         self.preset_box.activated.connect(lambda i: self.load_preset(self.preset_box.itemText(i)))
         tb.addWidget(self.preset_box)
         tb.addSeparator()
@@ -228,16 +226,7 @@ class WindowChrome:
         self.lr_box.set_value_quietly(self.doc.lr())
         tb.addWidget(self.lr_box)
         tb.addSeparator()
-        self.speed_box = QComboBox(self)
-        for label, value in SPEEDS:
-            self.speed_box.addItem(label, value)
-        self.speed_box.setToolTip(
-            "Slow training down to watch it (the views always get every probe)"
-        )
-        self.speed_box.currentIndexChanged.connect(
-            lambda i: self.worker.post("speed", self.speed_box.itemData(i))
-        )
-        tb.addWidget(self.speed_box)
+        self._build_speed(tb)  # lecture pace, Max speed (lecture.py)
         tb.addSeparator()
         tb.addAction(self.act_pin)
 
@@ -297,7 +286,7 @@ class WindowChrome:
             + (f" / {total:,}" if total else "")
             + f"   epoch {snap.epoch:.2f}"
         )
-        self.lbl_rate.setText(f"{snap.steps_per_sec:,.0f} steps/s" if running else snap.status)
+        self.lbl_rate.setText(self._rate_text(snap))  # achieved, not a burst (lecture.py)
         exp = self.run.experiment if self.run else None
         if exp is not None:
             self.lbl_probe.setText(f"probe every {exp.probe_every} steps")

@@ -34,6 +34,7 @@ from gradlab.app import theme
 from gradlab.app.chrome import WindowChrome
 from gradlab.app.dialogs import EventsDialog, main_window_app
 from gradlab.app.document import Document
+from gradlab.app.lecture import LectureChrome
 from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.session_files import SessionFiles
@@ -51,7 +52,7 @@ __all__ = ["MainWindow", "main_window_app"]
 FRAME_MS = 33
 
 
-class MainWindow(WindowChrome, SessionFiles, QMainWindow):
+class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
 
     @property
@@ -79,6 +80,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         super().__init__()
         self.settings = settings or QSettings("GradLab", "GradLab")
         theme.apply(str(self.settings.value("theme", "light")))
+        self._restore_zoom()
         self.setWindowTitle("GradLab")
         self.resize(1500, 920)
 
@@ -119,6 +121,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self._build_toolbar()
         self._build_statusbar()
         self._restore_layout()
+        self._install_space()
 
         self._rebuild_timer = QTimer(self)
         self._rebuild_timer.setSingleShot(True)
@@ -156,6 +159,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self.views: list[BaseView] = []
         for cls in VIEWS:
             view = cls(self.tabs)
+            view.lazy = True  # its plots are built when it is first shown
             self.views.append(view)
             self.tabs.addTab(view, cls.title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, cls.summary)
@@ -168,6 +172,16 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
+
+    def _sync_preset_box(self, spec: dict) -> None:
+        """The toolbar's Preset box names the preset the document is (none for a custom spec or
+        a session of one: the previous preset's name must not linger)."""
+        name = spec.get("name")
+        index = -1
+        if spec.get("preset") == name and name in presets.names():
+            index = self.preset_box.findText(name)
+        if self.preset_box.currentIndex() != index:
+            self.preset_box.setCurrentIndex(index)
 
     def _build_panels(self) -> None:
         self.panels: list[SpecPanel] = [
@@ -219,6 +233,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
                 panel.set_spec(spec)
         if self.lr_box.value() != self.doc.lr():
             self.lr_box.set_value_quietly(self.doc.lr())
+        self._sync_preset_box(spec)
         self._update_title()
         self._update_actions()
         if source is self.doc:
@@ -341,6 +356,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
                 view.set_model(self.run)
         self.timeline.select_step(None)
         self._drawn = (None, None, None, None)
+        self._pace_new_run()
         self._update_title()
         self._update_actions()
         early, self._early = self._early, None
@@ -560,6 +576,7 @@ class MainWindow(WindowChrome, SessionFiles, QMainWindow):
         self._shut = True
         self.timer.stop()
         self._rebuild_timer.stop()
+        self._remove_space()
         return self.worker.stop()
 
 

@@ -44,7 +44,8 @@ from gradlab.experiment import restore as restoring
 from gradlab.experiment import spec as specs
 from gradlab.experiment.history import History
 from gradlab.experiment.limits import check as check_limits
-from gradlab.experiment.probes import Prober, ProbeRecord
+from gradlab.experiment.probes import Prober, ProbeRecord, log_steps
+from gradlab.experiment.snapshots import WeightHistory, keeps_weights
 from gradlab.experiment.spec import fields, naming
 
 #: evaluation sample sizes (a fixed subset of the training set; the validation set up to this)
@@ -137,6 +138,13 @@ class Experiment:
         self.history = History(self.network.layer_names, p["bins"], probe_capacity=p["capacity"])
         self._prober: Prober | None = None
         self._prober_state: dict | None = None
+        #: the weights at the probes, for the decision boundary of an earlier step (2-D data)
+        self.weights: WeightHistory | None = None
+        if keeps_weights(self.input_dim, self.network.n_params):
+            self.weights = WeightHistory(
+                layers, self.input_dim, self.output_dim, self.seed, s["dtype"],
+                capacity=p["capacity"],
+            )  # fmt: skip
 
         seq = np.random.SeedSequence(self.seed).spawn(4)
         self.rng = np.random.default_rng(seq[0])  # batch order
@@ -150,6 +158,8 @@ class Experiment:
         self.base_lr: float = t["lr"]
         self.lr_changes: list[dict] = []
         self.probe_every = 10 if p["every"] == "auto" else p["every"]
+        #: the log-spaced early probes, besides every ``probe_every`` steps (probes.per_decade)
+        self._log_steps = log_steps(p["per_decade"])
         self.status = "ready"
         self.diverged: dict | None = None
         #: health verdicts (built with the prober: they need the probe batch and the labels)
@@ -330,11 +340,18 @@ class Experiment:
 
     @property
     def epoch_float(self) -> float:
-        n = len(self.data.x_train) if self._dataset is not None else 1
-        return self.epoch + self.pos / max(n, 1)
+        """Epochs trained, with the fraction of the current one. Before the data is rebuilt (a
+        reopened session) its size is unknown: the newest step row's epoch then."""
+        if self._dataset is None:
+            last = self.history.latest_step()
+            if last is not None and last["step"] == self.step_count:
+                return float(last["epoch"])
+            return float(self.epoch)
+        return self.epoch + self.pos / max(len(self._dataset.x_train), 1)
 
     def _probe_due(self, step: int) -> bool:
-        return step % self.probe_every == 0
+        """Probes every ``probe_every`` steps and at the log-spaced early steps."""
+        return step % self.probe_every == 0 or step in self._log_steps
 
     def step(self) -> bool:
         """One training step (one batch). Returns False if it diverged (nothing was updated)."""
@@ -499,6 +516,8 @@ class Experiment:
             self.step_count, self.epoch_float, self.lr, update_norms, scheduled, weight_norms_before
         )
         self.history.append_probe(rec, index)
+        if self.weights is not None:
+            self.weights.add(index, self.step_count, self.network)
         t_jac = rec.extra.get("t_jacobian", 0.0)
         dt = time.perf_counter() - t0 - t_jac
         self._t_probe = dt if self._t_probe == 0 else 0.8 * self._t_probe + 0.2 * dt

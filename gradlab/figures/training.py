@@ -25,6 +25,7 @@ from gradlab.figures._base import (
     probe_row,
     set_log,
 )
+from gradlab.figures.numbers import boundary_probabilities
 
 ACCENT, SECOND = palette.LIGHT.accent, palette.LIGHT.second
 #: step rows read for a curve (a longer history is read at an even stride)
@@ -151,27 +152,6 @@ BOUNDARY_RES = 120
 REGION_STRENGTH = 0.72
 MAX_POINTS = 3000
 
-
-def boundary_probabilities(exp, points: np.ndarray, res: int) -> np.ndarray:
-    """Class probabilities of the network on a grid: (res, res, classes).
-
-    Softmax of the logits for the cross-entropy loss, the sigmoid for the binary cross-entropy,
-    the raw (clipped) outputs for the squared error (the window's rule).
-    """
-    with np.errstate(all="ignore"):
-        out = exp.network.predict(points).astype(np.float64)
-        name = exp.loss.name
-        if name == "softmax_cross_entropy":
-            out -= out.max(axis=1, keepdims=True)
-            np.exp(out, out=out)
-            out /= out.sum(axis=1, keepdims=True)
-        elif name == "bce_with_logits":
-            out = 0.5 * (1.0 + np.tanh(0.5 * out))
-        else:
-            np.clip(out, 0.0, 1.0, out=out)
-        if out.shape[1] == 1:
-            out = np.concatenate([1.0 - out, out], axis=1)
-    return out.reshape(res, res, -1)
 
 
 def boundary_rgb(probs: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ own controls change, never per frame. It shows
   validation loss bold) and each run's speed of learning per layer (Nielsen's ||dL/db|| at the
   last probe, log scale);
 * a table of final metrics and Glorot & Bengio's (2010) Table 1 layout: rows = hidden-layer
-  activation, columns = initialisation, cells = test error % (100 (1 - validation accuracy));
+  activation, columns = initialisation, cells = the validation error % (100 (1 - validation
+  accuracy); the paper's table gives test errors);
 * an A/B comparison of two runs: their per-layer histograms of a chosen quantity at a chosen step
   (all layers overlaid, as in Glorot & Bengio's figures, run A left, run B right), the spec
   settings that differ, and a warning when the seeds differ (then part of the difference is luck).
@@ -47,8 +48,10 @@ from PySide6.QtWidgets import (
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
+from gradlab.app.views.common import legend, new_plot, plain, set_title, side_legend
 from gradlab.experiment.spec.fields import NAMING_KEYS
 from gradlab.experiment.spec.naming import lr_story
+from gradlab.figures.numbers import error_pct, hidden_setting, run_steps, table1
 
 #: one colour per pinned run (Tableau 10), kept by the run for as long as it stays pinned
 RUN_COLORS = theme.CATEGORICAL
@@ -57,7 +60,7 @@ RUN_COLORS = theme.CATEGORICAL
 AB_QUANTITIES = (
     ("act", "activations a = f(z)", "a"),
     ("pre", "pre-activations z", "z"),
-    ("delta", "back-propagated gradients δ = dL/dz", "δ"),
+    ("delta", "back-propagated gradients δ = n·dL/dz", "δ"),
     ("delta_log", "log10 |δ| (back-propagated gradients)", "log10 |δ|"),
     ("wgrad", "weight gradients dL/dW", "dL/dW"),
     ("wgrad_log", "log10 |dL/dW| (weight gradients)", "log10 |dL/dW|"),
@@ -155,52 +158,6 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
-def hidden_setting(spec: dict, key: str) -> str:
-    """The hidden layers' activation or init name (several joined by '/'; 'none' if no hidden
-    layer), in layer order."""
-    layers = spec["network"]["layers"]
-    values: list[str] = []
-    for ly in layers:
-        if ly.get("type", "dense") != "dense" or ly.get("output"):
-            continue
-        v = ly.get(key)
-        name = v if isinstance(v, str) else (v or {}).get("name", "?")
-        if name not in values:
-            values.append(name)
-    return "/".join(values) if values else "none"
-
-
-def error_pct(run: RunModel) -> float:
-    """100 (1 - validation accuracy) at the last evaluation (NaN without one)."""
-    acc = run.final_metrics()["val_acc"]
-    return 100.0 * (1.0 - acc) if math.isfinite(acc) else math.nan
-
-
-def table1(runs: list[RunModel]) -> tuple[list[str], list[str], dict[tuple[str, str], RunModel]]:
-    """Glorot & Bengio's Table 1 layout: (activations, inits, {(activation, init): run}) with
-    the latest pinned run winning a shared cell."""
-    acts: list[str] = []
-    inits: list[str] = []
-    cells: dict[tuple[str, str], RunModel] = {}
-    for run in runs:
-        act, init = hidden_setting(run.spec, "activation"), hidden_setting(run.spec, "init")
-        if act not in acts:
-            acts.append(act)
-        if init not in inits:
-            inits.append(init)
-        cells[(act, init)] = run
-    return acts, inits, cells
-
-
-def run_steps(run: RunModel) -> int:
-    """How many steps the run had trained when it was pinned."""
-    last = run.history.latest_step()
-    if last is not None:
-        return int(last["step"])
-    n = run.history.n_probes
-    return int(run.history.probe_column("step")[-1]) if n else 0
-
-
 def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
     """Ticks for a log10 axis over [lo, hi] (log units): the powers of ten labelled, 2..9
     times them as unlabelled minor ticks (2 and 5 labelled too when fewer than three powers of
@@ -262,9 +219,10 @@ class CompareView(BaseView):
         "pressing Reset, or pin a saved session (File > Compare with Session…). Loss: thin = "
         "every step, bold = validation loss at evaluations. Speed of learning = ||dL/db|| of each "
         "layer at the last probe (Nielsen ch. 5): a line falling towards the first layers means "
-        "the early layers learn slower (vanishing gradients). Table 1 puts the test error "
-        "(100 × (1 − validation accuracy)) in a grid of hidden activation × initialisation, as "
-        "Glorot &amp; Bengio (2010) did; bold = the lowest. A/B: choose two runs, a quantity and "
+        "the early layers learn slower (vanishing gradients). Table 1 puts the validation error "
+        "(100 × (1 − validation accuracy) at the last evaluation) in a grid of hidden activation "
+        "× initialisation, as Glorot &amp; Bengio (2010) did with test errors; bold = the "
+        "lowest. A/B: choose two runs, a quantity and "
         "a step; all layers are overlaid (first hidden = dark, output = yellow) as in their "
         "figures. A fair A/B changes one setting with the same seed."
     )
@@ -308,14 +266,14 @@ class CompareView(BaseView):
         ll.addWidget(QLabel("<b>Final metrics</b> (last evaluation)", left))
         self.metrics = QTableWidget(0, 7, left)
         self.metrics.setHorizontalHeaderLabels(
-            ["run", "steps", "train acc", "val acc", "train loss", "val loss", "test err %"]
+            ["run", "steps", "train acc", "val acc", "train loss", "val loss", "val err %"]
         )
         self._table_style(self.metrics)
         ll.addWidget(self.metrics)
 
         self.t1_title = QLabel(
-            "<b>Test error %</b> by hidden activation (rows) × initialisation (columns), "
-            "as in Glorot &amp; Bengio (2010), Table 1",
+            "<b>Validation error %</b> by hidden activation (rows) × initialisation (columns), "
+            "laid out as Glorot &amp; Bengio's (2010) Table 1 of test errors",
             left,
         )
         self.t1_title.setWordWrap(True)
@@ -332,21 +290,34 @@ class CompareView(BaseView):
         self.canvas.setParent(right)
         right.addWidget(self.canvas)
         t = theme.current()
-        self.p_loss = self.canvas.addPlot(row=0, col=0)
-        self.p_speed = self.canvas.addPlot(row=0, col=1)
-        self.style_plot(self.p_loss, "Loss (thin: every step, bold: validation)", "loss", "step")
-        self.style_plot(
+        self.p_loss = new_plot(self.canvas, 0, 0)
+        self.p_speed = new_plot(self.canvas, 0, 1)
+        self.style_plot(self.p_loss, left="loss", bottom="step")
+        set_title(
+            self.p_loss,
+            "Loss (thin: every step, bold: validation)",
+            "Loss (thin: step, bold: validation)",
+            "Loss",
+        )
+        self.style_plot(self.p_speed, left="||dL/db||", bottom="layer (last = output)")
+        set_title(
             self.p_speed,
             "Speed of learning ||dL/db|| per layer, last probe",
-            "||dL/db||",
-            "layer (1 = first hidden, last = output)",
+            "Speed of learning ||dL/db||, last probe",
+            "Speed of learning",
         )
         for p in (self.p_loss, self.p_speed):
             p.setLogMode(y=True)
-            p.getAxis("left").enableAutoSIPrefix(False)
             p.disableAutoRange()
-        self.loss_legend = self.p_loss.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.loss_legend.setBrush(pg.mkBrush((*QColor(t.background).getRgb()[:3], 200)))
+        # the runs' key below the plots, never on the curves
+        self.loss_legend = legend(columns=2)
+        self.canvas.addItem(self.loss_legend, row=1, col=0, colspan=2)
+        self.loss_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        # re-downsample the thin curves at the plot's new width (else a sawtooth, see
+        # common.keep_downsampling_fresh)
+        self.p_loss.vb.sigResized.connect(
+            lambda *_a: [thin.viewRangeChanged() for thin, _bold in self.loss_items]
+        )
 
         ab = QWidget(right)
         self.ab_panel = ab
@@ -390,15 +361,15 @@ class CompareView(BaseView):
         al.addWidget(self.seed_label)
         self.ab_canvas = pg.GraphicsLayoutWidget(ab)
         self.ab_canvas.ci.setContentsMargins(4, 4, 4, 4)
-        self.p_a = self.ab_canvas.addPlot(row=0, col=0)
-        self.p_b = self.ab_canvas.addPlot(row=0, col=1)
+        self.p_a = new_plot(self.ab_canvas, 0, 0)
+        self.p_b = new_plot(self.ab_canvas, 0, 1)
         for p in (self.p_a, self.p_b):
             self.style_plot(p, " ", "fraction of values", "")
-            p.getAxis("left").enableAutoSIPrefix(False)
             p.disableAutoRange()
         self.p_b.setXLink(self.p_a)
         self.p_b.setYLink(self.p_a)
-        self.ab_legend = self.p_b.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.ab_legend = legend(columns=1)
+        side_legend(self.ab_canvas, self.ab_legend, row=0, col=2)
         al.addWidget(self.ab_canvas, 1)
         right.addWidget(ab)
         right.setStretchFactor(0, 4)
@@ -573,7 +544,7 @@ class CompareView(BaseView):
                 if (hidden_setting(r.spec, "activation"), hidden_setting(r.spec, "init"))
                 == (act, init)
             ]
-            tip = f"{run.name}: test error {err:.2f}% at step {run_steps(run):,}"
+            tip = f"{run.name}: validation error {err:.2f}% at step {run_steps(run):,}"
             if not math.isfinite(err):
                 tip = f"{run.name}: no validation accuracy (no validation set, or not evaluated)"
             if len(sharing) > 1:
@@ -594,7 +565,7 @@ class CompareView(BaseView):
         for p in (self.p_loss, self.p_speed):
             p.clear()
         self.loss_legend.clear()
-        self.loss_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.loss_items = []
         self.speed_items: list[pg.PlotDataItem] = []
         xs, ys, max_l = [], [], 1
         ys_speed = []
@@ -604,7 +575,9 @@ class CompareView(BaseView):
             e = run.history.evals()
             thin_c = QColor(c)
             thin_c.setAlpha(80)
-            thin = self.p_loss.plot(s["step"], _positive(s["loss"]), pen=pg.mkPen(thin_c, width=1))
+            thin = self.p_loss.plot(
+                s["step"], _positive(s["loss"]), pen=pg.mkPen(thin_c, width=theme.px(1))
+            )
             thin.setDownsampling(auto=True, method="peak")
             thin.setClipToView(True)
             val = _positive(e["val_loss"])
@@ -614,9 +587,9 @@ class CompareView(BaseView):
             bold = self.p_loss.plot(
                 e["step"],
                 val,
-                pen=pg.mkPen(c, width=3),
+                pen=pg.mkPen(c, width=theme.px(3)),
                 symbol="o",
-                symbolSize=5,
+                symbolSize=theme.px(5),
                 symbolBrush=c,
                 symbolPen=None,
                 name=run.name + ("" if which == "validation" else f" ({which})"),
@@ -634,9 +607,9 @@ class CompareView(BaseView):
             sp = self.p_speed.plot(
                 np.arange(1, L + 1),
                 _positive(bg),
-                pen=pg.mkPen(c, width=2),
+                pen=pg.mkPen(c, width=theme.px(2)),
                 symbol="o",
-                symbolSize=7,
+                symbolSize=theme.px(7),
                 symbolBrush=c,
                 symbolPen=pg.mkPen(t.background),
             )
@@ -713,7 +686,6 @@ class CompareView(BaseView):
         return pick(self.combo_a), pick(self.combo_b)
 
     def _draw_ab(self, *_args) -> None:
-        t = theme.current()
         a, b = self.ab_runs()
         for p in (self.p_a, self.p_b):
             p.clear()
@@ -737,7 +709,7 @@ class CompareView(BaseView):
             )
             self.seed_label.setText("")
             for p in (self.p_a, self.p_b):
-                p.setTitle(" ")
+                set_title(p, " ", size=9)
             return
         self._show_diff(a, b)
         q = self.combo_q.currentData()
@@ -747,7 +719,7 @@ class CompareView(BaseView):
         for side, run, plot in (("A", a, self.p_a), ("B", b, self.p_b)):
             plot.setLabel("bottom", xlabel)
             if not run.history.n_probes:
-                plot.setTitle(f"{side}: {run.name}: no probes", color=t.foreground, size="9pt")
+                set_title(plot, f"{side}: {plain(run.name)}: no probes", size=9)
                 continue
             i = run.history.probe_index_at(step)
             rec = run.history.probe(i)
@@ -768,17 +740,19 @@ class CompareView(BaseView):
                     edges,
                     frac,
                     stepMode="center",
-                    pen=pg.mkPen(colors[l], width=2),
+                    pen=pg.mkPen(colors[l], width=theme.px(2)),
                     name=(run.layer_labels[l] if side == "B" else None),
                 )
                 self.ab_items[side].append(item)
                 ymax = max(ymax, float(frac.max()) if frac.size else 0.0)
             c = self.color(run)
-            plot.setTitle(
-                f"<span style='color:{c.name()}'>■</span> {side}: {run.name} · probe at step "
-                f"{int(rec['step']):,}",
-                color=t.foreground,
-                size="9pt",
+            mark = f"<span style='color:{c.name()}'>■</span> {side}"
+            set_title(
+                plot,
+                f"{mark}: {plain(run.name)} · probe at step {int(rec['step']):,}",
+                f"{mark}: {plain(run.name)} · step {int(rec['step']):,}",
+                f"{mark}, step {int(rec['step']):,}",
+                size=9,
             )
         if math.isfinite(lo_all) and hi_all > lo_all:
             pad = 0.05 * (hi_all - lo_all)
@@ -833,7 +807,7 @@ class CompareView(BaseView):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         table.setAlternatingRowColors(True)
-        table.verticalHeader().setDefaultSectionSize(22)
+        table.verticalHeader().setDefaultSectionSize(round(theme.line_height(9) * 1.6))
         table.horizontalHeader().setHighlightSections(False)
 
 

@@ -13,9 +13,15 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-#: head-room of a step axis when a run without a step budget outgrows it: doubling keeps the
-#: re-ranges (each re-lays out the axes of every plot, ~60 ms for all views) logarithmically rare
-STEP_HEADROOM = 1.0
+#: head-room of a step axis while a run trains: the data fill at least 1/(1 + headroom) of it,
+#: and a re-range (each re-lays out the axes, ~60 ms for all views) comes at every 1.5x growth
+STEP_HEADROOM = 0.5
+
+
+def is_live(model) -> bool:
+    """Whether the run is training now (its step axes grow; a frozen run's fit its steps)."""
+    exp = getattr(model, "experiment", None)
+    return exp is not None and exp.status == "running"
 
 
 class GrowingRange:
@@ -49,16 +55,27 @@ class GrowingRange:
     def reset(self) -> None:
         self.lo = self.hi = None
 
-    def fit_steps(self, lo: float, last: float, total: int | None) -> bool:
-        """A step axis: exactly [lo, total] while a run with a step budget stays within it,
-        otherwise growing with head-room from [lo, last]."""
-        if total and last <= total:
-            if (self.lo, self.hi) == (lo, float(total)):
+    def fit_steps(self, lo: float, last: float, total: int | None, live: bool = True) -> bool:
+        """A step axis that follows the data: while the run trains, [lo, last] with head-room
+        (never past the step budget ``total``), grown 1.5x when outgrown; a run at rest fits
+        [lo, last] exactly (a finished or reopened run shows its steps, not its budget)."""
+        last = max(float(last), lo + 1.0)
+        if not live:
+            want = (lo, last)
+        else:
+            inside = self.lo == lo and self.hi is not None and last <= self.hi
+            loose = self.hi is not None and self.hi - lo > (1 + 2 * self.headroom) * (last - lo)
+            if inside and not loose:
                 return False
-            self.lo, self.hi = lo, float(total)
-            self.plot.setXRange(lo, float(total), padding=0)
-            return True
-        return self.fit((lo, max(last, lo + 10.0)))
+            hi = lo + (last - lo) * (1 + self.headroom)
+            if total and last <= total:
+                hi = min(hi, float(total))
+            want = (lo, max(hi, last, lo + 10.0))
+        if (self.lo, self.hi) == want:
+            return False
+        self.lo, self.hi = want
+        self.plot.setXRange(*want, padding=0)
+        return True
 
     def fit(self, values: np.ndarray | tuple[float, float]) -> bool:
         """Make the axis hold ``values`` (array, or (min, max)); True if the range changed."""
