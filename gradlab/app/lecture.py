@@ -284,10 +284,9 @@ class LectureChrome:
         rate = self.steps_per_second()
         self.worker.post("speed", rate)
         self._rate_meter.reset()
-        label = (
-            f"Lecture pace ({rate:,.3g} steps/s)" if self.speed_setting == "lecture"
-            else "Lecture pace"
-        )  # fmt: skip
+        label = "Lecture pace"
+        if self.speed_setting == "lecture":
+            label += f" ({rate:,.0f} steps/s)" if rate >= 10 else f" ({rate:.2g} steps/s)"
         self.speed_box.setItemText(0, label if self.run is not None else "Lecture pace")
 
     def _pace_new_run(self) -> None:

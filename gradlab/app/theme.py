@@ -110,7 +110,7 @@ def pt(size: float) -> str:
 
 def px(n: float) -> int:
     """A length in pixels (a pen width, a marker, an axis width), zoomed; at least 1."""
-    return max(1, round(n * _zoom))
+    return max(1, int(n * _zoom + 0.5))
 
 
 def font(size: float, bold: bool = False) -> QFont:

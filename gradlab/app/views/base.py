@@ -36,7 +36,13 @@ from PySide6.QtWidgets import (
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
-from gradlab.app.views.common import AXIS_WIDTH, set_title, style_axes, title_spans_plot
+from gradlab.app.views.common import (
+    AXIS_WIDTH,
+    no_index,
+    set_title,
+    style_axes,
+    title_spans_plot,
+)
 
 
 class HelpBar(QWidget):
@@ -100,6 +106,7 @@ class BaseView(QWidget):
         self.warning.hide()
         lay.addWidget(self.warning)
         self.canvas = pg.GraphicsLayoutWidget(self)
+        no_index(self.canvas)
         self.canvas.ci.setContentsMargins(4, 4, 4, 4)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         lay.addWidget(self.canvas, 1)

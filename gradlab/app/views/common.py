@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QSizePolicy
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
@@ -144,6 +144,13 @@ class LayerAxis(TidyAxis):
     def __init__(self, orientation: str = "bottom", **kw):
         super().__init__(orientation, **kw)
         self.labels: list[str] = []
+        # the first and last labels sit half a layer from the ends: let them overhang a little
+        self.overhang = theme.px(12)
+
+    def boundingRect(self):
+        rect = super().boundingRect()
+        m = self.overhang
+        return rect.adjusted(-m, 0, m, 0) if self.orientation == "bottom" else rect
 
     def set_layers(self, labels: Sequence[str]) -> None:
         self.labels = list(labels)
@@ -212,6 +219,14 @@ def grid_color(strength: float = 0.10) -> QColor:
     fg, bg = QColor(t.foreground), QColor(t.background)
     mix = [round(strength * a + (1 - strength) * b) for a, b in zip(fg.getRgb(), bg.getRgb())]
     return QColor(*mix[:3])
+
+
+def no_index(canvas: pg.GraphicsView) -> pg.GraphicsView:
+    """No spatial index in the canvas's scene: its items move and change size every frame (the
+    case Qt's documentation gives for NoIndex), and a stale BSP tree crashed Qt's paint after
+    a view's items were reused for a new run."""
+    canvas.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+    return canvas
 
 
 class LazyMenuViewBox(pg.ViewBox):
@@ -427,13 +442,40 @@ def title_text(plot: pg.PlotItem) -> str:
     return label.text if label.isVisible() else ""
 
 
-def header(canvas: pg.GraphicsLayoutWidget, colspan: int) -> pg.LabelItem:
-    """A one-line header across the top of a view's canvas (set its wordings with
+def header(canvas: pg.GraphicsLayoutWidget, colspan: int, row: int = 0,
+           size: float = TITLE_PT) -> pg.LabelItem:  # fmt: skip
+    """A one-line header across a view's canvas (the top row by default; set its wordings with
     ``header.set_variants(long, ..., short)``)."""
     label = pg.LabelItem("", color=theme.current().foreground, justify="left")
-    fit_label(label, TITLE_PT, justify="left")
-    canvas.addItem(label, row=0, col=0, colspan=colspan)
+    fit_label(label, size, justify="left")
+    canvas.addItem(label, row=row, col=0, colspan=colspan)
     return label
+
+
+def layer_key(model: RunModel, layers: Sequence[int] | None = None, extra: str = "") -> list[str]:
+    """Wordings (longest first) of a one-line key of the layer colours, for a :func:`header`
+    row: a legend that never sits on the data and never runs off a small cell, whatever the
+    number of layers. ``extra`` (e.g. what the line styles mean) follows each wording."""
+    colors = theme.layer_colors(model.n_layers)
+    names = layer_names(model)
+    labels = model.layer_labels
+    idx = list(range(model.n_layers)) if layers is None else list(layers)
+    bar = "&#9644;"
+    tail = f"&nbsp;&nbsp; {extra}" if extra else ""
+    out = [
+        "&nbsp; ".join(f"{swatch(colors[i], bar)} {names[i]}" for i in idx) + tail,
+        "layer " + " ".join(f"{swatch(colors[i])}{labels[i]}" for i in idx) + tail,
+    ]
+    if len(idx) > 2:
+        first, last = idx[0], idx[-1]
+        out.append(
+            f"layer {swatch(colors[first])}{labels[first]} "
+            + "".join(swatch(colors[i]) for i in idx[1:-1])
+            + f" {swatch(colors[last])}{labels[last]}" + tail
+        )
+    if extra:
+        out += [o.removesuffix(tail) for o in out[1:]]
+    return out
 
 
 def plain(text: str) -> str:

@@ -48,7 +48,15 @@ from PySide6.QtWidgets import (
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
-from gradlab.app.views.common import legend, new_plot, plain, set_title, side_legend
+from gradlab.app.views.common import (
+    header,
+    legend,
+    new_plot,
+    no_index,
+    plain,
+    set_title,
+    swatch,
+)
 from gradlab.experiment.spec.fields import NAMING_KEYS
 from gradlab.experiment.spec.naming import lr_story
 from gradlab.figures.numbers import error_pct, hidden_setting, run_steps, table1
@@ -359,17 +367,17 @@ class CompareView(BaseView):
         self.seed_label = QLabel(ab)
         self.seed_label.setWordWrap(True)
         al.addWidget(self.seed_label)
-        self.ab_canvas = pg.GraphicsLayoutWidget(ab)
+        self.ab_canvas = no_index(pg.GraphicsLayoutWidget(ab))
         self.ab_canvas.ci.setContentsMargins(4, 4, 4, 4)
-        self.p_a = new_plot(self.ab_canvas, 0, 0)
-        self.p_b = new_plot(self.ab_canvas, 0, 1)
+        # the layers' colour ramp, one line above the two plots (a legend would sit on them)
+        self.ab_key = header(self.ab_canvas, 2, size=9)
+        self.p_a = new_plot(self.ab_canvas, 1, 0)
+        self.p_b = new_plot(self.ab_canvas, 1, 1)
         for p in (self.p_a, self.p_b):
             self.style_plot(p, " ", "fraction of values", "")
             p.disableAutoRange()
         self.p_b.setXLink(self.p_a)
         self.p_b.setYLink(self.p_a)
-        self.ab_legend = legend(columns=1)
-        side_legend(self.ab_canvas, self.ab_legend, row=0, col=2)
         al.addWidget(self.ab_canvas, 1)
         right.addWidget(ab)
         right.setStretchFactor(0, 4)
@@ -689,7 +697,6 @@ class CompareView(BaseView):
         a, b = self.ab_runs()
         for p in (self.p_a, self.p_b):
             p.clear()
-        self.ab_legend.clear()
         self.ab_items: dict[str, list[pg.PlotDataItem]] = {"A": [], "B": []}
         two = a is not None and b is not None and len(self.runs) >= 2
         self.ab_controls.setVisible(two)
@@ -712,6 +719,14 @@ class CompareView(BaseView):
                 set_title(p, " ", size=9)
             return
         self._show_diff(a, b)
+        ramp = theme.layer_colors(5)
+        self.ab_key.set_variants(
+            f"layers: {swatch(ramp[0], '&#9644;')} first hidden "
+            + "".join(swatch(col, "&#9644;") for col in ramp[1:-1])
+            + f" {swatch(ramp[-1], '&#9644;')} output (each run's own ramp), all overlaid",
+            f"{swatch(ramp[0])} first hidden … {swatch(ramp[-1])} output",
+            f"{swatch(ramp[0])} 1 … {swatch(ramp[-1])} out",
+        )
         q = self.combo_q.currentData()
         xlabel = next(x for k, _, x in AB_QUANTITIES if k == q)
         step = self.step_box.value()

@@ -22,13 +22,12 @@ from gradlab.app.views.common import (
     ReusesItems,
     grid_shape,
     header,
+    layer_key,
     layer_names,
     layer_pen,
-    legend,
     new_plot,
     normalise,
     set_title,
-    side_legend,
     swatch,
 )
 from gradlab.app.views.ranges import GrowingRange
@@ -107,7 +106,6 @@ class DistributionsView(ReusesItems, BaseView):
         self.plots: list[pg.PlotItem] = []
         #: the plot each layer is drawn on (overlay: the hidden plot or the output's)
         self.plot_of: list[pg.PlotItem] = []
-        self.legend: pg.LegendItem | None = None
         self._on_quantity()
 
     # ------------------------------------------------------------------ options
@@ -168,19 +166,19 @@ class DistributionsView(ReusesItems, BaseView):
         logy = self.logy_box.isChecked()
         c = self.canvas
         self.curves, self.plots, self.plot_of = [], [], []
-        self.legend = None
         if not self.multiples:
             self.header = header(c, 2)
-            hidden = new_plot(c, 1, 0, rowspan=2 if L > 1 else 1)
+            # the key: one line under the header, never on the curves nor off a small cell
+            self.key = header(c, 2, row=1, size=9)
+            self.key.set_variants(*layer_key(model))
+            hidden = new_plot(c, 2, 0)
             self.plots.append(hidden)
             out = None
             if L > 1:
-                # the output layer on axes of its own, under the legend
+                # the output layer on axes of its own, beside the hidden layers' shared bins
                 out = new_plot(c, 2, 1, left_width=48)
                 c.ci.layout.setColumnStretchFactor(0, 3)
                 c.ci.layout.setColumnStretchFactor(1, 1)
-                c.ci.layout.setRowStretchFactor(1, 1)
-                c.ci.layout.setRowStretchFactor(2, 1)
                 set_title(
                     out, f"{swatch(colors[-1])} output layer (its own bins)",
                     f"{swatch(colors[-1])} output layer", f"{swatch(colors[-1])} output",
@@ -191,11 +189,6 @@ class DistributionsView(ReusesItems, BaseView):
                 curve = on.plot(stepMode="center", pen=layer_pen(colors[i], 2), name=names[i])
                 self.curves.append(curve)
                 self.plot_of.append(on)
-            # the legend sits beside the plot, never over the curves
-            self.legend = legend(columns=1 if L <= 12 else 2)
-            for curve, name in zip(self.curves, names):
-                self.legend.addItem(curve, name)
-            side_legend(c, self.legend, row=1, col=1)
         else:
             _rows, cols = grid_shape(L)
             self.header = header(c, cols)

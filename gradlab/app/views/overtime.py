@@ -34,12 +34,11 @@ from gradlab.app.views.common import (
     describe,
     grid_shape,
     header,
+    layer_key,
     layer_names,
-    legend,
     new_plot,
     plain,
     set_title,
-    side_legend,
     swatch,
 )
 from gradlab.app.views.profile import positive
@@ -152,10 +151,9 @@ class OverTimeView(ReusesItems, BaseView):
     key = "over_time"
     title = "Over time"
     summary = (
-        "<b>Over time</b>: a layer-wise statistic at every probe, in the layer colours (dark = "
-        "first hidden layer, bright = output): the activations' mean with their 2nd and 98th "
-        "percentiles (Glorot &amp; Bengio figs. 2-4), the speed of learning, the weight-gradient "
-        "std, the update/weight ratio or the Jacobian's mean singular value."
+        "<b>Over time</b>: one layer-wise statistic at every probe, dark = first hidden layer, "
+        "bright = output; by default the activations' mean and 2nd / 98th percentiles (Glorot "
+        "&amp; Bengio figs. 2-4)."
     )
     details = (
         "Every statistic is measured at the probes, on a fixed probe batch (every unit of every "
@@ -263,15 +261,16 @@ class OverTimeView(ReusesItems, BaseView):
         layers = self.shown_layers(model)
         self.panels, self.plots, self.cursor = [], [], []
         stats = list(STATISTICS) if self.stat == "all" else [self.stat]
+        styles = "bold: mean, dotted: 2nd and 98th percentiles"
         if self.stat == "all":
-            self.header = header(c, 2)
-            cells = [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0)]
+            self.header = header(c, 3)
+            key = header(c, 3, row=1, size=9)
+            key.set_variants(*layer_key(model, layers, styles))
+            cells = [(2, 0), (2, 1), (2, 2), (3, 0), (3, 1)]
             for stat, (r, k) in zip(stats, cells):
                 self.panels.append(_Panel(new_plot(c, r, k), stat, layers))
             for p in self.panels:
                 set_title(p.plot, *STATISTICS[p.stat][1])
-            key = self._legend(model, layers, colors, names, columns=2)
-            side_legend(c, key, row=3, col=1)
         elif self.multiples(model):
             _rows, cols = grid_shape(len(layers))
             self.header = header(c, cols)
@@ -281,12 +280,11 @@ class OverTimeView(ReusesItems, BaseView):
                 set_title(p, f"{swatch(colors[i])} {names[i]}", size=9)
                 self.panels.append(_Panel(p, self.stat, [i]))
         else:
-            self.header = header(c, 2)
-            self.panels.append(_Panel(new_plot(c, 1, 0), self.stat, layers))
+            self.header = header(c, 1)
+            key = header(c, 1, row=1, size=9)
+            key.set_variants(*layer_key(model, layers, styles if self.stat == "act" else ""))
+            self.panels.append(_Panel(new_plot(c, 2, 0), self.stat, layers))
             set_title(self.panels[0].plot, *STATISTICS[self.stat][1])
-            c.ci.layout.setColumnStretchFactor(0, 1)
-            key = self._legend(model, layers, colors, names, columns=1 if len(layers) <= 12 else 2)
-            side_legend(c, key, row=1, col=1)
         self.plots = [p.plot for p in self.panels]
         first = self.plots[0]
         for n, panel in enumerate(self.panels):
@@ -328,9 +326,9 @@ class OverTimeView(ReusesItems, BaseView):
 
     def _label_bottoms(self) -> None:
         n = len(self.plots)
-        cols = 2 if self.stat == "all" else self._cols()
+        cols = 3 if self.stat == "all" else self._cols()
         for j, p in enumerate(self.plots):
-            last_row = j + cols >= n or (self.stat == "all" and j >= n - 2)
+            last_row = j + cols >= n or (self.stat == "all" and j >= 2)
             p.setLabel("bottom", "step" if last_row else None)
 
     def _items(self, p: pg.PlotItem, stat: str, color: QColor) -> list[pg.GraphicsObject]:
@@ -376,18 +374,6 @@ class OverTimeView(ReusesItems, BaseView):
         elif stat == "act":
             p.addItem(pg.InfiniteLine(pos=0.0, angle=0, movable=False, pen=pen), ignoreBounds=True)
 
-    def _legend(self, model, layers, colors, names, columns: int) -> pg.LegendItem:
-        key = legend(columns)
-        for i in layers:
-            sample = pg.PlotDataItem(pen=pg.mkPen(colors[i], width=theme.px(2)))
-            key.addItem(sample, names[i])
-        if self.stat in ("act", "all"):
-            muted = QColor(theme.current().muted)
-            key.addItem(pg.PlotDataItem(pen=pg.mkPen(muted, width=theme.px(2))), "mean")
-            dotted = pg.mkPen(muted, width=theme.px(1), style=Qt.PenStyle.DotLine)
-            key.addItem(pg.PlotDataItem(pen=dotted), "2nd, 98th pct.")
-        return key
-
     # ------------------------------------------------------------------ drawing
     def draw(self, model: RunModel, row: int | None) -> None:
         h = model.history
@@ -417,8 +403,8 @@ class OverTimeView(ReusesItems, BaseView):
             col = STATISTICS[stat][4]
             if stat == "jac":
                 jac = s[col]
-                rows = np.isfinite(jac).any(axis=1)  # measured every few probes only
                 for i, (item,) in panel.items.items():
+                    rows = np.isfinite(jac[:, i])  # measured every few probes only
                     item.setData(x[rows], jac[rows, i])
                 panel.y.fit(jac[:, panel.layers])
             elif stat == "act":
@@ -454,7 +440,7 @@ class OverTimeView(ReusesItems, BaseView):
         what = "all five statistics" if self.stat == "all" else STATISTICS[self.stat][1][-2]
         probes = f"{n} probes, steps 0-{int(last):,}"
         key = ""
-        if self.stat == "act" and len(self.panels) > 1:
+        if self.stat == "act" and len(self.panels) > 1:  # (one plot: the key row says it)
             key = "&nbsp;&nbsp;bold: mean, dotted: 2nd and 98th percentiles"
         self.header.set_variants(
             f"<b>Over time</b>: {what}, {probes}{key}&nbsp;&nbsp;"
