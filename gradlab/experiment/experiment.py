@@ -391,12 +391,14 @@ class Experiment:
         total = self.total_steps
         probe_next = self._probe_due(next_step) or next_step == total
         before = {w: net.params[w].copy() for w in self.weight_names} if probe_next else None
-        # CS231n's update ratio divides by the weights before the update
-        before_norms = (
-            {w.split(".")[0]: float(np.linalg.norm(before[w])) for w in self.weight_names}
-            if probe_next
-            else None
-        )
+        # CS231n's update ratio divides by the weights before the update (a run on its way to
+        # diverge may overflow them: that is for the probe to report, not for numpy to warn)
+        with np.errstate(all="ignore"):
+            before_norms = (
+                {w.split(".")[0]: float(np.linalg.norm(before[w])) for w in self.weight_names}
+                if probe_next
+                else None
+            )
         self.optimizer.step(net.params, net.grads)
         if t["max_norm"] is not None:
             regularization.apply_max_norm(net.params, t["max_norm"], self.weight_names)
@@ -405,10 +407,11 @@ class Experiment:
         dt = time.perf_counter() - t0
         self._t_step = dt if self._t_step == 0 else 0.95 * self._t_step + 0.05 * dt
         if probe_next:
-            norms = {
-                w.split(".")[0]: float(np.linalg.norm(net.params[w] - before[w]))
-                for w in self.weight_names
-            }
+            with np.errstate(all="ignore"):
+                norms = {
+                    w.split(".")[0]: float(np.linalg.norm(net.params[w] - before[w]))
+                    for w in self.weight_names
+                }
             self._probe(norms, weight_norms_before=before_norms)
         if next_step % self.eval_every == 0 or next_step == total:
             self._evaluate_and_record()

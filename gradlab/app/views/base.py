@@ -39,6 +39,7 @@ from gradlab.app.model import RunModel
 from gradlab.app.views.common import (
     AXIS_WIDTH,
     no_index,
+    refit_labels,
     set_title,
     style_axes,
     title_spans_plot,
@@ -171,6 +172,7 @@ class BaseView(QWidget):
         super().showEvent(event)
         if self._stale and self.model is not None:
             self.refresh(self.row)
+        refit_labels(self.canvas)
 
     def figure_widget(self) -> QWidget:
         """The widget an exported figure shows (by default the plot canvas)."""

@@ -319,8 +319,9 @@ def _choose(label: pg.LabelItem) -> None:
     avail = label.size().width()
     variants = label._variants
     chosen = variants[-1]
-    if avail <= 1:
-        chosen = variants[0]
+    scene = label.scene()
+    if avail <= 1 or scene is None or not any(v.isVisible() for v in scene.views()):
+        chosen = variants[0]  # not laid out on screen yet: the full wording (refit when shown)
     else:
         for v in variants:
             if _measure(label, v) <= avail - 2:
@@ -406,6 +407,13 @@ def shrinkable(label: pg.LabelItem) -> pg.LabelItem:
     if not hasattr(label, "_variants"):
         fit_label(label)
     return label
+
+
+def refit_labels(canvas: pg.GraphicsView) -> None:
+    """Choose again the wordings of the canvas's titles and headers (it was just shown)."""
+    for item in canvas.scene().items():
+        if hasattr(item, "_variants"):
+            _choose(item)
 
 
 def title_spans_plot(plot: pg.PlotItem) -> None:

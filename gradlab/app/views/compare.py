@@ -602,6 +602,7 @@ class CompareView(BaseView):
                 symbolPen=None,
                 name=run.name + ("" if which == "validation" else f" ({which})"),
             )
+            self.loss_legend.addItem(bold, bold.name())
             self.loss_items.append((thin, bold))
             xs += [s["step"], e["step"]]
             ys += [s["loss"][-20000:], e["val_loss"], e["train_loss"]]

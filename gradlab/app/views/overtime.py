@@ -295,9 +295,8 @@ class OverTimeView(ReusesItems, BaseView):
             p.disableAutoRange()
             p.setLabel("left", ylabel if (self.stat == "all" or n % self._cols() == 0) else None)
             if p is not first:
-                p.setXLink(first)
-                if self.stat != "all":
-                    p.setYLink(first)  # small multiples share both axes
+                p.setXLink(first)  # (y: each gets the same range; a link would follow the
+                # plots' pixel heights, which differ by the bottom row's axis title)
             for i in panel.layers:
                 panel.items[i] = self._items(p, panel.stat, colors[i])
             self._reference_lines(p, panel.stat)
@@ -312,11 +311,6 @@ class OverTimeView(ReusesItems, BaseView):
             self.cursor.append(cur)
         self._label_bottoms()
         self.x_range = GrowingRange(first, "x", headroom=STEP_HEADROOM, pad=0.0)
-        if self.stat != "all" and len(self.panels) > 1:
-            # linked y axes: one range over every layer's values
-            shared = self.panels[0].y
-            for panel in self.panels[1:]:
-                panel.y = shared
         self._reset_state()
 
     def _cols(self) -> int:
@@ -398,37 +392,30 @@ class OverTimeView(ReusesItems, BaseView):
         s = model.history.probe_stats(COLUMNS)
         keep = _every(len(x), MAX_POINTS)  # a long history is thinned evenly for drawing
         xs = x[keep]
+        shared = self.stat != "all" and len(self.panels) > 1  # small multiples: one y range
+        every = [i for p in self.panels for i in p.layers]
         for panel in self.panels:
             stat = panel.stat
             col = STATISTICS[stat][4]
+            k = every if shared else panel.layers
             if stat == "jac":
                 jac = s[col]
                 for i, (item,) in panel.items.items():
                     rows = np.isfinite(jac[:, i])  # measured every few probes only
                     item.setData(x[rows], jac[rows, i])
-                panel.y.fit(jac[:, panel.layers])
+                panel.y.fit(jac[:, k])
             elif stat == "act":
                 for i, (mean, lo, hi) in panel.items.items():
                     mean.setData(xs, s["act_mean"][keep, i])
                     lo.setData(xs, s["act_p02"][keep, i])
                     hi.setData(xs, s["act_p98"][keep, i])
-                k = panel.layers
                 panel.y.fit(np.concatenate([s["act_p02"][:, k].ravel(),
                                             s["act_p98"][:, k].ravel()]))  # fmt: skip
             else:
                 v = log10_positive(s[col][keep])
                 for i, (curve,) in panel.items.items():
                     curve.setData(xs, v[:, i])
-                panel.y.fit(s[col][:, panel.layers])
-        if self.stat != "all" and len(self.panels) > 1:
-            # the shared range: every layer shown
-            shared = self.panels[0]
-            layers = [i for p in self.panels for i in p.layers]
-            if self.stat == "act":
-                shared.y.fit(np.concatenate([s["act_p02"][:, layers].ravel(),
-                                             s["act_p98"][:, layers].ravel()]))  # fmt: skip
-            else:
-                shared.y.fit(s[STATISTICS[self.stat][4]][:, layers])
+                panel.y.fit(s[col][:, k])
         exp = model.experiment
         total = exp.total_steps if exp is not None and exp.data_error is None else None
         last = float(x[-1])

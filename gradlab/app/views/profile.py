@@ -368,6 +368,6 @@ class ProfileView(ReusesItems, BaseView):
                 f"Jacobian mean singular value (step {jac_step:,})",
                 f"Jacobian mean σ (step {jac_step:,})",
                 f"Jacobian σ, step {jac_step:,}",
-                "Jacobian mean σ",
+                f"σ, step {jac_step:,}",
             )
         set_title(self.plots[5], *variants)
