@@ -273,6 +273,7 @@ class WindowChrome:
             view.retheme()
         self._drawn = (None, None, None, None)
         self._tick(force=True)
+        self._start_prebuild()  # the hidden views, in idle time
 
     def _update_status(self, snap: Snapshot) -> None:
         if snap is self._status_of:

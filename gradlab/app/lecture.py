@@ -199,6 +199,7 @@ class LectureChrome:
             view.retheme()
         self._drawn = (None, None, None, None)
         self._tick(force=True)
+        self._start_prebuild()
         self.statusBar().showMessage(f"Zoom {round(factor * 100)}%", 2000)
 
     # ------------------------------------------------------------------ Space

@@ -17,7 +17,7 @@ import copy
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QEventLoop, QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -39,7 +39,7 @@ from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.session_files import SessionFiles
 from gradlab.app.timeline import TimelineBar
-from gradlab.app.views import VIEWS, BaseView, CompareView
+from gradlab.app.views import VIEWS, BaseView, CompareView, DashboardView
 from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
 from gradlab.errors import SessionError
@@ -50,10 +50,17 @@ from gradlab.experiment.spec import naming
 __all__ = ["MainWindow", "main_window_app"]
 
 FRAME_MS = 33
+#: ms between two steps of building a hidden view (a step creates one plot, ~20 ms)
+PREBUILD_MS = 40
 
 
 class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
+
+    #: False until the window is first painted: the views build their plots after that, so the
+    #: window appears at once; hidden tabs are then built in idle time (:meth:`_prebuild`)
+    views_ready = False
+    _shut = False
 
     @property
     def doc_spec(self) -> dict:
@@ -130,6 +137,9 @@ class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
+        self._prebuild_timer = QTimer(self)
+        self._prebuild_timer.setInterval(PREBUILD_MS)
+        self._prebuild_timer.timeout.connect(self._prebuild)
 
         self.worker.start()
         self.timer.start()
@@ -182,6 +192,40 @@ class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
             index = self.preset_box.findText(name)
         if self.preset_box.currentIndex() != index:
             self.preset_box.setCurrentIndex(index)
+
+    # ------------------------------------------------------------------ building the views
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if not self.views_ready and event.type() == QEvent.Type.UpdateRequest:
+            QTimer.singleShot(0, self._views_now_ready)  # painted once: now the plots
+        return handled
+
+    def _views_now_ready(self) -> None:
+        if self.views_ready or self._shut:
+            return
+        self.views_ready = True
+        self._drawn = (None, None, None, None)
+        self._tick(force=True)
+        self._start_prebuild()
+
+    def _start_prebuild(self) -> None:
+        """Build the hidden views' plots in idle time, one plot a turn (a tab's first visit
+        then only paints it)."""
+        if self.views_ready and not self._shut:
+            self._prebuild_timer.start()
+
+    def _hidden_views(self) -> list[BaseView]:
+        current = self.tabs.currentWidget()
+        out = [v for v in self.views if v is not current and not isinstance(v, DashboardView)]
+        for dash in (v for v in self.views if isinstance(v, DashboardView)):
+            out += [p for p in dash.parts if dash is not current or p.isHidden()]
+        return out
+
+    def _prebuild(self) -> None:
+        for view in self._hidden_views():
+            if not view.prebuild():
+                return  # one step a turn
+        self._prebuild_timer.stop()  # all built
 
     def _build_panels(self) -> None:
         self.panels: list[SpecPanel] = [
@@ -356,6 +400,7 @@ class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
                 view.set_model(self.run)
         self.timeline.select_step(None)
         self._drawn = (None, None, None, None)
+        self._start_prebuild()
         self._pace_new_run()
         self._update_title()
         self._update_actions()
@@ -526,6 +571,7 @@ class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        QTimer.singleShot(500, self._views_now_ready)  # (if no paint was seen by then)
         # once shown (the panels may have taken the focus while they filled in), the focus goes
         # to the views: not a text field or table, so Space runs and N steps at once
         QTimer.singleShot(0, self.tabs.setFocus)
@@ -575,6 +621,7 @@ class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
         ends (:class:`~gradlab.app.worker.WorkerThread`)."""
         self._shut = True
         self.timer.stop()
+        self._prebuild_timer.stop()
         self._rebuild_timer.stop()
         self._remove_space()
         return self.worker.stop()

@@ -21,6 +21,8 @@ cannot say themselves.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator
 from typing import ClassVar
 
 import pyqtgraph as pg
@@ -92,6 +94,7 @@ class BaseView(QWidget):
         self.lazy = False
         self._stale = False  # the items do not belong to self.model yet
         self._has_items = False
+        self._steps: Iterator[None] | None = None  # a build under way in idle time
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -118,9 +121,11 @@ class BaseView(QWidget):
 
     # ------------------------------------------------------------------ the contract
     def set_model(self, model: RunModel | None) -> None:
-        """Adopt a run (or none): create this view's items for it (a lazy view: when shown)."""
+        """Adopt a run (or none): create this view's items for it (a lazy view: when shown, or
+        step by step in idle time, :meth:`prebuild`)."""
         self.model = model
         self._stale = True
+        self._steps = None  # a build in progress is for the previous run: dropped
         if self._can_build():
             self._adopt_now()
 
@@ -135,19 +140,28 @@ class BaseView(QWidget):
             self._adopt_now(draw=False)
         self.draw(self.model, row)
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
+        """Create the items for ``model``; may be a generator that yields between plots (each
+        costs ~20 ms), so that a hidden view can be built in idle time without a stall."""
         raise NotImplementedError
 
     def draw(self, model: RunModel, row: int | None) -> None:
         raise NotImplementedError
 
-    def adopt(self, model: RunModel | None) -> None:
-        """Create the items for ``model`` (the default: clear the canvas and build)."""
+    def adopt_steps(self, model: RunModel | None) -> Iterator[None]:
+        """The steps of creating the items for ``model`` (the default: clear the canvas and
+        build)."""
         self.canvas.clear()
         self._has_items = False
         if model is not None:
-            self.build(model)
+            steps = self.build(model)
+            if inspect.isgenerator(steps):
+                yield from steps
             self._has_items = True
+
+    def adopt(self, model: RunModel | None) -> None:
+        for _ in self.adopt_steps(model):
+            pass
 
     @property
     def built(self) -> bool:
@@ -159,12 +173,35 @@ class BaseView(QWidget):
         if self.model is not None and self._stale:
             self._adopt_now()
 
+    def prebuild(self) -> bool:
+        """One step of building a hidden view's items in idle time (the window calls it between
+        frames); True when there is nothing (left) to build."""
+        if not self._stale or self.model is None or not self.lazy:
+            return True
+        if self._steps is None:
+            self._steps = self.adopt_steps(self.model)
+        try:
+            next(self._steps)
+            return False
+        except StopIteration:
+            self._steps = None
+            self._stale = False
+            return True
+
     def _can_build(self) -> bool:
-        return not self.lazy or self.isVisible()
+        if not self.lazy:
+            return True
+        window = self.window()
+        return self.isVisible() and getattr(window, "views_ready", True)
 
     def _adopt_now(self, draw: bool = True) -> None:
+        steps, self._steps = self._steps, None
+        if steps is None:
+            self.adopt(self.model)
+        else:
+            for _ in steps:  # finish a build begun in idle time
+                pass
         self._stale = False
-        self.adopt(self.model)
         if draw and self.model is not None:
             self.draw(self.model, self.row)
 

@@ -141,7 +141,7 @@ class BoundaryView(BaseView):
     def figure_widget(self) -> QWidget:
         return self.empty if self.message else self.canvas
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         if model.input_dim != 2:
             self._set_message(
                 "The decision boundary needs 2-D inputs; this run's inputs have "
@@ -163,6 +163,7 @@ class BoundaryView(BaseView):
         ci = self.canvas.ci
         ci.addItem(pg.GraphicsWidget(), row=0, col=0)
         plot = new_plot(self.canvas, 0, 1, grid=False)
+        yield  # (a hidden view is built between frames)
         ci.addItem(pg.GraphicsWidget(), row=0, col=3)
         ci.layout.setColumnStretchFactor(0, 1)
         ci.layout.setColumnStretchFactor(1, 0)

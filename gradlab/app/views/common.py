@@ -540,14 +540,15 @@ class ReusesItems:
         """What the items depend on besides the data (the default: the number of layers)."""
         return model.n_layers
 
-    def adopt(self, model: RunModel | None) -> None:
+    def adopt_steps(self, model: RunModel | None):
         key = None if model is None else (self.structure(model), theme.current().name,
                                           theme.zoom())  # fmt: skip
         if model is not None and key == self._built_for and self._has_items:
             self.new_run(model)
             return
         self._built_for = key
-        super().adopt(model)
+        self._has_items = False
+        yield from super().adopt_steps(model)
 
     def new_run(self, model: RunModel) -> None:
         """Forget the previous run: empty every item, reset ranges and caches."""

@@ -159,7 +159,7 @@ class DistributionsView(ReusesItems, BaseView):
         self._axis_key = None
         self._header_key = None
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         L = model.n_layers
         colors = theme.layer_colors(L)
         names = layer_names(model)
@@ -169,10 +169,11 @@ class DistributionsView(ReusesItems, BaseView):
         if not self.multiples:
             self.header = header(c, 2)
             # the key: one line under the header, never on the curves nor off a small cell
-            self.key = header(c, 2, row=1, size=9)
-            self.key.set_variants(*layer_key(model))
+            self.colour_key = header(c, 2, row=1, size=9)
+            self.colour_key.set_variants(*layer_key(model))
             hidden = new_plot(c, 2, 0)
             self.plots.append(hidden)
+            yield  # (a plot costs ~20 ms: a hidden view is built between frames)
             out = None
             if L > 1:
                 # the output layer on axes of its own, beside the hidden layers' shared bins
@@ -208,6 +209,7 @@ class DistributionsView(ReusesItems, BaseView):
                 self.curves.append(curve)
                 self.plots.append(p)
                 self.plot_of.append(p)
+                yield
                 if i:
                     p.setYLink(self.plots[0])
                     if i < L - 1:  # the hidden layers share bins; the output has its own

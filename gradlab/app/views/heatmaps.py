@@ -170,7 +170,7 @@ class HeatmapsView(ReusesItems, BaseView):
         self._x_key = None
         self._label_key = None
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         c = self.canvas
         L = model.n_layers
         colors = theme.layer_colors(L)
@@ -204,6 +204,7 @@ class HeatmapsView(ReusesItems, BaseView):
             self.images.append(img)
             self.plots.append(p)
             self.cursor.append(cur)
+            yield  # (a plot costs ~20 ms: a hidden view is built between frames)
         self.colorbar = pg.ColorBarItem(
             values=(LOG_FLOOR, 0.0), colorMap=cmap, interactive=False, width=14
         )
@@ -240,6 +241,8 @@ class HeatmapsView(ReusesItems, BaseView):
 
     def _draw_images(self, model, steps, q: str, log: bool, by_step: bool) -> None:
         counts, ranges = model.history.hist_series(q)  # (n, L, bins), (n, L, 2)
+        m = min(len(steps), len(counts))  # (a probe may have come in between)
+        steps, counts, ranges = steps[:m], counts[:m], ranges[:m]
         # each layer onto the union of its ranges over the probes (ranges only widen, so the
         # newest); the hidden layers share theirs, the output layer has its own
         los = ranges[:, :, 0].min(axis=0)

@@ -253,7 +253,7 @@ class OverTimeView(ReusesItems, BaseView):
         for panel in self.panels:
             panel.y.reset()
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         c = self.canvas
         L = model.n_layers
         colors = theme.layer_colors(L)
@@ -269,6 +269,7 @@ class OverTimeView(ReusesItems, BaseView):
             cells = [(2, 0), (2, 1), (2, 2), (3, 0), (3, 1)]
             for stat, (r, k) in zip(stats, cells):
                 self.panels.append(_Panel(new_plot(c, r, k), stat, layers))
+                yield  # (a plot costs ~20 ms: a hidden view is built between frames)
             for p in self.panels:
                 set_title(p.plot, *STATISTICS[p.stat][1])
         elif self.multiples(model):
@@ -279,6 +280,7 @@ class OverTimeView(ReusesItems, BaseView):
                 p = new_plot(c, 1 + r, k, left_width=56)
                 set_title(p, f"{swatch(colors[i])} {names[i]}", size=9)
                 self.panels.append(_Panel(p, self.stat, [i]))
+                yield
         else:
             self.header = header(c, 1)
             key = header(c, 1, row=1, size=9)
@@ -390,6 +392,8 @@ class OverTimeView(ReusesItems, BaseView):
 
     def _draw_series(self, model: RunModel, x: np.ndarray, live: bool) -> None:
         s = model.history.probe_stats(COLUMNS)
+        n = min(len(x), *(len(v) for v in s.values()))  # (a probe may have come in between)
+        x, s = x[:n], {k: v[:n] for k, v in s.items()}
         keep = _every(len(x), MAX_POINTS)  # a long history is thinned evenly for drawing
         xs = x[keep]
         shared = self.stat != "all" and len(self.panels) > 1  # small multiples: one y range

@@ -128,7 +128,7 @@ class ProfileView(ReusesItems, BaseView):
         self._theory_drawn = None
         self._jac_title = None
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         t = theme.current()
         c = self.canvas
         L = model.n_layers
@@ -143,6 +143,7 @@ class ProfileView(ReusesItems, BaseView):
             axis = LayerAxis("bottom")
             axis.set_layers(model.layer_labels)
             self.plots.append(new_plot(c, r, k, bottom=axis))
+            yield  # (a plot costs ~20 ms: a hidden view is built between frames)
         p_act, p_pre, p_sat, p_speed, p_grad, p_jac = self.plots
         self.style_plot(p_act, left="a")
         self.style_plot(p_pre, left="std of z")

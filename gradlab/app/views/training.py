@@ -42,13 +42,17 @@ class TrainingView(BaseView):
         "changes; orange ticks on the gradient norm = steps where clipping acted."
     )
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         t = theme.current()
         c = self.canvas
         self.p_loss = new_plot(c, 0, 0)
+        yield  # (a plot costs ~20 ms: a hidden view is built between frames)
         self.p_acc = new_plot(c, 0, 1)
+        yield
         self.p_lr = new_plot(c, 1, 0)
+        yield
         self.p_gn = new_plot(c, 1, 1)
+        yield
         self.style_plot(self.p_loss, left="loss", bottom="step")
         self.style_plot(self.p_acc, left="accuracy", bottom="step")
         self.style_plot(self.p_lr, left="lr", bottom="step")
