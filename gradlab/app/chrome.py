@@ -237,6 +237,10 @@ class WindowChrome:
         self.lbl_lr.setToolTip("The learning rate the next step uses (the schedule's, now)")
         self.lbl_rate = QLabel("", self)
         self.lbl_probe = QLabel("", self)
+        self.lbl_probe.setToolTip(
+            "Probes (the layer statistics) are taken at step 0, log-spaced early on (steps 1, 2, "
+            "3, 4, 5, 6, 8, 10, 13, ...) and then every N steps (Training panel > Probes)"
+        )
         self.health_btn = QToolButton(self)
         self.health_btn.setAutoRaise(True)
         self.health_btn.setText("healthy")

@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
     QPlainTextEdit,
+    QTableView,
     QTextEdit,
     QToolButton,
     QWidget,
@@ -92,6 +93,22 @@ class RateMeter:
         if t1 - t0 < 0.25:
             return None
         return (s1 - s0) / (t1 - t0)
+
+
+def rescale_fonts(window: QWidget, ratio: float) -> None:
+    """Scale the fonts a panel set for itself (a table's smaller text, a bold title) by
+    ``ratio``, and a table's fixed row height with them: the application font reaches only the
+    widgets that inherit it."""
+    if abs(ratio - 1.0) < 1e-9:
+        return
+    for w in window.findChildren(QWidget):
+        if w.testAttribute(Qt.WidgetAttribute.WA_SetFont) and w.font().pointSizeF() > 0:
+            f = QFont(w.font())
+            f.setPointSizeF(f.pointSizeF() * ratio)
+            w.setFont(f)
+        if isinstance(w, QTableView):
+            rows = w.verticalHeader()
+            rows.setDefaultSectionSize(max(8, round(rows.defaultSectionSize() * ratio)))
 
 
 def is_free_text(widget: QWidget | None) -> bool:
@@ -167,6 +184,8 @@ class LectureChrome:
         except (TypeError, ValueError):
             z = 1.0
         theme.set_zoom(z)
+        # the window's own font (it was made before the zoom): every widget built after inherits
+        self.setFont(QApplication.font())
 
     def _build_zoom_actions(self, menu) -> None:
         """View > Zoom In / Zoom Out / Actual Size."""
@@ -192,8 +211,11 @@ class LectureChrome:
 
     def set_zoom(self, factor: float) -> None:
         """Zoom everything to ``factor`` (remembered across launches)."""
+        old = theme.zoom()
         factor = theme.set_zoom(factor)
         self.settings.setValue("zoom", factor)
+        self.setFont(QApplication.font())
+        rescale_fonts(self, factor / old)
         self.act_zoom_reset.setText(f"&Actual Size (now {round(factor * 100)}%)")
         for view in self.views:
             view.retheme()
@@ -235,6 +257,7 @@ class LectureChrome:
             "always get every probe)"
         )
         self.speed_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Space never opens it
+        self.speed_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.speed_box.currentIndexChanged.connect(self._on_speed)
         toolbar.addWidget(self.speed_box)
         self.max_btn = QToolButton(self)

@@ -331,7 +331,6 @@ def narrow_note(model: RunModel, counts: np.ndarray, width: float) -> str:
     )
     k = int(used[narrow].max())
     return (
-        f"{which}: all values within {k} bin{'s' if k > 1 else ''}, a spread below the shared "
-        f"bin width {width:.3g} (one plot per layer zooms on each; their std is in the Layer "
-        "profile)"
+        f"{which} lie within {k} bin{'s' if k > 1 else ''} of width {width:.3g}: one plot per "
+        "layer zooms on each (their std: Layer profile)"
     )

@@ -285,8 +285,8 @@ class OverTimeView(ReusesItems, BaseView):
             self.header = header(c, 1)
             key = header(c, 1, row=1, size=9)
             key.set_variants(*layer_key(model, layers, styles if self.stat == "act" else ""))
-            self.panels.append(_Panel(new_plot(c, 2, 0), self.stat, layers))
-            set_title(self.panels[0].plot, *STATISTICS[self.stat][1])
+            self.panels.append(_Panel(new_plot(c, 2, 0), self.stat, layers))  # (the header
+            # names the statistic: no title)
         self.plots = [p.plot for p in self.panels]
         first = self.plots[0]
         for n, panel in enumerate(self.panels):
@@ -428,15 +428,16 @@ class OverTimeView(ReusesItems, BaseView):
 
     def _update_header(self, model: RunModel, n: int, last: float) -> None:
         muted = theme.current().muted
-        what = "all five statistics" if self.stat == "all" else STATISTICS[self.stat][1][-2]
         probes = f"{n} probes, steps 0-{int(last):,}"
+        if self.stat == "all":
+            whats = ["all five statistics"]
+        else:
+            whats = list(STATISTICS[self.stat][1])  # the statistic's wordings, longest first
         key = ""
         if self.stat == "act" and len(self.panels) > 1:  # (one plot: the key row says it)
             key = "&nbsp;&nbsp;bold: mean, dotted: 2nd and 98th percentiles"
-        self.header.set_variants(
-            f"<b>Over time</b>: {what}, {probes}{key}&nbsp;&nbsp;"
-            f"<span style='color:{muted}'>{plain(describe(model))}</span>",
-            f"<b>Over time</b>: {what}, {probes}{key}",
-            f"<b>Over time</b>: {what}, {probes}",
-            f"<b>{what}</b>, {probes}",
-        )
+        desc = f"&nbsp;&nbsp;<span style='color:{muted}'>{plain(describe(model))}</span>"
+        variants = [f"<b>Over time</b>: {whats[0]}, {probes}{key}{desc}"]
+        variants += [f"<b>Over time</b>: {w}, {probes}{key}" for w in whats]
+        variants += [f"<b>{w}</b>, {probes}" for w in whats[-2:]]
+        self.header.set_variants(*variants)

@@ -41,6 +41,16 @@ def key(color: QColor, glyph: str) -> str:
     return swatch(color, glyph)
 
 
+def set_points(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+    """A curve with markers: NaN values are gaps; none finite at all (a diverged run) draws
+    nothing (markers at NaN only make pyqtgraph warn at every paint)."""
+    y = np.asarray(y, np.float64)
+    if np.isfinite(y).any():
+        curve.setData(x, y)
+    else:
+        curve.setData([], [])
+
+
 def positive(v: np.ndarray) -> np.ndarray:
     """Values for a log axis: non-positive and non-finite become NaN (a gap, not a crash)."""
     out = np.array(v, dtype=np.float64)
@@ -162,6 +172,7 @@ class ProfileView(ReusesItems, BaseView):
             f"Activations: {mean} mean {std} std {theory} predicted",
             f"a: {mean} mean {std} std {theory} pred.",
             f"a: {mean} mean {std} std",
+            f"a {mean}{std}",
         )
         set_title(
             p_pre,
@@ -169,13 +180,15 @@ class ProfileView(ReusesItems, BaseView):
             f"z: {std} std {theory} predicted",
             f"z: {std} std {theory} pred.",
             f"std of z {std}",
+            f"z {std}",
         )
         set_title(
             p_sat,
-            f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead units (|f'| < 1%)",
+            f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead units (|f'| &lt; 1%)",
             f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead units",
             f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead",
             f"{key(warn, '&#9632;')} sat. {key(err, '&#9632;')} dead",
+            f"{key(warn, '&#9632;')}{key(err, '&#9632;')} sat./dead",
         )
         set_title(
             p_speed,
@@ -189,6 +202,7 @@ class ProfileView(ReusesItems, BaseView):
             f"Gradient std: {mean} δ = n·dL/dz {std} dL/dW",
             f"Gradient std: {mean} δ {std} dL/dW",
             f"std: {mean} δ {std} dL/dW",
+            f"{mean} δ {std} dL/dW",
         )
         self._jac_title = None
         self._set_jac_title(None)
@@ -292,14 +306,14 @@ class ProfileView(ReusesItems, BaseView):
             return
         s = p["stats"]
         x = self.x
-        self.c_act_mean.setData(x, s["act_mean"])
-        self.c_act_std.setData(x, s["act_std"])
-        self.c_pre_std.setData(x, positive(s["pre_std"]))
+        set_points(self.c_act_mean, x, s["act_mean"])
+        set_points(self.c_act_std, x, s["act_std"])
+        set_points(self.c_pre_std, x, positive(s["pre_std"]))
         self.b_sat.setOpts(height=np.nan_to_num(s["act_saturated"]))
         self.b_dead.setOpts(height=np.nan_to_num(s["act_dead"]))
-        self.c_speed.setData(x, positive(s["bias_grad_norm"]))
-        self.c_delta_std.setData(x, positive(s["delta_std"]))
-        self.c_wgrad_std.setData(x, positive(s["wgrad_std"]))
+        set_points(self.c_speed, x, positive(s["bias_grad_norm"]))
+        set_points(self.c_delta_std, x, positive(s["delta_std"]))
+        set_points(self.c_wgrad_std, x, positive(s["wgrad_std"]))
         theory = h.theory
         self._draw_theory(theory)
         k = self._shown()
@@ -315,7 +329,7 @@ class ProfileView(ReusesItems, BaseView):
         self.y_grad.fit(np.concatenate([s["delta_std"][k], s["wgrad_std"][k]]))
         if jr is not None:
             jac = jac_all[jr]
-            self.c_jac.setData(x, jac)
+            set_points(self.c_jac, x, jac)
             self.y_jac.fit(jac[k])
         else:
             self.c_jac.setData([], [])

@@ -59,10 +59,10 @@ class GrowingRange:
         """A step axis that follows the data: while the run trains, [lo, last] with head-room
         (never past the step budget ``total``), grown 1.5x when outgrown; a run at rest fits
         [lo, last] exactly (a finished or reopened run shows its steps, not its budget)."""
-        last = max(float(last), lo + 1.0)
         if not live:
-            want = (lo, last)
+            want = (lo, max(float(last), lo + 10.0))  # (a run at step 0 shows ten steps)
         else:
+            last = max(float(last), lo + 1.0)
             inside = self.lo == lo and self.hi is not None and last <= self.hi
             loose = self.hi is not None and self.hi - lo > (1 + 2 * self.headroom) * (last - lo)
             if inside and not loose:

@@ -76,11 +76,13 @@ class TrainingView(BaseView):
             f"Loss: {step_key} every step {train_key} train {val_key} validation",
             f"Loss: {step_key} step {train_key} train {val_key} validation",
             f"Loss {step_key} step {train_key} train {val_key} val.",
+            f"Loss {step_key}{train_key}{val_key}",
         )
         set_title(
             self.p_acc,
             f"Accuracy: {train_key} train {val_key} validation",
             f"Accuracy {train_key} train {val_key} val.",
+            f"Accuracy {train_key}{val_key}",
         )
         set_title(self.p_lr, "Learning rate", "lr")
         set_title(
