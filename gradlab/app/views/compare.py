@@ -380,9 +380,13 @@ class CompareView(BaseView):
         self.p_b.setYLink(self.p_a)
         al.addWidget(self.ab_canvas, 1)
         right.addWidget(ab)
-        right.setStretchFactor(0, 4)
-        right.setStretchFactor(1, 5)
-        right.setSizes([400, 500])
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
+        right.setSizes([450, 550])
+        # neither half may crush the other (the A/B half's plots would take it all)
+        self.canvas.setMinimumHeight(theme.px(170))
+        self.ab_canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.ab_canvas.setMinimumHeight(theme.px(170))
 
         self.body = QSplitter(Qt.Orientation.Horizontal, self)
         self.body.setChildrenCollapsible(False)
@@ -390,6 +394,7 @@ class CompareView(BaseView):
         self.body.addWidget(right)
         self.body.setStretchFactor(0, 0)
         self.body.setStretchFactor(1, 1)
+        left.setMinimumWidth(theme.px(260))  # the tables readable at 1280x720
         self.body.setSizes([470, 1000])
         lay.insertWidget(2, self.body, 1)
         self.right = right
@@ -404,7 +409,11 @@ class CompareView(BaseView):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(10)
+        self.combo_q.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo_q.setMinimumContentsLength(16)  # (the window's docks keep their room)
         self._ab_shown: bool | None = None
         self.combo_a.currentIndexChanged.connect(self._draw_ab)
         self.combo_b.currentIndexChanged.connect(self._draw_ab)
@@ -530,7 +539,14 @@ class CompareView(BaseView):
             for j, text in enumerate(cells, start=1):
                 m.setItem(i, j, _item(text))
         m.resizeColumnsToContents()
-        m.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh = m.horizontalHeader()
+        numbers = sum(m.columnWidth(j) for j in range(1, m.columnCount()))
+        room = m.viewport().width() - numbers
+        if room >= theme.px(120):
+            hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        else:  # narrow: the names keep a readable width and the table scrolls
+            hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            m.setColumnWidth(0, min(m.columnWidth(0), theme.px(140)))
         self._fit_height(m)
 
     def _fill_table1(self) -> None:
@@ -707,7 +723,7 @@ class CompareView(BaseView):
             self.ab_panel.setMaximumHeight(16777215 if two else 48)
             if two:
                 total = sum(self.right.sizes()) or 900
-                self.right.setSizes([round(total * 4 / 9), total - round(total * 4 / 9)])
+                self.right.setSizes([round(total * 0.45), total - round(total * 0.45)])
         if not two:
             self.diff_label.setText(
                 "<b>A/B</b>: pin a second run to compare two runs' histograms side by side "
@@ -811,10 +827,12 @@ class CompareView(BaseView):
     def _fit_height(table: QTableWidget) -> None:
         """Make a table as tall as its rows (up to 12), so no blank block follows them."""
         rows = min(table.rowCount(), 12)
-        h = table.horizontalHeader().height() + 2 * table.frameWidth() + 2
+        header = table.horizontalHeader()
+        h = max(header.height(), header.sizeHint().height()) + 2 * table.frameWidth() + 2
         h += sum(table.rowHeight(i) for i in range(rows))
-        if table.horizontalScrollBar().isVisible():
-            h += table.horizontalScrollBar().height()
+        wide = sum(table.columnWidth(j) for j in range(table.columnCount()))
+        if wide > table.viewport().width() or table.horizontalScrollBar().isVisible():
+            h += table.horizontalScrollBar().sizeHint().height()
         table.setFixedHeight(max(h, 40))
 
     @staticmethod
