@@ -5,6 +5,8 @@ follows the timeline to earlier steps, and what a reopened session showed wrongl
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -264,3 +266,65 @@ def test_each_views_note_says_what_its_statistics_are(qapp):
     assert "before it" in notes["over_time"]  # the update ratio's ||W||
     assert "look first" in notes["dashboard"]
     assert "validation error" in notes["compare"]
+
+
+# ---------------------------------------------------------------------- CS231n's collapse
+@pytest.fixture(scope="module")
+def collapse():
+    """CS231n lecture 6's tanh net with W ~ N(0, 0.01^2), small: the signal dies layer after
+    layer and the output's logits are ~1e-7."""
+    exp = Experiment({
+        "name": "collapse", "seed": 0, "data": {"name": "gaussian", "n": 300, "dim": 100},
+        "network": {"layers": [{"units": 100, "activation": "tanh",
+                                "init": {"name": "normal", "std": 0.01}}] * 8},
+        "training": {"steps": 6, "batch_size": 100},
+        "probes": {"every": 2, "batch": 200},
+    })  # fmt: skip
+    exp.run()
+    return RunModel.from_experiment(exp, 1)
+
+
+def test_the_output_layers_heatmap_is_not_blank(qtbot, collapse):
+    view = HeatmapsView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    view.set_model(collapse)
+    view.refresh(None)
+    out_plot, out_img = view.plots[-1], view.images[-1]
+    rect = out_img.mapRectToParent(out_img.boundingRect())
+    (_x0, _x1), (y0, y1) = out_plot.viewRange()
+    assert abs(rect.height()) < 0.05  # the logits are tiny...
+    # ...and the output's own y axis frames them (shared with the hidden layers, it was blank)
+    h = abs(rect.height())
+    assert rect.top() - 0.1 * h <= y0 < y1 <= rect.bottom() + 0.1 * h and y1 - y0 > 0.2 * h
+    assert np.nanmax(out_img.image) > -5  # (log colour: not all at the floor, some values)
+    assert view.plots[0].viewRange()[1][1] > 0.1  # the hidden layers keep their axis
+
+
+def test_tick_labels_never_overlap(qtbot, collapse):
+    from PySide6.QtGui import QImage, QPainter
+
+    from gradlab.app.views.profile import ProfileView
+
+    view = ProfileView()
+    qtbot.addWidget(view)
+    view.resize(420, 300)  # a Dashboard cell's plots: ~100 px for nine layers
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_model(collapse)
+    view.refresh(None)
+    image = QImage(10, 10, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    try:
+        for plot in view.plots:
+            for name in ("bottom", "left"):
+                axis = plot.getAxis(name)
+                _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+                rects = sorted((r for r, _f, t in texts if t), key=lambda r: (r.left(), r.top()))
+                for a, b in itertools.pairwise(rects):
+                    assert not a.intersects(b), f"{name}: {a} and {b} overlap"
+        labels = [t for _r, _f, t in view.plots[0].getAxis("bottom").generateDrawSpecs(painter)[2]]
+        assert labels[0] == "1" and labels[-1] == "out" and len(labels) < 9
+    finally:
+        painter.end()

@@ -17,7 +17,7 @@ import copy
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QEventLoop, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -39,7 +39,8 @@ from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.session_files import SessionFiles
 from gradlab.app.timeline import TimelineBar
-from gradlab.app.views import VIEWS, BaseView, CompareView, DashboardView
+from gradlab.app.viewbuild import PREBUILD_MS, ViewBuilding
+from gradlab.app.views import VIEWS, BaseView, CompareView
 from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
 from gradlab.errors import SessionError
@@ -50,16 +51,11 @@ from gradlab.experiment.spec import naming
 __all__ = ["MainWindow", "main_window_app"]
 
 FRAME_MS = 33
-#: ms between two steps of building a hidden view (a step creates one plot, ~20 ms)
-PREBUILD_MS = 40
 
 
-class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
+class MainWindow(ViewBuilding, LectureChrome, WindowChrome, SessionFiles, QMainWindow):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
 
-    #: False until the window is first painted: the views build their plots after that, so the
-    #: window appears at once; hidden tabs are then built in idle time (:meth:`_prebuild`)
-    views_ready = False
     _shut = False
 
     @property
@@ -192,40 +188,6 @@ class MainWindow(LectureChrome, WindowChrome, SessionFiles, QMainWindow):
             index = self.preset_box.findText(name)
         if self.preset_box.currentIndex() != index:
             self.preset_box.setCurrentIndex(index)
-
-    # ------------------------------------------------------------------ building the views
-    def event(self, event) -> bool:
-        handled = super().event(event)
-        if not self.views_ready and event.type() == QEvent.Type.UpdateRequest:
-            QTimer.singleShot(0, self._views_now_ready)  # painted once: now the plots
-        return handled
-
-    def _views_now_ready(self) -> None:
-        if self.views_ready or self._shut:
-            return
-        self.views_ready = True
-        self._drawn = (None, None, None, None)
-        self._tick(force=True)
-        self._start_prebuild()
-
-    def _start_prebuild(self) -> None:
-        """Build the hidden views' plots in idle time, one plot a turn (a tab's first visit
-        then only paints it)."""
-        if self.views_ready and not self._shut:
-            self._prebuild_timer.start()
-
-    def _hidden_views(self) -> list[BaseView]:
-        current = self.tabs.currentWidget()
-        out = [v for v in self.views if v is not current and not isinstance(v, DashboardView)]
-        for dash in (v for v in self.views if isinstance(v, DashboardView)):
-            out += [p for p in dash.parts if dash is not current or p.isHidden()]
-        return out
-
-    def _prebuild(self) -> None:
-        for view in self._hidden_views():
-            if not view.prebuild():
-                return  # one step a turn
-        self._prebuild_timer.stop()  # all built
 
     def _build_panels(self) -> None:
         self.panels: list[SpecPanel] = [

@@ -350,7 +350,7 @@ class ProfileView(ReusesItems, BaseView):
                 curve.setData([], [])
                 curve.hide()
             else:
-                curve.setData(self.x, positive(v) if log else np.asarray(v, np.float64))
+                set_points(curve, self.x, positive(v) if log else np.asarray(v, np.float64))
                 curve.show()
 
     def _set_titles(self, model: RunModel, p: dict, r: int, jac_step: int | None) -> None:

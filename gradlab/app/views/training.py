@@ -168,7 +168,7 @@ class TrainingView(BaseView):
         n_clipped = int(clipped.sum())
         if n_clipped != self._n_clipped:
             self._n_clipped = n_clipped
-            self.c_clip.setData(step[clipped], _positive(s["grad_norm"][clipped]))
+            self.c_clip.setData(*_measured(step[clipped], _positive(s["grad_norm"][clipped])))
         self._last = int(step[-1]) if len(step) else 0
         self._fit_x(model)
         self._last_losses = s["loss"][-5000:]
