@@ -179,6 +179,13 @@ class MainWindow(ViewBuilding, LectureChrome, WindowChrome, SessionFiles, QMainW
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
 
+    def _size_docks(self) -> None:
+        """The panels' docks wide enough for their fields (the layer table's columns whole),
+        at most 30% of the window, so the views keep the rest."""
+        want = max(p.sizeHint().width() for p in self.panels) + 12
+        width = int(min(max(want, 260), 0.3 * self.width()))
+        self.resizeDocks(self.docks, [width] * len(self.docks), Qt.Orientation.Horizontal)
+
     def _sync_preset_box(self, spec: dict) -> None:
         """The toolbar's Preset box names the preset the document is (none for a custom spec or
         a session of one: the previous preset's name must not linger)."""
@@ -533,6 +540,10 @@ class MainWindow(ViewBuilding, LectureChrome, WindowChrome, SessionFiles, QMainW
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if not getattr(self, "_docks_sized", False):
+            self._docks_sized = True
+            if self.settings.value("windowState") is None:  # (not the user's own layout)
+                QTimer.singleShot(0, self._size_docks)
         QTimer.singleShot(500, self._views_now_ready)  # (if no paint was seen by then)
         # once shown (the panels may have taken the focus while they filled in), the focus goes
         # to the views: not a text field or table, so Space runs and N steps at once

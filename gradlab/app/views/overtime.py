@@ -428,7 +428,7 @@ class OverTimeView(ReusesItems, BaseView):
 
     def _update_header(self, model: RunModel, n: int, last: float) -> None:
         muted = theme.current().muted
-        probes = f"{n} probes, steps 0-{int(last):,}"
+        probes = f"{n} probe{'s' if n != 1 else ''}, steps 0-{int(last):,}"
         if self.stat == "all":
             whats = ["all five statistics"]
         else:
