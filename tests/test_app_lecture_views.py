@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QCheckBox, QComboBox, QStyle, QStyleOptionComboBox
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
@@ -82,6 +83,28 @@ def check_fits(view) -> list[str]:
     return bad
 
 
+def clipped_controls(view) -> list[str]:
+    """The view's visible drop-downs whose chosen option, and check boxes whose text, do not
+    read whole."""
+    bad = []
+    for combo in view.findChildren(QComboBox):
+        if not combo.isVisible() or not combo.currentText():
+            continue
+        opt = QStyleOptionComboBox()
+        combo.initStyleOption(opt)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        need = combo.fontMetrics().horizontalAdvance(combo.currentText())
+        if need > field.width() + 1:
+            bad.append(f"{view.title}: drop-down {combo.currentText()!r} {need} px in "
+                       f"{field.width()} px")  # fmt: skip
+    for box in view.findChildren(QCheckBox):
+        if box.isVisible() and box.text() and box.width() < box.sizeHint().width() - 1:
+            bad.append(f"{view.title}: check box {box.text()!r} clipped")
+    return bad
+
+
 def trained_window(qtbot, settings, spec, steps, size):  # noqa: F811
     win = make_window(qtbot, settings)
     win.resize(*size)
@@ -108,12 +131,37 @@ def test_every_title_header_and_legend_fits_its_cell(qtbot, settings, size):  # 
                 qtbot.waitUntil(lambda v=view: not check_fits(v), timeout=3000)
             except AssertionError:
                 problems += check_fits(view)
+            problems += clipped_controls(view)
         assert not problems, "\n".join(problems)
         # the subplots of Over time are readable, not 25 px slivers
         over = win.views[3]
         win.tabs.setCurrentWidget(over)
         qtbot.wait(50)
         assert min(p.vb.height() for p in over.plots) >= 100
+    finally:
+        stop_window(win)
+
+
+def test_the_dashboards_controls_read_whole_at_1280x720(qtbot, settings):  # noqa: F811
+    """Not 2-D data: the Dashboard's last cell is Over time, with its own drop-downs."""
+    spec = {**DEEP, "name": "deep gaussian", "data": {"name": "gaussian", "n": 300, "dim": 8}}
+    win = trained_window(qtbot, settings, spec, 40, (1280, 720))
+    try:
+        dash = win.views[0]
+        win.tabs.setCurrentWidget(dash)
+        qtbot.waitUntil(lambda: dash.built, timeout=20000)
+        win._tick(force=True)
+        assert dash.parts[3].isVisible()  # Over time, not the boundary
+        try:
+            qtbot.waitUntil(lambda: not clipped_controls(dash), timeout=3000)
+        except AssertionError:
+            pass
+        assert not clipped_controls(dash), "\n".join(clipped_controls(dash))
+        # the full names are kept for the tooltips and the views' own tabs
+        quantity = dash.parts[0].quantity_box
+        assert quantity.currentText() == "Activations a"
+        assert "f(z)" in quantity.itemData(quantity.currentIndex(), 3)  # ToolTipRole
+        assert win.views[1].quantity_box.currentText() == "Activations a = f(z)"
     finally:
         stop_window(win)
 

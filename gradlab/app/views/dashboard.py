@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QGridLayout, QSizePolicy, QWidget
 
 from gradlab.app.model import RunModel
@@ -31,6 +31,43 @@ REDREW = 0.002
 #: redraws per second of each Dashboard panel: an overview needs no more, and four panels
 #: redrawn at 30 Hz took the GIL from a small net's training (26% of its headless speed)
 PART_RATE = 10.0
+
+
+#: option names too long for half a tab even without their source
+SHORT = {
+    "Layout: auto": "Auto layout",
+    "Every layer on one plot": "Overlay",
+    "One plot per layer": "Per layer",
+    "Activations: mean and 2-98%": "Activations 2-98%",
+    "Speed of learning ||dC/db||": "Speed of learning",
+    "Update / weight ratio ||ΔW|| / ||W||": "Update / weight ratio",
+    "Jacobian mean singular value": "Jacobian mean σ",
+}
+
+
+def short_label(text: str) -> str:
+    """An option's name without its source or formula ("Activations a = f(z)" -> "Activations
+    a", "Overlay (Glorot & Bengio)" -> "Overlay"): a Dashboard cell is half a tab wide."""
+    for cut in (" (", " = "):
+        if cut in text:
+            text = text[: text.index(cut)]
+    text = text.strip()
+    return SHORT.get(text, text)
+
+
+def shorten_items(combo: QComboBox) -> None:
+    """Give a drop-down its short option names (the full ones as tooltips; items are keyed by
+    their data, never by text) and a width that shows them whole."""
+    longest = 4
+    for i in range(combo.count()):
+        full = combo.itemText(i)
+        short = short_label(full)
+        if short != full:
+            combo.setItemText(i, short)
+            combo.setItemData(i, full, Qt.ItemDataRole.ToolTipRole)
+        longest = max(longest, len(short))
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(min(longest, 22))
 
 
 class DashboardView(BaseView):
@@ -88,10 +125,7 @@ class DashboardView(BaseView):
             view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             view.help.hide()  # the notes live in each view's own tab
             for combo in view.findChildren(QComboBox):  # long option names must not widen a cell
-                combo.setSizeAdjustPolicy(
-                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-                )
-                combo.setMinimumContentsLength(8)
+                shorten_items(combo)
             grid.addWidget(view, r, c)
             self.parts.append(view)
         self.boundary = self.parts[-1]
