@@ -100,10 +100,17 @@ def test_zoom_scales_the_views_and_persists_across_a_restart(qtbot, settings):  
     qtbot.waitUntil(lambda: view.built, timeout=10000)
     small = view.plots[0].getAxis("bottom").style["tickFont"].pointSizeF()
     pen = view.curves[0].opts["pen"].width()
+    table = win.panels[0].view  # the layer table sets its own smaller font and row height
+    table_pt, row_h = table.font().pointSizeF(), table.verticalHeader().defaultSectionSize()
+    quick_pt = win.panels[0].quick.font().pointSizeF()
     win.act_zoom_in.trigger()
     win.act_zoom_in.trigger()
     assert theme.zoom() == 1.25
     assert QApplication.font().pointSizeF() == pytest.approx(base * 1.25)
+    # the panels' text, not only the plots'
+    assert table.font().pointSizeF() == pytest.approx(table_pt * 1.25)
+    assert table.verticalHeader().defaultSectionSize() >= row_h * 1.2
+    assert win.panels[0].quick.font().pointSizeF() == pytest.approx(quick_pt * 1.25)
     qtbot.waitUntil(lambda: view.built, timeout=10000)
     assert view.plots[0].getAxis("bottom").style["tickFont"].pointSizeF() == pytest.approx(
         small * 1.25
@@ -117,6 +124,10 @@ def test_zoom_scales_the_views_and_persists_across_a_restart(qtbot, settings):  
     try:
         assert theme.zoom() == 1.25
         assert QApplication.font().pointSizeF() == pytest.approx(base * 1.25)
+        # the panels are built at the remembered zoom
+        assert again.panels[0].view.font().pointSizeF() == pytest.approx(table_pt * 1.25)
+        assert again.panels[0].quick.font().pointSizeF() == pytest.approx(quick_pt * 1.25)
+        assert again.lr_box.font().pointSizeF() == pytest.approx(base * 1.25)
         qtbot.keyClick(again.tabs, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
         assert theme.zoom() == 1.0
         assert QApplication.font().pointSizeF() == pytest.approx(base)
