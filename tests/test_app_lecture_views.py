@@ -376,3 +376,21 @@ def test_tick_labels_never_overlap(qtbot, collapse):
         assert labels[0] == "1" and labels[-1] == "out" and len(labels) < 9
     finally:
         painter.end()
+
+
+def test_an_empty_compare_tab_offers_to_pin_the_run(qtbot, settings):  # noqa: F811
+    from PySide6.QtCore import Qt
+
+    win = make_window(qtbot, settings)
+    try:
+        win.tabs.setCurrentWidget(win.compare)
+        qtbot.waitUntil(lambda: win.compare.pin_btn.isVisible(), timeout=5000)
+        assert "Ctrl+P" in win.compare.empty.text()
+        assert not win.compare.body.isVisible()
+        qtbot.mouseClick(win.compare.pin_btn, Qt.MouseButton.LeftButton)
+        assert [r.spec["name"] for r in win.pinned] == [win.run.spec["name"]]
+        qtbot.waitUntil(lambda: win.compare.body.isVisible(), timeout=5000)
+        assert not win.compare.pin_btn.isVisible()
+        assert win.compare.run_list.count() == 1
+    finally:
+        stop_window(win)

@@ -171,6 +171,7 @@ class MainWindow(ViewBuilding, LectureChrome, WindowChrome, SessionFiles, QMainW
             self.tabs.setTabToolTip(self.tabs.count() - 1, cls.summary)
         self.compare: CompareView = next(v for v in self.views if isinstance(v, CompareView))
         self.compare.pinnedChanged.connect(self._on_pins_changed)
+        self.compare.pinRequested.connect(self.pin_current)
         self.timeline = TimelineBar(central)
         self.timeline.stepSelected.connect(lambda _s: self._tick(force=True))
         self.tabs.currentChanged.connect(lambda _i: self._tick(force=True))

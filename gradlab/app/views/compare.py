@@ -78,7 +78,11 @@ AB_QUANTITIES = (
 #: spec fields that name or describe a run without changing it (left out of the A/B diff)
 NOT_SETTINGS = NAMING_KEYS
 
-EMPTY_TEXT = "Pin runs with Ctrl+P (or File > Compare with Session…) to compare them here."
+EMPTY_TEXT = (
+    "Nothing pinned yet. Pin this run with Ctrl+P, change one setting (the initialisation, say), "
+    "press Reset and run again, then pin that run too: Compare shows their losses, speeds of "
+    "learning and histograms side by side. Saved sessions: File > Compare with Session…"
+)
 
 
 # ============================================================================ pure helpers
@@ -237,6 +241,8 @@ class CompareView(BaseView):
 
     #: emitted with the remaining runs after Unpin or Clear (the caller's list is also updated)
     pinnedChanged = Signal(list)
+    #: the empty page's "Pin the current run" button
+    pinRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -399,9 +405,21 @@ class CompareView(BaseView):
         lay.insertWidget(2, self.body, 1)
         self.right = right
 
+        # nothing pinned: what Compare is for, and a button to pin the run on screen
+        self.empty_page = QWidget(self)
+        el = QVBoxLayout(self.empty_page)
+        lay.removeWidget(self.empty)
+        self.empty.setParent(self.empty_page)
         self.empty.setText(EMPTY_TEXT)
         self.empty.setWordWrap(True)
-        self.empty.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.empty.setMaximumWidth(theme.px(640))
+        self.pin_btn = QPushButton("Pin the current run (Ctrl+P)", self.empty_page)
+        self.pin_btn.clicked.connect(self.pinRequested)
+        el.addStretch(1)
+        el.addWidget(self.empty, 0, Qt.AlignmentFlag.AlignHCenter)
+        el.addWidget(self.pin_btn, 0, Qt.AlignmentFlag.AlignHCenter)
+        el.addStretch(1)
+        lay.addWidget(self.empty_page, 1)
         self.canvas.setBackground(t.background)
         self.ab_canvas.setBackground(t.background)
 
@@ -442,7 +460,7 @@ class CompareView(BaseView):
         pass
 
     def figure_widget(self) -> QWidget:
-        return self.body if self.runs else self.empty
+        return self.body if self.runs else self.empty_page
 
     def retheme(self) -> None:
         t = theme.current()
@@ -496,6 +514,7 @@ class CompareView(BaseView):
     def _rebuild(self) -> None:
         has = bool(self.runs)
         self.body.setVisible(has)
+        self.empty_page.setVisible(not has)
         self.empty.setVisible(not has)
         live = {id(r) for r in self.runs}
         self._color_of = {k: v for k, v in self._color_of.items() if k in live}
