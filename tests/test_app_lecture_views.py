@@ -394,3 +394,24 @@ def test_an_empty_compare_tab_offers_to_pin_the_run(qtbot, settings):  # noqa: F
         assert win.compare.run_list.count() == 1
     finally:
         stop_window(win)
+
+
+def test_a_growing_value_never_sits_on_the_edge_of_its_axis(qapp):
+    """A point on the very edge of a plot shows half a marker (the Layer profile's output
+    layer, creeping up between probes): the range grows before the data reach its end."""
+    from gradlab.app.views.ranges import EDGE, GrowingRange
+
+    for log, floor, values in (
+        (False, (0.0, 1.2), np.linspace(2.0, 2.6, 200)),
+        (True, None, np.geomspace(1e-3, 1e2, 300)),
+    ):
+        plot = pg.PlotItem()
+        rng = GrowingRange(plot, "y", headroom=0.1, log=log, floor=floor)
+        changes = 0
+        for v in values:
+            changes += rng.fit(np.array([1e-4, v]))
+            top = np.log10(v) if log else v
+            assert top <= rng.hi - EDGE * (rng.hi - rng.lo) + 1e-12
+            assert plot.vb.viewRange()[1][1] == pytest.approx(rng.hi)
+        assert changes <= 20  # it grows in jumps (of 300 frames), not every frame
+        assert not rng.fit(np.array([1e-4, values[-1]]))  # and then rests

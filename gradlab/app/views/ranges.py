@@ -16,6 +16,8 @@ import pyqtgraph as pg
 #: head-room of a step axis while a run trains: the data fill at least 1/(1 + headroom) of it,
 #: and a re-range (each re-lays out the axes, ~60 ms for all views) comes at every 1.5x growth
 STEP_HEADROOM = 0.5
+#: the fraction of a value axis kept free at each end (a marker there would be cut in half)
+EDGE = 0.02
 
 
 def is_live(model) -> bool:
@@ -87,9 +89,17 @@ class GrowingRange:
         if not v.size:
             return False
         dmin, dmax = float(v.min()), float(v.max())
+        # a marker on the very edge of the axis is cut in half: data must stay a little inside
+        # (the floor's own ends may touch it)
+        edge = EDGE * (self.hi - self.lo) if self.lo is not None else 0.0
+        edge_lo = edge_hi = edge
         if self.floor is not None:
+            edge_lo = edge if dmin < self.floor[0] else 0.0
+            edge_hi = edge if dmax > self.floor[1] else 0.0
             dmin, dmax = min(dmin, self.floor[0]), max(dmax, self.floor[1])
-        inside = self.lo is not None and self.lo <= dmin and dmax <= self.hi
+        low = self.lo is not None and dmin < self.lo + edge_lo
+        high = self.hi is not None and dmax > self.hi - edge_hi
+        inside = self.lo is not None and not low and not high
         span_data = max(dmax - dmin, 1e-12)
         too_loose = (
             self.lo is not None
@@ -104,8 +114,9 @@ class GrowingRange:
         span = max(dmax - dmin, abs(dmax) * 1e-3, 1e-9)
         if self.lo is not None and inside is False and not too_loose:
             # grow towards the escaping side with head-room
-            lo = min(self.lo, dmin - (self.headroom * span if dmin < self.lo else 0.0))
-            hi = max(self.hi, dmax + (self.headroom * span if dmax > self.hi else 0.0))
+            grow = max(self.headroom * span, 2 * edge)
+            lo = min(self.lo, dmin - (grow if low else 0.0))
+            hi = max(self.hi, dmax + (grow if high else 0.0))
         else:
             lo, hi = dmin - self.pad * span, dmax + self.headroom * span
         if self.log:
