@@ -385,7 +385,9 @@ def test_an_empty_compare_tab_offers_to_pin_the_run(qtbot, settings):  # noqa: F
     try:
         win.tabs.setCurrentWidget(win.compare)
         qtbot.waitUntil(lambda: win.compare.pin_btn.isVisible(), timeout=5000)
-        assert "Ctrl+P" in win.compare.empty.text()
+        label = win.compare.empty
+        assert "Ctrl+P" in label.text()
+        qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=3000)
         assert not win.compare.body.isVisible()
         qtbot.mouseClick(win.compare.pin_btn, Qt.MouseButton.LeftButton)
         assert [r.spec["name"] for r in win.pinned] == [win.run.spec["name"]]
