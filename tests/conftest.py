@@ -19,6 +19,12 @@ _data_dir = tempfile.mkdtemp(prefix="gradlab-tests-data-")
 os.environ["GRADLAB_DATA_DIR"] = _data_dir
 atexit.register(shutil.rmtree, _data_dir, True)
 
+# ...nor its settings: a window made without a private QSettings file (the zoom, the theme,
+# recent files) reads and writes a throw-away folder, never the user's ~/.config/GradLab
+_config_dir = tempfile.mkdtemp(prefix="gradlab-tests-config-")
+os.environ["XDG_CONFIG_HOME"] = _config_dir
+atexit.register(shutil.rmtree, _config_dir, True)
+
 # tests/reference compares GradLab with PyTorch, which is not a dependency: CI installs it and runs
 # that suite with GRADLAB_REFERENCE=1 (see .ci/run); elsewhere it is left out, not skipped
 collect_ignore = [] if os.environ.get("GRADLAB_REFERENCE") else ["reference"]

@@ -213,7 +213,8 @@ def make_session(path: Path, steps: int = 20, **spec) -> Path:
 
     base = {"name": "good", "data": {"name": "spiral", "n": 300},
             "network": {"layers": [{"units": 8, "activation": "tanh"}] * 2},
-            "training": {"steps": 2 * steps, "batch_size": 16}, "probes": {"every": 5}}
+            "training": {"steps": 2 * steps, "batch_size": 16},
+            "probes": {"every": 5, "per_decade": 0}}
     exp = Experiment({**base, **spec})
     for _ in exp.train(steps=steps):
         pass

@@ -100,7 +100,7 @@ def test_boundary_image_predicts_the_training_points(qtbot, dataset):
     assert f"training accuracy {100 * acc:.1f}%" in view.plot.titleLabel.text
 
 
-def test_boundary_follows_the_newest_grid_and_says_so_when_scrubbed(qtbot):
+def test_boundary_follows_the_newest_grid_and_the_timeline(qtbot):
     exp = trained("xor", steps=60)
     model = with_boundary(exp)
     view = shown(qtbot, BoundaryView())
@@ -116,12 +116,19 @@ def test_boundary_follows_the_newest_grid_and_says_so_when_scrubbed(qtbot):
     classes = predicted_class_of_color(view.image.image.reshape(-1, 4), 2)
     assert (classes == 1).all()
 
-    # scrubbing to an old probe cannot recompute the past: the view says so
+    # scrubbing to an old probe shows the network of that probe (kept while training)
     view.refresh(0)
-    assert view.note.isVisible()
-    assert "boundary at the newest step" in view.note.text()
-    assert "step 0" in view.note.text()
-    assert "boundary at the newest step" in view.plot.titleLabel.text
+    assert not view.note.isVisible()
+    assert "network at step 0" in view.plot.titleLabel.text
+    assert model.boundary_at(0)[0] == 0
+    view.refresh(None)
+    classes = predicted_class_of_color(view.image.image.reshape(-1, 4), 2)
+    assert (classes == 1).all()  # back to the newest grid
+    # a run whose earlier networks were not kept (a reopened session) says so
+    exp.weights = None
+    view.refresh(0)
+    assert view.note.isVisible() and "step 0 was not kept" in view.note.text()
+    assert "newest step" in view.plot.titleLabel.text
     view.refresh(None)
     assert not view.note.isVisible()
 

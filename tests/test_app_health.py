@@ -16,7 +16,9 @@ pytestmark = pytest.mark.qt
 
 
 def edit(win, qtbot, **training):
-    """Edit the document's training settings before the first step (rebuilt at once)."""
+    """Edit the document's training settings before the first step (rebuilt at once); Max
+    speed (the window's default is the lecture pace)."""
+    win.max_btn.setChecked(True)
     spec = win.doc_spec
     spec["training"].update(training)
     win._on_spec_edited(spec)

@@ -23,7 +23,7 @@ TINY = {
     "data": {"name": "xor", "n": 400},
     "network": {"layers": [{"units": 16, "activation": "tanh"}] * 3},
     "training": {"optimizer": "sgd", "lr": 0.1, "batch_size": 32, "steps": 100},
-    "probes": {"every": 5, "bins": 20, "jacobian_every": 2, "batch": 128},
+    "probes": {"every": 5, "per_decade": 0, "bins": 20, "jacobian_every": 2, "batch": 128},
 }
 
 
@@ -157,9 +157,16 @@ def test_profile_plots_the_probe_against_layer_index_with_the_theory(qtbot, run)
     np.testing.assert_allclose(view.c_act_std_theory.yData, h.theory["act_std"])
     np.testing.assert_allclose(view.c_pre_std_theory.yData, h.theory["pre_std"])
     assert view.c_act_std_theory.isVisible()
-    # the layer axis reads 1, 2, 3, out
-    ticks = view.plots[0].getAxis("bottom")._tickLevels[0]
-    assert [label for _x, label in ticks] == ["1", "2", "3", "out"]
+    # the layer axis reads 1, 2, 3, out (every layer: there is room for them)
+    axis = view.plots[0].getAxis("bottom")
+    assert axis.labels == ["1", "2", "3", "out"]
+    (_k, shown), _minor = axis.tickValues(0.5, 4.5, 300)
+    assert axis.tickStrings(shown, 1, 1) == ["1", "2", "3", "out"]
+    # in a narrow plot of eleven layers only some are labelled, the first and the output always
+    axis.set_layers([str(i) for i in range(1, 11)] + ["out"])
+    (_k, few), _minor = axis.tickValues(0.5, 11.5, 80)
+    labels = axis.tickStrings(few, 1, 1)
+    assert labels[0] == "1" and labels[-1] == "out" and len(labels) < 6
     assert "mean-field prediction (step 0)" in view.header.text
 
 
@@ -211,48 +218,94 @@ def test_profile_hiding_the_output_layer_zooms_on_the_hidden_ones(qtbot, run):
 
 
 # ---------------------------------------------------------------------- Over time
-def test_over_time_draws_one_line_per_layer_per_plot_over_every_probe(qtbot, run):
+def over_time(qtbot, run, stat="all", layout="overlay", output=True):
     view = show(qtbot, OverTimeView, run)
+    view.show()  # (linked axes follow each other on screen)
+    qtbot.waitExposed(view)
+    view.output_box.setChecked(output)
+    select(view.layout_box, layout)
+    select(view.stat_box, stat)
+    view.refresh(None)
+    return view
+
+
+def lines(view, stat):
+    """{layer: items} of the panel(s) showing ``stat``."""
+    out = {}
+    for panel in view.panels:
+        if panel.stat == stat:
+            out.update(panel.items)
+    return out
+
+
+def test_over_time_draws_one_line_per_layer_per_statistic_over_every_probe(qtbot, run):
+    view = over_time(qtbot, run)
     h = run.history
     steps = h.probe_column("step")
-    n, L = h.n_probes, run.n_layers
+    L = run.n_layers
     s = h.probe_stats(["act_mean", "act_p02", "act_p98", "bias_grad_norm", "wgrad_std"])
-    for curves in (view.c_mean, view.c_speed, view.c_wgrad, view.c_ratio):
-        assert len(curves) == L
-        for c in curves:
-            assert len(c.xData) == n
-            np.testing.assert_array_equal(c.xData, steps)
+    assert [p.stat for p in view.panels] == ["act", "speed", "wgrad", "ratio", "jac"]
+    for stat in ("act", "speed", "wgrad", "ratio"):
+        items = lines(view, stat)
+        assert sorted(items) == list(range(L))
+        for group in items.values():
+            for c in group:
+                np.testing.assert_array_equal(c.xData, steps)
+    act, speed, wgrad = lines(view, "act"), lines(view, "speed"), lines(view, "wgrad")
     for i in range(L):
-        np.testing.assert_allclose(view.c_mean[i].yData, s["act_mean"][:, i])
+        mean, lo, hi = act[i]
+        np.testing.assert_allclose(mean.yData, s["act_mean"][:, i])
+        # Glorot & Bengio's percentiles as lines of the layer's colour (not a merged band)
+        np.testing.assert_allclose(lo.yData, s["act_p02"][:, i])
+        np.testing.assert_allclose(hi.yData, s["act_p98"][:, i])
+        assert lo.opts["pen"].color() == mean.opts["pen"].color()
+        assert lo.opts["pen"].width() < mean.opts["pen"].width()
         # log plots: the curves hold log10 of the values (the axis labels them as values)
-        np.testing.assert_allclose(view.c_speed[i].yData, np.log10(s["bias_grad_norm"][:, i]))
-        np.testing.assert_allclose(view.c_wgrad[i].yData, np.log10(s["wgrad_std"][:, i]))
-        np.testing.assert_allclose(view.bands[i].loData, s["act_p02"][:, i])
-        np.testing.assert_allclose(view.bands[i].hiData, s["act_p98"][:, i])
-        assert not view.bands[i].path().isEmpty()
+        np.testing.assert_allclose(speed[i][0].yData, np.log10(s["bias_grad_norm"][:, i]))
+        np.testing.assert_allclose(wgrad[i][0].yData, np.log10(s["wgrad_std"][:, i]))
     # update ratio: NaN at step 0 (no update yet) is a gap, the rest is drawn
-    assert np.isnan(view.c_ratio[0].yData[0]) and np.isfinite(view.c_ratio[0].yData[1:]).all()
+    ratio = lines(view, "ratio")[0][0].yData
+    assert np.isnan(ratio[0]) and np.isfinite(ratio[1:]).all()
+
+
+def test_over_time_small_multiples_share_their_axes(qtbot, run):
+    view = over_time(qtbot, run, stat="act", layout="multiples", output=False)
+    L = run.n_layers
+    assert len(view.plots) == L - 1  # one per hidden layer (the output is off)
+    assert [p.layers for p in view.panels] == [[i] for i in range(L - 1)]
+    ranges = {tuple(map(tuple, p.viewRange())) for p in view.plots}
+    assert len(ranges) == 1  # both axes shared
+    # auto: one plot per layer from 5 layers on, else one plot
+    select(view.layout_box, "auto")
+    assert len(view.plots) == 1
+
+
+def test_over_time_follows_the_data_not_the_budget(qtbot, run):
+    view = over_time(qtbot, run, stat="speed")
+    (x0, x1), _ = view.plots[0].viewRange()
+    last = run.history.probe_column("step")[-1]
+    assert x0 == 0 and last <= x1 <= 1.01 * last  # a finished run: its steps
 
 
 def test_over_time_jacobian_points_only_where_measured(qtbot, run):
-    view = show(qtbot, OverTimeView, run)
+    view = over_time(qtbot, run, stat="jac")
     h = run.history
     steps = h.probe_column("step")
     jac = h.probe_column("jacobian_sv_mean")
     measured = np.isfinite(jac).any(axis=1)
     assert 0 < measured.sum() < len(steps)
-    for i, c in enumerate(view.c_jac):
+    for i, (c,) in lines(view, "jac").items():
         np.testing.assert_array_equal(c.xData, steps[measured])
         np.testing.assert_allclose(c.yData, jac[measured, i])
 
 
 def test_over_time_cursor_follows_the_timeline(qtbot, run):
-    view = show(qtbot, OverTimeView, run)
+    view = over_time(qtbot, run)
     assert not any(c.isVisible() for c in view.cursor)  # newest: no cursor
     view.refresh(4)
     assert all(c.isVisible() and c.value() == 20 for c in view.cursor)
     view.output_box.setChecked(False)
-    assert not view.c_mean[-1].isVisible() and view.c_mean[0].isVisible()
+    assert sorted(lines(view, "act")) == list(range(run.n_layers - 1))
 
 
 # ---------------------------------------------------------------------- Heatmaps
@@ -405,7 +458,7 @@ def _snapshot(view, empty_ok: bool = False) -> list[np.ndarray]:
             if isinstance(view, DistributionsView)
             else view._curves
             if isinstance(view, ProfileView)
-            else view.c_mean + view.c_speed + view.c_jac
+            else _over_time_curves(view)
         )
         return [
             getattr(i, "image", None) if isinstance(view, HeatmapsView) else i.yData for i in items
@@ -416,4 +469,8 @@ def _snapshot(view, empty_ok: bool = False) -> list[np.ndarray]:
         return [c.yData.copy() for c in view.curves]
     if isinstance(view, ProfileView):
         return [view.c_act_std.yData.copy(), view.c_speed.yData.copy(), view.c_jac.yData.copy()]
-    return [c.yData.copy() for c in view.c_mean + view.c_speed + view.c_jac]
+    return [c.yData.copy() for c in _over_time_curves(view)]
+
+
+def _over_time_curves(view) -> list:
+    return [item for p in view.panels for group in p.items.values() for item in group]

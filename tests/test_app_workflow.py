@@ -160,7 +160,8 @@ def test_window_rendered_mid_training_holds_data_for_every_layer(qtbot, settings
             win._tick(force=True)
         ot = view_of(win, OverTimeView)
         n = win.run.history.n_probes
-        assert len(ot.c_speed) == L and all(len(c.yData) >= 4 for c in ot.c_speed)
+        means = [items[0] for p in ot.panels for items in p.items.values()]  # (hidden layers)
+        assert len(means) == L - 1 and all(len(c.yData) >= 4 for c in means)
         hm = view_of(win, HeatmapsView)
         assert len(hm.images) == L
         assert all(img.image is not None and img.image.shape[0] == win.run.history.bins

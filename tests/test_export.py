@@ -143,11 +143,13 @@ def test_step_picks_that_probe(session_model, tmp_path, monkeypatch, key):
 
     monkeypatch.setattr(cls, "refresh", spy)
     h = session_model.history
-    early = int(h.probe_column("step")[1]) + 3  # between probes 1 and 2: probe 1 is drawn
+    steps = h.probe_column("step")
+    r = int(np.flatnonzero(np.diff(steps) > 1)[0])  # (the first probes are log-spaced: 1, 2...)
+    early = int(steps[r]) + 1  # between probes r and r + 1: probe r is drawn
     a = export.render_figure(
         session_model, key, tmp_path / "a.png", step=early, width=600, height=400
     )
-    assert rows[-1] == 1  # (set_model draws the newest first, then the figure is drawn at row 1)
+    assert rows[-1] == r  # (set_model draws the newest first, then the figure is drawn at row r)
     rows.clear()
     b = export.render_figure(session_model, key, tmp_path / "b.png", width=600, height=400)
     assert set(rows) == {None}

@@ -18,15 +18,6 @@ from gradlab.app.worker import Snapshot
 from gradlab.experiment import health, presets
 from gradlab.experiment.spec import fields as F
 
-SPEEDS = [
-    ("Max speed", None),
-    ("1000 steps/s", 1000.0),
-    ("300 steps/s", 300.0),
-    ("100 steps/s", 100.0),
-    ("30 steps/s", 30.0),
-    ("10 steps/s", 10.0),
-]
-
 
 class WindowChrome:
     """Actions, menus, toolbar, status bar, layout and theme of the main window."""
@@ -162,6 +153,8 @@ class WindowChrome:
             tm.addAction(act)
             self.theme_actions[name] = act
         v.addSeparator()
+        self._build_zoom_actions(v)  # (lecture.py)
+        v.addSeparator()
         v.addAction(self.act_live)
         reset_layout = QAction("Reset Layout", self)
         reset_layout.triggered.connect(self._reset_layout)
@@ -206,6 +199,9 @@ class WindowChrome:
                     self.act_export_fig,
                     self.act_export_screen,
                     self.act_export_data,
+                    self.act_zoom_in,
+                    self.act_zoom_out,
+                    self.act_zoom_reset,
                     self.act_quit,
                 ),
             )
@@ -231,6 +227,7 @@ class WindowChrome:
         for i, name in enumerate(presets.names()):
             self.preset_box.setItemData(i, presets.describe(name), Qt.ItemDataRole.ToolTipRole)
         self.preset_box.setToolTip("Load a preset that reproduces a classic experiment")
+        self.preset_box.setPlaceholderText("custom")  # a spec or session that is no preset
         self.preset_box.activated.connect(lambda i: self.load_preset(self.preset_box.itemText(i)))
         tb.addWidget(self.preset_box)
         tb.addSeparator()
@@ -241,16 +238,7 @@ class WindowChrome:
         self.lr_box.set_value_quietly(self.doc.lr())
         tb.addWidget(self.lr_box)
         tb.addSeparator()
-        self.speed_box = QComboBox(self)
-        for label, value in SPEEDS:
-            self.speed_box.addItem(label, value)
-        self.speed_box.setToolTip(
-            "Slow training down to watch it (the views always get every probe)"
-        )
-        self.speed_box.currentIndexChanged.connect(
-            lambda i: self.worker.post("speed", self.speed_box.itemData(i))
-        )
-        tb.addWidget(self.speed_box)
+        self._build_speed(tb)  # lecture pace, Max speed (lecture.py)
         tb.addSeparator()
         tb.addAction(self.act_pin)
 
@@ -261,6 +249,10 @@ class WindowChrome:
         self.lbl_lr.setToolTip("The learning rate the next step uses (the schedule's, now)")
         self.lbl_rate = QLabel("", self)
         self.lbl_probe = QLabel("", self)
+        self.lbl_probe.setToolTip(
+            "Probes (the layer statistics) are taken at step 0, log-spaced early on (steps 1, 2, "
+            "3, 4, 5, 6, 8, 10, 13, ...) and then every N steps (Training panel > Probes)"
+        )
         self.health_btn = QToolButton(self)
         self.health_btn.setAutoRaise(True)
         self.health_btn.setText("healthy")
@@ -297,6 +289,7 @@ class WindowChrome:
             view.retheme()
         self._drawn = (None, None, None, None)
         self._tick(force=True)
+        self._start_prebuild()  # the hidden views, in idle time
 
     def _update_status(self, snap: Snapshot) -> None:
         self._update_health()  # (also when only the timeline moved)
@@ -311,7 +304,7 @@ class WindowChrome:
             + (f" / {total:,}" if total else "")
             + f"   epoch {snap.epoch:.2f}"
         )
-        self.lbl_rate.setText(f"{snap.steps_per_sec:,.0f} steps/s" if running else snap.status)
+        self.lbl_rate.setText(self._rate_text(snap))  # achieved, not a burst (lecture.py)
         exp = self.run.experiment if self.run else None
         if exp is not None:
             self.lbl_probe.setText(f"probe every {exp.probe_every} steps")

@@ -14,7 +14,13 @@ import numpy as np
 
 from gradlab.errors import DataError
 from gradlab.experiment import Experiment, History
+from gradlab.experiment.snapshots import class_probabilities
 from gradlab.experiment.spec.naming import describe_run
+
+#: the decision boundary's grid (points per axis), the worker's too
+BOUNDARY_RES = 90
+#: boundaries of earlier steps kept for scrubbing back and forth
+BOUNDARY_CACHE = 32
 
 
 @dataclass
@@ -46,6 +52,8 @@ class RunModel:
     boundary: np.ndarray | None = None
     experiment: Experiment | None = field(default=None, repr=False)
     changes: list[dict] = field(default_factory=list)
+    _past: dict = field(default_factory=dict, repr=False)
+    _grid: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def lr_changes(self) -> list[dict]:
@@ -111,3 +119,44 @@ class RunModel:
                 "val_acc": math.nan,
             }
         return {k: float(v[-1]) for k, v in ev.items()}
+
+    def boundary_at(self, step: int) -> tuple[int, np.ndarray] | None:
+        """(the step, the class probabilities (res, res, classes)) of the decision boundary of
+        the network as it was at the newest probe at or before ``step``, or None when that
+        network was not kept (no 2-D data, a run reopened from a session: sessions keep only
+        the last network). Computed on a copy of the network (the run may be training)."""
+        exp = self.experiment
+        if exp is None or self.input_dim != 2 or getattr(exp, "weights", None) is None:
+            return None
+        found = exp.weights.at(step)
+        if found is None:
+            return None
+        at = found[0]
+        if at in self._past:
+            return at, self._past[at]
+        if self._grid is None:
+            from gradlab import data as datasets
+
+            try:
+                _, _, pts = datasets.grid_for(exp.data, BOUNDARY_RES)
+            except (DataError, ValueError):
+                return None
+            self._grid = np.ascontiguousarray(pts, dtype=exp.network.dtype)
+        out = exp.weights.predict_at(at, self._grid)
+        if out is None:
+            return None
+        probs = class_probabilities(out[1], exp.loss.name)
+        probs = probs.reshape(BOUNDARY_RES, BOUNDARY_RES, -1).astype(np.float32)
+        if len(self._past) >= BOUNDARY_CACHE:
+            self._past.pop(next(iter(self._past)))
+        self._past[at] = probs
+        return at, probs
+
+    def metrics_at(self, step: int) -> dict[str, float]:
+        """The metrics of the last evaluation at or before ``step`` (NaN if none)."""
+        ev = self.history.evals()
+        i = int(np.searchsorted(ev["step"], step, side="right")) - 1
+        if i < 0:
+            return dict.fromkeys(("step", "train_loss", "train_acc", "val_loss", "val_acc"),
+                                 math.nan)  # fmt: skip
+        return {k: float(v[i]) for k, v in ev.items()}

@@ -8,7 +8,54 @@ last probe at or before it). "Live" follows the newest probe.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QToolButton,
+    QWidget,
+)
+
+
+class GrooveSlider(QSlider):
+    """A slider whose groove, clicked, jumps to the clicked point (a plain QSlider moves one
+    page towards it) and lets the handle be dragged on from there."""
+
+    def value_at(self, x: float) -> int:
+        """The value under the horizontal position ``x`` (widget coordinates)."""
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+        )
+        span = max(groove.width() - handle.width(), 1)
+        pos = round(x - groove.x() - handle.width() / 2)
+        return QStyle.sliderValueFromPosition(
+            self.minimum(), self.maximum(), min(max(pos, 0), span), span, opt.upsideDown
+        )
+
+    def handle_rect(self):
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        return self.style().subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+        )
+
+    def mousePressEvent(self, event) -> None:
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and self.orientation() == Qt.Orientation.Horizontal
+            and not self.handle_rect().contains(event.position().toPoint())
+        ):
+            self.setValue(self.value_at(event.position().x()))
+            # the handle is under the pointer now: the press grabs it, a drag scrubs on
+        super().mousePressEvent(event)
 
 
 class TimelineBar(QWidget):
@@ -21,9 +68,12 @@ class TimelineBar(QWidget):
         lay.setContentsMargins(8, 2, 8, 2)
         self.label = QLabel("step 0", self)
         self.label.setMinimumWidth(190)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider = GrooveSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, 0)
-        self.slider.setToolTip("Scrub through the recorded probes (Left/Right, Home/End)")
+        self.slider.setToolTip(
+            "Scrub through the recorded probes: click or drag anywhere on it (Left/Right, "
+            "Home/End)"
+        )
         self.live = QToolButton(self)
         self.live.setText("Live")
         self.live.setCheckable(True)

@@ -35,12 +35,14 @@ from gradlab.app.chrome import WindowChrome
 from gradlab.app.dialogs import EventsDialog, main_window_app
 from gradlab.app.document import Document
 from gradlab.app.downloads import confirm_stop, stop_all
+from gradlab.app.lecture import LectureChrome
 from gradlab.app.model import RunModel
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
 from gradlab.app.sweep_view import SweepFiles
 from gradlab.app.timeline import TimelineBar
+from gradlab.app.viewbuild import PREBUILD_MS, ViewBuilding
 from gradlab.app.views import VIEWS, BaseView, CompareView
 from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
@@ -54,8 +56,12 @@ __all__ = ["MainWindow", "main_window_app"]
 FRAME_MS = 33
 
 
-class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
+class MainWindow(
+    ViewBuilding, LectureChrome, WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow
+):
     """GradLab's window. ``settings`` lets tests use a private settings file."""
+
+    _shut = False
 
     @property
     def doc_spec(self) -> dict:
@@ -82,6 +88,7 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
         super().__init__()
         self.settings = settings or QSettings("GradLab", "GradLab")
         theme.apply(str(self.settings.value("theme", "light")))
+        self._restore_zoom()
         self.setWindowTitle("GradLab")
         self.resize(1500, 920)
 
@@ -122,6 +129,7 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
         self._build_toolbar()
         self._build_statusbar()
         self._restore_layout()
+        self._install_space()
 
         self._rebuild_timer = QTimer(self)
         self._rebuild_timer.setSingleShot(True)
@@ -130,6 +138,9 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
+        self._prebuild_timer = QTimer(self)
+        self._prebuild_timer.setInterval(PREBUILD_MS)
+        self._prebuild_timer.timeout.connect(self._prebuild)
 
         self.worker.start()
         self.timer.start()
@@ -154,11 +165,13 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
         self.views: list[BaseView] = []
         for cls in VIEWS:
             view = cls(self.tabs)
+            view.lazy = True  # its plots are built when it is first shown
             self.views.append(view)
             self.tabs.addTab(view, cls.title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, cls.summary)
         self.compare: CompareView = next(v for v in self.views if isinstance(v, CompareView))
         self.compare.pinnedChanged.connect(self._on_pins_changed)
+        self.compare.pinRequested.connect(self.pin_current)
         self.timeline = TimelineBar(central)
         self.timeline.stepSelected.connect(lambda _s: self._tick(force=True))
         self.tabs.currentChanged.connect(lambda _i: self._tick(force=True))
@@ -166,6 +179,23 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
+
+    def _size_docks(self) -> None:
+        """The panels' docks wide enough for their fields (the layer table's columns whole),
+        at most 30% of the window, so the views keep the rest."""
+        want = max(p.sizeHint().width() for p in self.panels) + 12
+        width = int(min(max(want, 260), 0.3 * self.width()))
+        self.resizeDocks(self.docks, [width] * len(self.docks), Qt.Orientation.Horizontal)
+
+    def _sync_preset_box(self, spec: dict) -> None:
+        """The toolbar's Preset box names the preset the document is (none for a custom spec or
+        a session of one: the previous preset's name must not linger)."""
+        name = spec.get("name")
+        index = -1
+        if spec.get("preset") == name and name in presets.names():
+            index = self.preset_box.findText(name)
+        if self.preset_box.currentIndex() != index:
+            self.preset_box.setCurrentIndex(index)
 
     def _build_panels(self) -> None:
         self.panels: list[SpecPanel] = [
@@ -219,6 +249,7 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
                 panel.set_spec(spec)
         if self.lr_box.value() != self.doc.lr():
             self.lr_box.set_value_quietly(self.doc.lr())
+        self._sync_preset_box(spec)
         self._update_title()
         self._update_actions()
         if source is self.doc:
@@ -359,6 +390,8 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
                 view.set_model(self.run)
         self.timeline.select_step(None)
         self._drawn = (None, None, None, None)
+        self._start_prebuild()
+        self._pace_new_run()
         self._update_title()
         self._update_actions()
         early, self._early = self._early, None
@@ -516,6 +549,11 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if not getattr(self, "_docks_sized", False):
+            self._docks_sized = True
+            if self.settings.value("windowState") is None:  # (not the user's own layout)
+                QTimer.singleShot(0, self._size_docks)
+        QTimer.singleShot(500, self._views_now_ready)  # (if no paint was seen by then)
         # once shown (the panels may have taken the focus while they filled in), the focus goes
         # to the views: not a text field or table, so Space runs and N steps at once
         QTimer.singleShot(0, self.tabs.setFocus)
@@ -566,8 +604,10 @@ class MainWindow(WindowChrome, SessionFiles, RunState, SweepFiles, QMainWindow):
         ends (:class:`~gradlab.app.worker.WorkerThread`)."""
         self._shut = True
         self.timer.stop()
+        self._prebuild_timer.stop()
         self._rebuild_timer.stop()
         self.stop_sweep_loading()  # (File > Open Sweep's curves: loaded off the UI thread)
+        self._remove_space()
         return self.worker.stop()
 
 

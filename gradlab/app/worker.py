@@ -305,6 +305,7 @@ class TrainingWorker(QObject):
         per_yield = None
         if self._speed is not None:
             per_yield = max(1, round(self._speed * FRAME))
+            self._interval = per_yield / self._speed  # (below 30 steps/s: longer than a frame)
         self._gen = exp.train(steps, report_every=FRAME, max_steps_per_yield=per_yield)
         self._next_frame = time.perf_counter()
 
@@ -399,7 +400,7 @@ class TrainingWorker(QObject):
             return
         self._emit()
         if self._speed is not None:
-            self._next_frame = max(self._next_frame + FRAME, time.perf_counter() - FRAME)
+            self._next_frame = max(self._next_frame + self._interval, time.perf_counter() - FRAME)
 
     def _boundary(self, force: bool) -> np.ndarray | None:
         exp = self.exp

@@ -45,7 +45,8 @@ from gradlab.experiment import spec as specs
 from gradlab.experiment.earlystop import EarlyStopping
 from gradlab.experiment.history import History
 from gradlab.experiment.limits import check as check_limits
-from gradlab.experiment.probes import Prober, ProbeRecord
+from gradlab.experiment.probes import Prober, ProbeRecord, log_steps
+from gradlab.experiment.snapshots import WeightHistory, keeps_weights
 from gradlab.experiment.spec import fields, naming
 
 #: evaluation sample sizes (a fixed subset of the training set; the validation set up to this)
@@ -153,6 +154,13 @@ class Experiment:
         self.history = History(self.network.layer_names, p["bins"], probe_capacity=p["capacity"])
         self._prober: Prober | None = None
         self._prober_state: dict | None = None
+        #: the weights at the probes, for the decision boundary of an earlier step (2-D data)
+        self.weights: WeightHistory | None = None
+        if keeps_weights(self.input_dim, self.network.n_params):
+            self.weights = WeightHistory(
+                layers, self.input_dim, self.output_dim, self.seed, s["dtype"],
+                capacity=p["capacity"],
+            )  # fmt: skip
 
         seq = np.random.SeedSequence(self.seed).spawn(4)
         self.rng = np.random.default_rng(seq[0])  # batch order
@@ -166,6 +174,8 @@ class Experiment:
         self.base_lr: float = t["lr"]
         self.lr_changes: list[dict] = []
         self.probe_every = 10 if p["every"] == "auto" else p["every"]
+        #: the log-spaced early probes, besides every ``probe_every`` steps (probes.per_decade)
+        self._log_steps = log_steps(p["per_decade"])
         self.status = "ready"
         self.diverged: dict | None = None
         #: health verdicts (built with the prober: they need the probe batch and the labels)
@@ -347,11 +357,18 @@ class Experiment:
 
     @property
     def epoch_float(self) -> float:
-        n = len(self.data.x_train) if self._dataset is not None else 1
-        return self.epoch + self.pos / max(n, 1)
+        """Epochs trained, with the fraction of the current one. Before the data is rebuilt (a
+        reopened session) its size is unknown: the newest step row's epoch then."""
+        if self._dataset is None:
+            last = self.history.latest_step()
+            if last is not None and last["step"] == self.step_count:
+                return float(last["epoch"])
+            return float(self.epoch)
+        return self.epoch + self.pos / max(len(self._dataset.x_train), 1)
 
     def _probe_due(self, step: int) -> bool:
-        return step % self.probe_every == 0
+        """Probes every ``probe_every`` steps and at the log-spaced early steps."""
+        return step % self.probe_every == 0 or step in self._log_steps
 
     def step(self) -> bool:
         """One training step (one batch). Returns False if it diverged (nothing was updated) or
@@ -395,12 +412,14 @@ class Experiment:
         total = self.total_steps
         probe_next = self._probe_due(next_step) or next_step == total
         before = {w: net.params[w].copy() for w in self.weight_names} if probe_next else None
-        # CS231n's update ratio divides by the weights before the update
-        before_norms = (
-            {w.split(".")[0]: float(np.linalg.norm(before[w])) for w in self.weight_names}
-            if probe_next
-            else None
-        )
+        # CS231n's update ratio divides by the weights before the update (a run on its way to
+        # diverge may overflow them: that is for the probe to report, not for numpy to warn)
+        with np.errstate(all="ignore"):
+            before_norms = (
+                {w.split(".")[0]: float(np.linalg.norm(before[w])) for w in self.weight_names}
+                if probe_next
+                else None
+            )
         self.optimizer.step(net.params, grads)
         if t["max_norm"] is not None:
             regularization.apply_max_norm(net.params, t["max_norm"], self._train_weights)
@@ -409,10 +428,11 @@ class Experiment:
         dt = time.perf_counter() - t0
         self._t_step = dt if self._t_step == 0 else 0.95 * self._t_step + 0.05 * dt
         if probe_next:
-            norms = {
-                w.split(".")[0]: float(np.linalg.norm(net.params[w] - before[w]))
-                for w in self.weight_names
-            }
+            with np.errstate(all="ignore"):
+                norms = {
+                    w.split(".")[0]: float(np.linalg.norm(net.params[w] - before[w]))
+                    for w in self.weight_names
+                }
             self._probe(norms, weight_norms_before=before_norms)
         if next_step % self.eval_every == 0 or next_step == total:
             return self._evaluate_and_record()  # False: early stopping ends the run here
@@ -520,6 +540,8 @@ class Experiment:
             self.step_count, self.epoch_float, self.lr, update_norms, scheduled, weight_norms_before
         )
         self.history.append_probe(rec, index)
+        if self.weights is not None:
+            self.weights.add(index, self.step_count, self.network)
         t_jac = rec.extra.get("t_jacobian", 0.0)
         dt = time.perf_counter() - t0 - t_jac
         self._t_probe = dt if self._t_probe == 0 else 0.8 * self._t_probe + 0.2 * dt

@@ -22,6 +22,9 @@ from gradlab._resources import resource_path
 from gradlab.errors import SpecError
 
 DEFAULT = "spiral"
+#: how long a preset's step budget takes to play out at the window's "lecture" pace, unless the
+#: preset says otherwise (``"lecture_seconds"``): slow enough for a class to follow it live
+LECTURE_SECONDS = 60.0
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +50,7 @@ def load(name: str) -> dict:
     spec = copy.deepcopy(specs[name])
     spec.pop("order", None)
     spec.pop("family", None)
+    spec.pop("lecture_seconds", None)
     spec["preset"] = name
     return spec
 
@@ -70,3 +74,13 @@ def family(name: str) -> list[str]:
 def describe(name: str) -> str:
     """The preset's one-line description."""
     return load(name).get("description", "")
+
+
+def lecture_seconds(name: str | None) -> float:
+    """Seconds the preset's step budget should take at the window's lecture pace: its own
+    ``"lecture_seconds"`` or :data:`LECTURE_SECONDS` (also for a name that is no preset)."""
+    spec = _all().get(name or "")
+    value = spec.get("lecture_seconds") if spec else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return LECTURE_SECONDS

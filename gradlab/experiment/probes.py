@@ -84,6 +84,24 @@ LOG_RANGE = (-10.0, 1.0)
 MIN_HALF_WIDTH = 1e-12
 
 
+def log_steps(per_decade: int, last: int = 10**9) -> frozenset[int]:
+    """The log-spaced probe steps: round(10^(k / per_decade)) for k = 0, 1, ... up to ``last``
+    (step 0 is always probed besides). With 10 a decade: 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25,
+    32, 40, 50, 63, 79, 100, 126, ...: dense at the start, where the effects of the
+    initialisation live (Glorot & Bengio's figures 2-4 change most in the first epochs), and
+    a fixed number per decade after, so a long run adds only a few. 0: none."""
+    if per_decade <= 0:
+        return frozenset()
+    out = set()
+    k = 0
+    while True:
+        s = round(10.0 ** (k / per_decade))
+        if s > last:
+            return frozenset(out)
+        out.add(int(s))
+        k += 1
+
+
 @dataclass
 class ProbeRecord:
     """One probe: per-layer stats (L,), histogram counts (L, bins) and their ranges (L, 2)."""

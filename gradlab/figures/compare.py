@@ -32,6 +32,13 @@ from gradlab.figures._base import (
     probe_row,
     set_log,
 )
+from gradlab.figures.numbers import (
+    error_pct,
+    final_metrics,
+    hidden_setting,
+    run_steps,
+    table1,
+)
 
 COMPARE_PANELS = ("all", "loss", "speed", "table")
 #: a marker per run besides its colour, so runs stay apart in grey-scale and for colour-blind
@@ -54,57 +61,6 @@ def check_runs(runs: list[Run]) -> None:
 
 
 # ---------------------------------------------------------------------------- the numbers
-def hidden_setting(spec: dict, key: str) -> str:
-    """The hidden layers' activation or init name (several joined by '/'; 'none' without a
-    hidden layer), in layer order."""
-    values: list[str] = []
-    for ly in spec.get("network", {}).get("layers", []):
-        if ly.get("type", "dense") != "dense" or ly.get("output"):
-            continue
-        v = ly.get(key)
-        name = v if isinstance(v, str) else (v or {}).get("name", "?")
-        if name not in values:
-            values.append(name)
-    return "/".join(values) if values else "none"
-
-
-def final_metrics(run: Run) -> dict[str, float]:
-    """The last evaluation's metrics and its step (NaN without one)."""
-    ev = run.history.evals()
-    if not len(ev["step"]):
-        return dict.fromkeys(("step", "train_loss", "train_acc", "val_loss", "val_acc"), math.nan)
-    return {k: float(v[-1]) for k, v in ev.items()}
-
-
-def error_pct(run: Run) -> float:
-    """100 (1 - validation accuracy) at the last evaluation (NaN without one)."""
-    acc = final_metrics(run)["val_acc"]
-    return 100.0 * (1.0 - acc) if math.isfinite(acc) else math.nan
-
-
-def run_steps(run: Run) -> int:
-    last = run.history.latest_step()
-    if last is not None:
-        return int(last["step"])
-    return int(run.history.probe_column("step")[-1]) if run.history.n_probes else 0
-
-
-def table1(runs: list[Run]) -> tuple[list[str], list[str], dict[tuple[str, str], Run]]:
-    """Glorot & Bengio's Table 1 layout: (activations, inits, {(activation, init): run}); the
-    later run wins a shared cell (as in the window)."""
-    acts: list[str] = []
-    inits: list[str] = []
-    cells: dict[tuple[str, str], Run] = {}
-    for run in runs:
-        act, init = hidden_setting(run.spec, "activation"), hidden_setting(run.spec, "init")
-        if act not in acts:
-            acts.append(act)
-        if init not in inits:
-            inits.append(init)
-        cells[(act, init)] = run
-    return acts, inits, cells
-
-
 def _best(cells: dict[tuple[str, str], Run]) -> float | None:
     errors = [error_pct(r) for r in cells.values()]
     finite = [e for e in errors if math.isfinite(e)]

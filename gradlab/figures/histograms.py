@@ -27,6 +27,7 @@ from gradlab.figures._base import (
     set_log,
     spine_mark,
 )
+from gradlab.figures.numbers import overlap_matrix, resample, step_columns  # noqa: F401
 
 #: histogram quantities: key -> (name, axis symbol)
 QUANTITIES: dict[str, tuple[str, str]] = {
@@ -211,46 +212,6 @@ def _draw_multiples(fig: Figure, run: Run, o: Options) -> None:
 
 
 # ============================================================================ heatmaps
-def overlap_matrix(src_edges: np.ndarray, dst_edges: np.ndarray) -> np.ndarray:
-    """(n_src, n_dst) share of each source bin that falls in each destination bin (values
-    spread evenly inside a bin)."""
-    s0, s1 = src_edges[:-1, None], src_edges[1:, None]
-    d0, d1 = dst_edges[None, :-1], dst_edges[None, 1:]
-    overlap = np.clip(np.minimum(s1, d1) - np.maximum(s0, d0), 0.0, None)
-    return overlap / np.maximum(s1 - s0, 1e-300)
-
-
-def resample(counts: np.ndarray, ranges: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Counts (n, bins) over per-probe ranges (n, 2) -> counts (n, bins) over [lo, hi]: the
-    recorded bins widen during a run, so older probes are re-binned onto the newest."""
-    out = np.asarray(counts, dtype=np.float64).copy()
-    bins = out.shape[-1]
-    dst = np.linspace(lo, hi, bins + 1)
-    moved = (ranges[:, 0] != lo) | (ranges[:, 1] != hi)
-    if not moved.any():
-        return out
-    idx = np.flatnonzero(moved)
-    uniq, inv = np.unique(ranges[idx], axis=0, return_inverse=True)
-    inv = np.ravel(inv)
-    for k, (a, b) in enumerate(uniq):
-        rows = idx[inv == k]
-        out[rows] = out[rows] @ overlap_matrix(np.linspace(a, b, bins + 1), dst)
-    return out
-
-
-def step_columns(steps: np.ndarray, width: int) -> tuple[np.ndarray, float, float]:
-    """Sample a probe series at ``width`` even columns of the step axis (each column shows the
-    newest probe at or before its centre; the last one holds for a typical probe interval).
-    Returns (row per column, x0, span)."""
-    s = np.asarray(steps, np.float64)
-    gap = float(np.median(np.diff(s))) if len(s) > 1 else 1.0
-    x0 = float(s[0])
-    span = max(float(s[-1]) - x0 + max(gap, 1.0), 1.0)
-    centres = x0 + (np.arange(width) + 0.5) * (span / width)
-    rows = np.clip(np.searchsorted(s, centres, side="right") - 1, 0, len(s) - 1)
-    return rows, x0, span
-
-
 def heatmap_images(run: Run, key: str, log: bool):
     """(images (L, bins, columns), per-layer (lo, hi), x0, span, levels): every probe's
     histogram normalised to sum to 1, re-binned onto the layer's widest range, sampled on an

@@ -153,6 +153,7 @@ REGION_STRENGTH = 0.72
 MAX_POINTS = 3000
 
 
+
 def boundary_rgb(probs: np.ndarray) -> np.ndarray:
     """(ny, nx, k) probabilities -> (ny, nx, 3) floats in [0, 1] on white: the predicted
     class's colour, paler where the network is unsure (the window's colouring)."""

@@ -34,4 +34,4 @@ def view_class(key: str) -> type[BaseView]:
     raise KeyError(key)
 
 
-__all__ = ["RUN_VIEWS", "VIEWS", "BaseView", "view_class"]
+__all__ = ["RUN_VIEWS", "VIEWS", "BaseView", "CompareView", "DashboardView", "view_class"]

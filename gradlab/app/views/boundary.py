@@ -7,9 +7,10 @@ unsure, with the training points on top.
 
 Colours: two classes use a diverging blue - background - orange map of p(class 1) (Playground's
 blue and orange); k classes blend the class colours by probability and fade to the background as
-the confidence (max p - 1/k) / (1 - 1/k) falls. The grid can only be computed for the current
-network, so while the timeline is scrubbed into the past the view says that it still shows the
-newest boundary.
+the confidence (max p - 1/k) / (1 - 1/k) falls. Scrubbed into the past, the view shows the
+boundary of the network as it was at that probe (a run on 2-D data keeps its small network's
+weights at every probe: :attr:`RunModel.boundary_at`); a reopened session kept only its last
+network, and the view says so.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
+from gradlab.app.views.common import new_plot, set_title
 
 #: class colours: Playground's blue and orange first, then Tableau's qualitative palette
 CLASS_COLORS = theme.CLASS_COLORS
@@ -103,8 +105,10 @@ class BoundaryView(BaseView):
         "Healthy: the regions bend to follow the data and the points sit inside their colour. A "
         "straight line that never bends means the network cannot use its hidden layers (too "
         "shallow, dead or saturated units, a learning rate too low); ragged islands around "
-        "single points mean over-fitting. The grid is computed for the current network only: "
-        "scrubbing the timeline does not rewind it. After TensorFlow Playground."
+        "single points mean over-fitting. Scrub the timeline to watch the boundary form: the "
+        "network's weights are kept at every probe, so the view shows the network of the "
+        "selected step (a reopened session kept only its last network). After TensorFlow "
+        "Playground."
     )
 
     def __init__(self, parent: QWidget | None = None):
@@ -115,8 +119,8 @@ class BoundaryView(BaseView):
         self.message: str | None = None
         self.note = QLabel(self)
         self.note.setToolTip(
-            "The boundary is computed from the network as it is now; the network of an earlier "
-            "step is not kept, so it cannot be redrawn for the past."
+            "The networks of earlier steps are kept while a run trains; a session file keeps "
+            "only the last one, so a reopened session's earlier boundaries cannot be redrawn."
         )
         self.note.hide()
         self.controls.addWidget(self.note)
@@ -124,20 +128,20 @@ class BoundaryView(BaseView):
         self.empty.setWordWrap(True)
         self.empty.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._drawn_boundary: object = None
-        self._title = ""
+        self._title: tuple = ()
 
     # ------------------------------------------------------------------ the contract
     def set_model(self, model: RunModel | None) -> None:
         self.plot = self.image = self.scatter = None
         self._drawn_boundary = None
-        self._title = ""
+        self._title = ()
         self._set_message(None if model is not None else "No run yet.")
         super().set_model(model)
 
     def figure_widget(self) -> QWidget:
         return self.empty if self.message else self.canvas
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         if model.input_dim != 2:
             self._set_message(
                 "The decision boundary needs 2-D inputs; this run's inputs have "
@@ -158,7 +162,8 @@ class BoundaryView(BaseView):
         # (a circle stays round) and the spacers take what is left, so the figure stays centred
         ci = self.canvas.ci
         ci.addItem(pg.GraphicsWidget(), row=0, col=0)
-        plot = self.canvas.addPlot(row=0, col=1)
+        plot = new_plot(self.canvas, 0, 1, grid=False)
+        yield  # (a hidden view is built between frames)
         ci.addItem(pg.GraphicsWidget(), row=0, col=3)
         ci.layout.setColumnStretchFactor(0, 1)
         ci.layout.setColumnStretchFactor(1, 0)
@@ -182,13 +187,13 @@ class BoundaryView(BaseView):
         self.n_classes = k
         colors = [QColor(CLASS_COLORS[i % len(CLASS_COLORS)]) for i in range(k)]
         brushes = [pg.mkBrush(c) for c in colors]
-        edge = pg.mkPen(QColor("#ffffff" if t.name == "light" else "#000000"), width=1)
+        edge = pg.mkPen(QColor("#ffffff" if t.name == "light" else "#000000"), width=theme.px(1))
         self.scatter = pg.ScatterPlotItem(
             x=x,
             y=y,
             brush=[brushes[c] for c in labels],
             pen=edge,
-            size=7,
+            size=theme.px(7),
             symbol="o",
             pxMode=True,
         )
@@ -215,7 +220,7 @@ class BoundaryView(BaseView):
                 values=(0.0, 1.0),
                 colorMap=cmap,
                 interactive=False,
-                width=14,
+                width=theme.px(14),
                 label="p(class 1)",
             )
             bar.axis.setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
@@ -238,7 +243,7 @@ class BoundaryView(BaseView):
             f"<span style='color:{t.foreground}'>{key}{shown}</span>",
             row=1,
             col=1,
-            size="9pt",
+            size=theme.pt(9),
         )
         plot.vb.sigResized.connect(self._keep_aspect)
         self.canvas.sigDeviceRangeChanged.connect(self._keep_aspect)  # the window was resized
@@ -246,7 +251,12 @@ class BoundaryView(BaseView):
     def draw(self, model: RunModel, row: int | None) -> None:
         if self.plot is None:
             return
-        boundary = model.boundary
+        scrubbed = self._scrubbed_step(model, row)
+        boundary, at = model.boundary, None
+        if scrubbed is not None:
+            past = model.boundary_at(scrubbed)
+            if past is not None:
+                at, boundary = past
         if boundary is not self._drawn_boundary:
             self._drawn_boundary = boundary
             if boundary is None:
@@ -265,30 +275,37 @@ class BoundaryView(BaseView):
                 )
                 self.image.show()
 
-        scrubbed = self._scrubbed_step(model, row)
-        if scrubbed is None:
+        newest_instead = scrubbed is not None and at is None
+        if not newest_instead:
             self.note.hide()
         else:
             self.note.setStyleSheet(f"color: {theme.current().warning};")
             self.note.setText(
-                f"boundary at the newest step (the timeline is at step {scrubbed:,}; the "
-                "boundary of an earlier network cannot be recomputed)"
+                f"the newest boundary: the network of step {scrubbed:,} was not kept "
+                "(a reopened session keeps only its last network)"
             )
             self.note.show()
 
-        m = model.final_metrics()
+        m = model.final_metrics() if at is None else model.metrics_at(at)
         if boundary is None:
-            title = "waiting for the network's predictions…"
-        elif np.isfinite(m["train_acc"]):
-            acc, at = 100 * m["train_acc"], int(m["step"])
-            title = f"training accuracy {acc:.1f}% (evaluated at step {at:,})"
+            titles = ("waiting for the network's predictions…",)
         else:
-            title = "training accuracy: not evaluated yet"
-        if scrubbed is not None and boundary is not None:
-            title = f"boundary at the newest step · {title}"
-        if title != self._title:
-            self._title = title
-            self.plot.setTitle(title, color=theme.current().foreground, size="10pt")
+            where = f"network at step {at:,}" if at is not None else ""
+            if np.isfinite(m["train_acc"]):
+                acc, when = 100 * m["train_acc"], int(m["step"])
+                titles = (
+                    f"training accuracy {acc:.1f}% (evaluated at step {when:,})",
+                    f"training accuracy {acc:.1f}%",
+                )
+            else:
+                titles = ("training accuracy: not evaluated yet", "not evaluated yet")
+            if where:
+                titles = (*(f"{where} · {t}" for t in titles), where)
+            elif newest_instead:
+                titles = tuple(f"newest step · {t}" for t in titles)
+        if titles != self._title:
+            self._title = titles
+            set_title(self.plot, *titles)
 
     # ------------------------------------------------------------------ helpers
     def _keep_aspect(self, *_args) -> None:

@@ -8,7 +8,8 @@ own controls change, never per frame. It shows
   validation loss bold) and each run's speed of learning per layer (Nielsen's ||dL/db|| at the
   last probe, log scale);
 * a table of final metrics and Glorot & Bengio's (2010) Table 1 layout: rows = hidden-layer
-  activation, columns = initialisation, cells = test error % (100 (1 - validation accuracy));
+  activation, columns = initialisation, cells = the validation error % (100 (1 - validation
+  accuracy); the paper's table gives test errors);
 * an A/B comparison of two runs: their per-layer histograms of a chosen quantity at a chosen step
   (all layers overlaid, as in Glorot & Bengio's figures, run A left, run B right), the spec
   settings that differ, and a warning when the seeds differ (then part of the difference is luck).
@@ -47,8 +48,18 @@ from PySide6.QtWidgets import (
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
+from gradlab.app.views.common import (
+    header,
+    legend,
+    new_plot,
+    no_index,
+    plain,
+    set_title,
+    swatch,
+)
 from gradlab.experiment.spec.fields import NAMING_KEYS
 from gradlab.experiment.spec.naming import lr_story
+from gradlab.figures.numbers import error_pct, hidden_setting, run_steps, table1
 
 #: one colour per pinned run (Tableau 10), kept by the run for as long as it stays pinned
 RUN_COLORS = theme.CATEGORICAL
@@ -57,7 +68,7 @@ RUN_COLORS = theme.CATEGORICAL
 AB_QUANTITIES = (
     ("act", "activations a = f(z)", "a"),
     ("pre", "pre-activations z", "z"),
-    ("delta", "back-propagated gradients δ = dL/dz", "δ"),
+    ("delta", "back-propagated gradients δ = n·dL/dz", "δ"),
     ("delta_log", "log10 |δ| (back-propagated gradients)", "log10 |δ|"),
     ("wgrad", "weight gradients dL/dW", "dL/dW"),
     ("wgrad_log", "log10 |dL/dW| (weight gradients)", "log10 |dL/dW|"),
@@ -67,7 +78,11 @@ AB_QUANTITIES = (
 #: spec fields that name or describe a run without changing it (left out of the A/B diff)
 NOT_SETTINGS = NAMING_KEYS
 
-EMPTY_TEXT = "Pin runs with Ctrl+P (or File > Compare with Session…) to compare them here."
+EMPTY_TEXT = (
+    "Nothing pinned yet. Pin this run with Ctrl+P, change one setting (the initialisation, say), "
+    "press Reset and run again, then pin that run too: Compare shows their losses, speeds of "
+    "learning and histograms side by side. Saved sessions: File > Compare with Session…"
+)
 
 
 # ============================================================================ pure helpers
@@ -155,52 +170,6 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
-def hidden_setting(spec: dict, key: str) -> str:
-    """The hidden layers' activation or init name (several joined by '/'; 'none' if no hidden
-    layer), in layer order."""
-    layers = spec["network"]["layers"]
-    values: list[str] = []
-    for ly in layers:
-        if ly.get("type", "dense") != "dense" or ly.get("output"):
-            continue
-        v = ly.get(key)
-        name = v if isinstance(v, str) else (v or {}).get("name", "?")
-        if name not in values:
-            values.append(name)
-    return "/".join(values) if values else "none"
-
-
-def error_pct(run: RunModel) -> float:
-    """100 (1 - validation accuracy) at the last evaluation (NaN without one)."""
-    acc = run.final_metrics()["val_acc"]
-    return 100.0 * (1.0 - acc) if math.isfinite(acc) else math.nan
-
-
-def table1(runs: list[RunModel]) -> tuple[list[str], list[str], dict[tuple[str, str], RunModel]]:
-    """Glorot & Bengio's Table 1 layout: (activations, inits, {(activation, init): run}) with
-    the latest pinned run winning a shared cell."""
-    acts: list[str] = []
-    inits: list[str] = []
-    cells: dict[tuple[str, str], RunModel] = {}
-    for run in runs:
-        act, init = hidden_setting(run.spec, "activation"), hidden_setting(run.spec, "init")
-        if act not in acts:
-            acts.append(act)
-        if init not in inits:
-            inits.append(init)
-        cells[(act, init)] = run
-    return acts, inits, cells
-
-
-def run_steps(run: RunModel) -> int:
-    """How many steps the run had trained when it was pinned."""
-    last = run.history.latest_step()
-    if last is not None:
-        return int(last["step"])
-    n = run.history.n_probes
-    return int(run.history.probe_column("step")[-1]) if n else 0
-
-
 def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
     """Ticks for a log10 axis over [lo, hi] (log units): the powers of ten labelled, 2..9
     times them as unlabelled minor ticks (2 and 5 labelled too when fewer than three powers of
@@ -262,15 +231,18 @@ class CompareView(BaseView):
         "pressing Reset, or pin a saved session (File > Compare with Session…). Loss: thin = "
         "every step, bold = validation loss at evaluations. Speed of learning = ||dL/db|| of each "
         "layer at the last probe (Nielsen ch. 5): a line falling towards the first layers means "
-        "the early layers learn slower (vanishing gradients). Table 1 puts the test error "
-        "(100 × (1 − validation accuracy)) in a grid of hidden activation × initialisation, as "
-        "Glorot &amp; Bengio (2010) did; bold = the lowest. A/B: choose two runs, a quantity and "
+        "the early layers learn slower (vanishing gradients). Table 1 puts the validation error "
+        "(100 × (1 − validation accuracy) at the last evaluation) in a grid of hidden activation "
+        "× initialisation, as Glorot &amp; Bengio (2010) did with test errors; bold = the "
+        "lowest. A/B: choose two runs, a quantity and "
         "a step; all layers are overlaid (first hidden = dark, output = yellow) as in their "
         "figures. A fair A/B changes one setting with the same seed."
     )
 
     #: emitted with the remaining runs after Unpin or Clear (the caller's list is also updated)
     pinnedChanged = Signal(list)
+    #: the empty page's "Pin the current run" button
+    pinRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -308,14 +280,14 @@ class CompareView(BaseView):
         ll.addWidget(QLabel("<b>Final metrics</b> (last evaluation)", left))
         self.metrics = QTableWidget(0, 7, left)
         self.metrics.setHorizontalHeaderLabels(
-            ["run", "steps", "train acc", "val acc", "train loss", "val loss", "test err %"]
+            ["run", "steps", "train acc", "val acc", "train loss", "val loss", "val err %"]
         )
         self._table_style(self.metrics)
         ll.addWidget(self.metrics)
 
         self.t1_title = QLabel(
-            "<b>Test error %</b> by hidden activation (rows) × initialisation (columns), "
-            "as in Glorot &amp; Bengio (2010), Table 1",
+            "<b>Validation error %</b> by hidden activation (rows) × initialisation (columns), "
+            "laid out as Glorot &amp; Bengio's (2010) Table 1 of test errors",
             left,
         )
         self.t1_title.setWordWrap(True)
@@ -332,21 +304,34 @@ class CompareView(BaseView):
         self.canvas.setParent(right)
         right.addWidget(self.canvas)
         t = theme.current()
-        self.p_loss = self.canvas.addPlot(row=0, col=0)
-        self.p_speed = self.canvas.addPlot(row=0, col=1)
-        self.style_plot(self.p_loss, "Loss (thin: every step, bold: validation)", "loss", "step")
-        self.style_plot(
+        self.p_loss = new_plot(self.canvas, 0, 0)
+        self.p_speed = new_plot(self.canvas, 0, 1)
+        self.style_plot(self.p_loss, left="loss", bottom="step")
+        set_title(
+            self.p_loss,
+            "Loss (thin: every step, bold: validation)",
+            "Loss (thin: step, bold: validation)",
+            "Loss",
+        )
+        self.style_plot(self.p_speed, left="||dL/db||", bottom="layer (last = output)")
+        set_title(
             self.p_speed,
             "Speed of learning ||dL/db|| per layer, last probe",
-            "||dL/db||",
-            "layer (1 = first hidden, last = output)",
+            "Speed of learning ||dL/db||, last probe",
+            "Speed of learning",
         )
         for p in (self.p_loss, self.p_speed):
             p.setLogMode(y=True)
-            p.getAxis("left").enableAutoSIPrefix(False)
             p.disableAutoRange()
-        self.loss_legend = self.p_loss.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.loss_legend.setBrush(pg.mkBrush((*QColor(t.background).getRgb()[:3], 200)))
+        # the runs' key below the plots, never on the curves
+        self.loss_legend = legend(columns=2)
+        self.canvas.addItem(self.loss_legend, row=1, col=0, colspan=2)
+        self.loss_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        # re-downsample the thin curves at the plot's new width (else a sawtooth, see
+        # common.keep_downsampling_fresh)
+        self.p_loss.vb.sigResized.connect(
+            lambda *_a: [thin.viewRangeChanged() for thin, _bold in self.loss_items]
+        )
 
         ab = QWidget(right)
         self.ab_panel = ab
@@ -388,22 +373,26 @@ class CompareView(BaseView):
         self.seed_label = QLabel(ab)
         self.seed_label.setWordWrap(True)
         al.addWidget(self.seed_label)
-        self.ab_canvas = pg.GraphicsLayoutWidget(ab)
+        self.ab_canvas = no_index(pg.GraphicsLayoutWidget(ab))
         self.ab_canvas.ci.setContentsMargins(4, 4, 4, 4)
-        self.p_a = self.ab_canvas.addPlot(row=0, col=0)
-        self.p_b = self.ab_canvas.addPlot(row=0, col=1)
+        # the layers' colour ramp, one line above the two plots (a legend would sit on them)
+        self.ab_key = header(self.ab_canvas, 2, size=9)
+        self.p_a = new_plot(self.ab_canvas, 1, 0)
+        self.p_b = new_plot(self.ab_canvas, 1, 1)
         for p in (self.p_a, self.p_b):
             self.style_plot(p, " ", "fraction of values", "")
-            p.getAxis("left").enableAutoSIPrefix(False)
             p.disableAutoRange()
         self.p_b.setXLink(self.p_a)
         self.p_b.setYLink(self.p_a)
-        self.ab_legend = self.p_b.addLegend(offset=(-10, 10), labelTextSize="8pt")
         al.addWidget(self.ab_canvas, 1)
         right.addWidget(ab)
-        right.setStretchFactor(0, 4)
-        right.setStretchFactor(1, 5)
-        right.setSizes([400, 500])
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
+        right.setSizes([450, 550])
+        # neither half may crush the other (the A/B half's plots would take it all)
+        self.canvas.setMinimumHeight(theme.px(170))
+        self.ab_canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.ab_canvas.setMinimumHeight(theme.px(170))
 
         self.body = QSplitter(Qt.Orientation.Horizontal, self)
         self.body.setChildrenCollapsible(False)
@@ -411,13 +400,27 @@ class CompareView(BaseView):
         self.body.addWidget(right)
         self.body.setStretchFactor(0, 0)
         self.body.setStretchFactor(1, 1)
+        left.setMinimumWidth(theme.px(260))  # the tables readable at 1280x720
         self.body.setSizes([470, 1000])
         lay.insertWidget(2, self.body, 1)
         self.right = right
 
+        # nothing pinned: what Compare is for, and a button to pin the run on screen
+        self.empty_page = QWidget(self)
+        el = QVBoxLayout(self.empty_page)
+        lay.removeWidget(self.empty)
+        self.empty.setParent(self.empty_page)
         self.empty.setText(EMPTY_TEXT)
         self.empty.setWordWrap(True)
-        self.empty.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        el.setContentsMargins(theme.px(60), 0, theme.px(60), 0)
+        self.pin_btn = QPushButton("Pin the current run (Ctrl+P)", self.empty_page)
+        self.pin_btn.clicked.connect(self.pinRequested)
+        el.addStretch(1)
+        el.addWidget(self.empty)  # (no alignment: a wrapped label then gets its height)
+        el.addWidget(self.pin_btn, 0, Qt.AlignmentFlag.AlignHCenter)
+        el.addStretch(1)
+        lay.addWidget(self.empty_page, 1)
         self.canvas.setBackground(t.background)
         self.ab_canvas.setBackground(t.background)
 
@@ -425,7 +428,11 @@ class CompareView(BaseView):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(10)
+        self.combo_q.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo_q.setMinimumContentsLength(16)  # (the window's docks keep their room)
         self._ab_shown: bool | None = None
         self.combo_a.currentIndexChanged.connect(self._draw_ab)
         self.combo_b.currentIndexChanged.connect(self._draw_ab)
@@ -454,7 +461,7 @@ class CompareView(BaseView):
         pass
 
     def figure_widget(self) -> QWidget:
-        return self.body if self.runs else self.empty
+        return self.body if self.runs else self.empty_page
 
     def retheme(self) -> None:
         t = theme.current()
@@ -508,6 +515,7 @@ class CompareView(BaseView):
     def _rebuild(self) -> None:
         has = bool(self.runs)
         self.body.setVisible(has)
+        self.empty_page.setVisible(not has)
         self.empty.setVisible(not has)
         live = {id(r) for r in self.runs}
         self._color_of = {k: v for k, v in self._color_of.items() if k in live}
@@ -551,7 +559,14 @@ class CompareView(BaseView):
             for j, text in enumerate(cells, start=1):
                 m.setItem(i, j, _item(text))
         m.resizeColumnsToContents()
-        m.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh = m.horizontalHeader()
+        numbers = sum(m.columnWidth(j) for j in range(1, m.columnCount()))
+        room = m.viewport().width() - numbers
+        if room >= theme.px(120):
+            hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        else:  # narrow: the names keep a readable width and the table scrolls
+            hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            m.setColumnWidth(0, min(m.columnWidth(0), theme.px(140)))
         self._fit_height(m)
 
     def _fill_table1(self) -> None:
@@ -573,7 +588,7 @@ class CompareView(BaseView):
                 if (hidden_setting(r.spec, "activation"), hidden_setting(r.spec, "init"))
                 == (act, init)
             ]
-            tip = f"{run.name}: test error {err:.2f}% at step {run_steps(run):,}"
+            tip = f"{run.name}: validation error {err:.2f}% at step {run_steps(run):,}"
             if not math.isfinite(err):
                 tip = f"{run.name}: no validation accuracy (no validation set, or not evaluated)"
             if len(sharing) > 1:
@@ -594,7 +609,7 @@ class CompareView(BaseView):
         for p in (self.p_loss, self.p_speed):
             p.clear()
         self.loss_legend.clear()
-        self.loss_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.loss_items = []
         self.speed_items: list[pg.PlotDataItem] = []
         xs, ys, max_l = [], [], 1
         ys_speed = []
@@ -604,7 +619,9 @@ class CompareView(BaseView):
             e = run.history.evals()
             thin_c = QColor(c)
             thin_c.setAlpha(80)
-            thin = self.p_loss.plot(s["step"], _positive(s["loss"]), pen=pg.mkPen(thin_c, width=1))
+            thin = self.p_loss.plot(
+                s["step"], _positive(s["loss"]), pen=pg.mkPen(thin_c, width=theme.px(1))
+            )
             thin.setDownsampling(auto=True, method="peak")
             thin.setClipToView(True)
             val = _positive(e["val_loss"])
@@ -614,13 +631,14 @@ class CompareView(BaseView):
             bold = self.p_loss.plot(
                 e["step"],
                 val,
-                pen=pg.mkPen(c, width=3),
+                pen=pg.mkPen(c, width=theme.px(3)),
                 symbol="o",
-                symbolSize=5,
+                symbolSize=theme.px(5),
                 symbolBrush=c,
                 symbolPen=None,
                 name=run.name + ("" if which == "validation" else f" ({which})"),
             )
+            self.loss_legend.addItem(bold, bold.name())
             self.loss_items.append((thin, bold))
             xs += [s["step"], e["step"]]
             ys += [s["loss"][-20000:], e["val_loss"], e["train_loss"]]
@@ -634,9 +652,9 @@ class CompareView(BaseView):
             sp = self.p_speed.plot(
                 np.arange(1, L + 1),
                 _positive(bg),
-                pen=pg.mkPen(c, width=2),
+                pen=pg.mkPen(c, width=theme.px(2)),
                 symbol="o",
-                symbolSize=7,
+                symbolSize=theme.px(7),
                 symbolBrush=c,
                 symbolPen=pg.mkPen(t.background),
             )
@@ -713,11 +731,9 @@ class CompareView(BaseView):
         return pick(self.combo_a), pick(self.combo_b)
 
     def _draw_ab(self, *_args) -> None:
-        t = theme.current()
         a, b = self.ab_runs()
         for p in (self.p_a, self.p_b):
             p.clear()
-        self.ab_legend.clear()
         self.ab_items: dict[str, list[pg.PlotDataItem]] = {"A": [], "B": []}
         two = a is not None and b is not None and len(self.runs) >= 2
         self.ab_controls.setVisible(two)
@@ -727,7 +743,7 @@ class CompareView(BaseView):
             self.ab_panel.setMaximumHeight(16777215 if two else 48)
             if two:
                 total = sum(self.right.sizes()) or 900
-                self.right.setSizes([round(total * 4 / 9), total - round(total * 4 / 9)])
+                self.right.setSizes([round(total * 0.45), total - round(total * 0.45)])
         if not two:
             self.diff_label.setText(
                 "<b>A/B</b>: pin a second run to compare two runs' histograms side by side "
@@ -737,9 +753,17 @@ class CompareView(BaseView):
             )
             self.seed_label.setText("")
             for p in (self.p_a, self.p_b):
-                p.setTitle(" ")
+                set_title(p, " ", size=9)
             return
         self._show_diff(a, b)
+        ramp = theme.layer_colors(5)
+        self.ab_key.set_variants(
+            f"layers: {swatch(ramp[0], '&#9644;')} first hidden "
+            + "".join(swatch(col, "&#9644;") for col in ramp[1:-1])
+            + f" {swatch(ramp[-1], '&#9644;')} output (each run's own ramp), all overlaid",
+            f"{swatch(ramp[0])} first hidden … {swatch(ramp[-1])} output",
+            f"{swatch(ramp[0])} 1 … {swatch(ramp[-1])} out",
+        )
         q = self.combo_q.currentData()
         xlabel = next(x for k, _, x in AB_QUANTITIES if k == q)
         step = self.step_box.value()
@@ -747,7 +771,7 @@ class CompareView(BaseView):
         for side, run, plot in (("A", a, self.p_a), ("B", b, self.p_b)):
             plot.setLabel("bottom", xlabel)
             if not run.history.n_probes:
-                plot.setTitle(f"{side}: {run.name}: no probes", color=t.foreground, size="9pt")
+                set_title(plot, f"{side}: {plain(run.name)}: no probes", size=9)
                 continue
             i = run.history.probe_index_at(step)
             rec = run.history.probe(i)
@@ -768,17 +792,19 @@ class CompareView(BaseView):
                     edges,
                     frac,
                     stepMode="center",
-                    pen=pg.mkPen(colors[l], width=2),
+                    pen=pg.mkPen(colors[l], width=theme.px(2)),
                     name=(run.layer_labels[l] if side == "B" else None),
                 )
                 self.ab_items[side].append(item)
                 ymax = max(ymax, float(frac.max()) if frac.size else 0.0)
             c = self.color(run)
-            plot.setTitle(
-                f"<span style='color:{c.name()}'>■</span> {side}: {run.name} · probe at step "
-                f"{int(rec['step']):,}",
-                color=t.foreground,
-                size="9pt",
+            mark = f"<span style='color:{c.name()}'>■</span> {side}"
+            set_title(
+                plot,
+                f"{mark}: {plain(run.name)} · probe at step {int(rec['step']):,}",
+                f"{mark}: {plain(run.name)} · step {int(rec['step']):,}",
+                f"{mark}, step {int(rec['step']):,}",
+                size=9,
             )
         if math.isfinite(lo_all) and hi_all > lo_all:
             pad = 0.05 * (hi_all - lo_all)
@@ -836,10 +862,12 @@ class CompareView(BaseView):
     def _fit_height(table: QTableWidget) -> None:
         """Make a table as tall as its rows (up to 12), so no blank block follows them."""
         rows = min(table.rowCount(), 12)
-        h = table.horizontalHeader().height() + 2 * table.frameWidth() + 2
+        header = table.horizontalHeader()
+        h = max(header.height(), header.sizeHint().height()) + 2 * table.frameWidth() + 2
         h += sum(table.rowHeight(i) for i in range(rows))
-        if table.horizontalScrollBar().isVisible():
-            h += table.horizontalScrollBar().height()
+        wide = sum(table.columnWidth(j) for j in range(table.columnCount()))
+        if wide > table.viewport().width() or table.horizontalScrollBar().isVisible():
+            h += table.horizontalScrollBar().sizeHint().height()
         table.setFixedHeight(max(h, 40))
 
     @staticmethod
@@ -848,7 +876,7 @@ class CompareView(BaseView):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         table.setAlternatingRowColors(True)
-        table.verticalHeader().setDefaultSectionSize(22)
+        table.verticalHeader().setDefaultSectionSize(round(theme.line_height(9) * 1.6))
         table.horizontalHeader().setHighlightSections(False)
 
 

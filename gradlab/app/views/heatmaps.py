@@ -19,21 +19,24 @@ from gradlab.app.views.base import BaseView
 from gradlab.app.views.common import (
     RedrawCache,
     ReusesItems,
-    add_plot,
     describe,
     header,
     layer_names,
+    new_plot,
     normalise,
+    plain,
+    swatch,
 )
-from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
+from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange, is_live
+from gradlab.figures.numbers import overlap_matrix, resample, step_columns  # noqa: F401
 
 #: quantity -> (menu text, axis label)
 QUANTITIES: dict[str, tuple[str, str]] = {
     "act": ("Activations a = f(z)", "a"),
     "pre": ("Pre-activations z", "z"),
-    "delta_log": ("Back-propagated gradients log10 |δ|", "log10 |δ|"),
+    "delta_log": ("Back-propagated gradients log10 |δ| (δ = n·dL/dz)", "log10 |δ|"),
     "wgrad_log": ("Weight gradients log10 |dL/dW|", "log10 |dL/dW|"),
-    "delta": ("Back-propagated gradients δ = dL/dz", "δ"),
+    "delta": ("Back-propagated gradients δ = n·dL/dz", "δ"),
     "wgrad": ("Weight gradients dL/dW", "dL/dW"),
     "weight": ("Weights W", "W"),
 }
@@ -47,58 +50,6 @@ LOG_FLOOR = -5.0
 NICE_TOPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
-# ---------------------------------------------------------------------- the resampling
-def overlap_matrix(src_edges: np.ndarray, dst_edges: np.ndarray) -> np.ndarray:
-    """(n_src, n_dst) share of each source bin that falls in each destination bin, assuming
-    the values are spread evenly inside a bin. Rows sum to 1 where the destination covers the
-    source."""
-    s0, s1 = src_edges[:-1, None], src_edges[1:, None]
-    d0, d1 = dst_edges[None, :-1], dst_edges[None, 1:]
-    overlap = np.clip(np.minimum(s1, d1) - np.maximum(s0, d0), 0.0, None)
-    width = np.maximum(s1 - s0, 1e-300)
-    return overlap / width
-
-
-def resample(
-    counts: np.ndarray, ranges: np.ndarray, lo: float, hi: float, dtype=np.float64
-) -> np.ndarray:
-    """Counts (n, L, bins) over per-probe ranges (n, 2) -> counts (n, L, bins) over the common
-    range [lo, hi] (the mass of every probe and layer kept when [lo, hi] covers its range).
-    Probes already on the common range are copied as they are. (The view calls it one layer at
-    a time, since each layer's ranges are its own.)"""
-    out = np.asarray(counts).astype(dtype)
-    bins = out.shape[-1]
-    dst = np.linspace(lo, hi, bins + 1)
-    ranges = np.asarray(ranges, np.float64)
-    moved = (ranges[:, 0] != lo) | (ranges[:, 1] != hi)
-    if not moved.any():
-        return out
-    idx = np.flatnonzero(moved)
-    uniq, inv = np.unique(ranges[idx], axis=0, return_inverse=True)
-    inv = inv.ravel()
-    for k, (a, b) in enumerate(uniq):
-        rows = idx[inv == k]
-        share = overlap_matrix(np.linspace(a, b, bins + 1), dst).astype(dtype)
-        out[rows] = out[rows] @ share
-    return out
-
-
-def step_columns(steps: np.ndarray, width: int) -> tuple[np.ndarray, float, float]:
-    """Sample a probe series at ``width`` even columns of the step axis (each column shows the
-    newest probe at or before its centre: a probe holds until the next one).
-
-    Returns (probe row per column, x0, span): the image covers [x0, x0 + span], from the first
-    probe to one probe interval past the last.
-    """
-    s = np.asarray(steps, np.float64)
-    gap = float(s[-1] - s[-2]) if len(s) > 1 else 1.0
-    x0 = float(s[0])
-    span = max(float(s[-1]) - x0 + max(gap, 1.0), 1.0)
-    centres = x0 + (np.arange(width) + 0.5) * (span / width)
-    rows = np.clip(np.searchsorted(s, centres, side="right") - 1, 0, len(s) - 1)
-    return rows, x0, span
-
-
 # ---------------------------------------------------------------------- the view
 class HeatmapsView(ReusesItems, BaseView):
     key = "heatmaps"
@@ -109,7 +60,9 @@ class HeatmapsView(ReusesItems, BaseView):
         "that bin at that probe."
     )
     details = (
-        "Every column is one probe's histogram normalised to sum to 1 (per-probe density), so "
+        "Every column is one probe's histogram, measured on the fixed probe batch (every unit "
+        "of every example; δ = n·dL/dz is the per-example back-propagated gradient, n the probe "
+        "batch's size), normalised to sum to 1 (per-probe density), so "
         "a column shows the shape of the distribution whatever the batch. Read it like a "
         "stack of the Distributions view's curves seen from above. <b>Healthy</b>: a band that "
         "stays spread over a similar range in every layer. A band that narrows to a bright line "
@@ -122,6 +75,8 @@ class HeatmapsView(ReusesItems, BaseView):
         "kept probe, evenly spaced whatever their steps. "
         "The recorded bins can widen during a run; older probes are re-binned onto the newest "
         "(widest) bins, sharing each old bin's count among the new bins it overlaps. "
+        "<b>y axis</b>: shared, the hidden layers share one value axis (compare widths); the "
+        "output layer, whose logits need not be on the hidden units' scale, always has its own. "
         "Each layer's y axis covers where that layer has values. <b>Colour</b>: linear "
         "(fraction per bin, 0 to the top of the colour bar) or log (log10 of the fraction, down "
         "to 1e-5), which shows the tails and thin bands. Colour map: inferno (viridis already "
@@ -202,7 +157,7 @@ class HeatmapsView(ReusesItems, BaseView):
             img.clear()
         for cur in self.cursor:
             cur.setVisible(False)
-        self.header.setText("")
+        self.header.set_variants("")
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -215,7 +170,7 @@ class HeatmapsView(ReusesItems, BaseView):
         self._x_key = None
         self._label_key = None
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         c = self.canvas
         L = model.n_layers
         colors = theme.layer_colors(L)
@@ -228,39 +183,35 @@ class HeatmapsView(ReusesItems, BaseView):
         self.images, self.plots, self.cursor = [], [], []
         for i in range(L):
             r, k = divmod(i, cols)
-            p = add_plot(c, 1 + r, k)
+            p = new_plot(c, 1 + r, k, grid=False, left_width=56)  # no grid over the image
             # the layer names the plot on its value axis (titles would eat a row each)
-            p.setLabel("left", f"<span style='color:{colors[i].name()}'>&#9632;</span> {names[i]}")
-            p.showGrid(x=False, y=False)  # no lines over the image
-            p.hideButtons()
+            p.setLabel("left", f"{swatch(colors[i])} {names[i]}")
             p.disableAutoRange()
-            p.getAxis("left").setWidth(52)
-            p.getAxis("left").enableAutoSIPrefix(False)
-            p.getAxis("bottom").enableAutoSIPrefix(False)
             img = pg.ImageItem(axisOrder="row-major")
             img.setColorMap(cmap)
             p.addItem(img)
             cur = pg.InfiniteLine(
                 angle=90,
                 movable=False,
-                pen=pg.mkPen(QColor("#ffffff"), width=1, style=Qt.PenStyle.DashLine),
+                pen=pg.mkPen(QColor("#ffffff"), width=theme.px(1), style=Qt.PenStyle.DashLine),
             )
             cur.setVisible(False)
             p.addItem(cur, ignoreBounds=True)
             if i:
                 p.setXLink(self.plots[0])
-                if self.shared_y:
+                if self.shared_y and i < L - 1:  # the output layer's values are its own
                     p.setYLink(self.plots[0])
             self.images.append(img)
             self.plots.append(p)
             self.cursor.append(cur)
+            yield  # (a plot costs ~20 ms: a hidden view is built between frames)
         self.colorbar = pg.ColorBarItem(
             values=(LOG_FLOOR, 0.0), colorMap=cmap, interactive=False, width=14
         )
         self.colorbar.setImageItem(self.images)
         self.colorbar.getAxis("right").enableAutoSIPrefix(False)
         c.addItem(self.colorbar, row=1, col=cols, rowspan=rows)
-        shown = self.plots[:1] if self.shared_y else self.plots
+        shown = self.plots[:1] + self.plots[-1:] if self.shared_y and L > 1 else self.plots
         self.y_ranges = [GrowingRange(p, "y", headroom=0.05, pad=0.05) for p in shown]
         # step axis: room to grow towards the planned steps; probe axis: a little room
         self.x_step = GrowingRange(self.plots[0], "x", headroom=STEP_HEADROOM, pad=0.0, shrink=0)
@@ -273,11 +224,12 @@ class HeatmapsView(ReusesItems, BaseView):
         if not self.images or h.n_probes == 0:
             return
         q, log, by_step = self.quantity, self.log_color, self.by_step
-        if self._cache.cheap((id(h), h.version, row, q, log, by_step)):
+        live = is_live(model)
+        if self._cache.cheap((id(h), h.version, row, q, log, by_step, live)):
             return
         steps = h.probe_column("step")
         loss = h.probe_column("loss")
-        fingerprint = (id(h), len(steps), int(steps[0]), int(steps[-1]), float(loss[-1]))
+        fingerprint = (id(h), len(steps), int(steps[0]), int(steps[-1]), float(loss[-1]), live)
         if not self._cache.content((fingerprint, q, log, by_step)):
             self._draw_images(model, steps, q, log, by_step)
         r = self.resolve_row(model, row)
@@ -289,6 +241,8 @@ class HeatmapsView(ReusesItems, BaseView):
 
     def _draw_images(self, model, steps, q: str, log: bool, by_step: bool) -> None:
         counts, ranges = model.history.hist_series(q)  # (n, L, bins), (n, L, 2)
+        m = min(len(steps), len(counts))  # (a probe may have come in between)
+        steps, counts, ranges = steps[:m], counts[:m], ranges[:m]
         # each layer onto the union of its ranges over the probes (ranges only widen, so the
         # newest); the hidden layers share theirs, the output layer has its own
         los = ranges[:, :, 0].min(axis=0)
@@ -334,7 +288,7 @@ class HeatmapsView(ReusesItems, BaseView):
         if by_step and exp is not None and exp.data_error is None:
             total = exp.total_steps
         if by_step:
-            self.x_step.fit_steps(x0, x0 + span, total)
+            self.x_step.fit_steps(x0, x0 + span, total, is_live(model))
         else:
             self.x_probe.fit((x0, x0 + span))
         widths = (his - los) / bins
@@ -345,9 +299,11 @@ class HeatmapsView(ReusesItems, BaseView):
             spans.append(
                 (used.min() - widths[i], used.max() + widths[i]) if used.size else (los[i], his[i])
             )
-        if self.shared_y:  # one y range for every layer shown
-            spans = [(min(a for a, _ in spans), max(b for _, b in spans))] * len(spans)
-        for g, span_i in zip(self.y_ranges, spans if len(self.y_ranges) > 1 else spans[:1]):
+        if self.shared_y:  # one y range for the hidden layers, the output's own
+            hidden = spans[:-1] if len(spans) > 1 else spans
+            shared = (min(a for a, _ in hidden), max(b for _, b in hidden))
+            spans = [shared, spans[-1]] if len(spans) > 1 else [shared]
+        for g, span_i in zip(self.y_ranges, spans):
             g.fit(span_i)
         self._update_labels(model, q, log, by_step, n, steps)
 
@@ -365,8 +321,12 @@ class HeatmapsView(ReusesItems, BaseView):
                 "log10 fraction per bin" if log else "fraction per bin"
             )
         muted = theme.current().muted
-        self.header.setText(
-            f"<b>{QUANTITIES[q][0]}</b> over {n} probes, steps {int(steps[0]):,}-"
-            f"{int(steps[-1]):,}; y axes: {QUANTITIES[q][1]}"
-            f"&nbsp;&nbsp;<span style='color:{muted}'>{describe(model)}</span>"
+        what = f"<b>{QUANTITIES[q][0]}</b>"
+        span = f"over {n} probes, steps {int(steps[0]):,}-{int(steps[-1]):,}"
+        self.header.set_variants(
+            f"{what} {span}; y axes: {QUANTITIES[q][1]}"
+            f"&nbsp;&nbsp;<span style='color:{muted}'>{plain(describe(model))}</span>",
+            f"{what} {span}; y axes: {QUANTITIES[q][1]}",
+            f"{what} {span}",
+            f"<b>{QUANTITIES[q][1]}</b> {span}",
         )

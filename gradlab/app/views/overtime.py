@@ -1,15 +1,29 @@
-"""The Over time view: per-layer statistics over training steps, one line per layer in the layer
-colour ramp (Glorot & Bengio 2010 fig. 3 activation mean with percentile band, fig. 9 weight-
-gradient std, Nielsen ch. 5 speed of learning, CS231n's update/weight ratio, the Jacobian's mean
-singular value)."""
+"""The Over time view: per-layer statistics over training steps, in the layer colour ramp.
+
+One statistic at a time, large enough to read on a projector, or all five at a glance:
+
+* activations: each layer's mean (bold) with its 2nd and 98th percentiles (thin dotted lines of
+  the same colour), as Glorot & Bengio's figs. 2-4 follow the activations of each layer over
+  training;
+* speed of learning ||dC/db|| (Nielsen ch. 5), weight-gradient std (Glorot & Bengio fig. 9),
+  CS231n's update/weight ratio and the Jacobian's mean singular value.
+
+Layout: every layer on one plot, or one small plot per layer sharing both axes (readable for
+5-10 layers, where overlaid percentile lines would merge into a slab); "auto" picks small
+multiples from 5 layers on. The step axis follows the data as it grows (with head-room while the
+run trains), never a sliver of the step budget. Probes are dense early (log-spaced), so the first
+steps, where the initialisation shows, have points of their own.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Hashable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QCheckBox, QGraphicsPathItem, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
@@ -17,31 +31,85 @@ from gradlab.app.views.base import BaseView
 from gradlab.app.views.common import (
     RedrawCache,
     ReusesItems,
-    add_plot,
     describe,
+    grid_shape,
     header,
+    layer_key,
     layer_names,
-    side_legend,
+    new_plot,
+    plain,
+    set_title,
+    swatch,
 )
 from gradlab.app.views.profile import positive
-from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
+from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange, is_live
 
-#: the stats this view reads, in one probe_stats call per frame
-STATS = (
-    "act_mean",
-    "act_p02",
-    "act_p98",
-    "bias_grad_norm",
-    "wgrad_std",
-    "update_ratio",
-    "jacobian_sv_mean",
-)
 #: CS231n lecture 6: the ratio of update to weight magnitudes should be around 1e-3
 HEALTHY_UPDATE_RATIO = 1e-3
-
-
 #: the most points a line gets (a default history holds at most 1,000 probes)
 MAX_POINTS = 2000
+
+#: statistic -> (menu text, title wordings longest first, y label, log axis, history column)
+STATISTICS: dict[str, tuple[str, tuple[str, ...], str, bool, str]] = {
+    "act": (
+        "Activations: mean and 2-98% (Glorot & Bengio figs. 2-4)",
+        (
+            "Activations a: mean (bold) and 2nd / 98th percentiles (Glorot & Bengio figs. 2-4)",
+            "Activations a: mean and 2nd / 98th percentiles",
+            "Activations: mean, 2-98%",
+            "a: mean, 2-98%",
+        ),
+        "a",
+        False,
+        "act_mean",
+    ),
+    "speed": (
+        "Speed of learning ||dC/db|| (Nielsen)",
+        (
+            "Speed of learning ||dC/db|| (Nielsen ch. 5)",
+            "Speed of learning ||dC/db||",
+            "Speed of learning",
+            "||dC/db||",
+        ),
+        "||dC/db||",
+        True,
+        "bias_grad_norm",
+    ),
+    "wgrad": (
+        "Weight-gradient std (Glorot & Bengio fig. 9)",
+        ("Weight-gradient std (Glorot & Bengio fig. 9)", "Weight-gradient std", "std of dL/dW"),
+        "std of dL/dW",
+        True,
+        "wgrad_std",
+    ),
+    "ratio": (
+        "Update / weight ratio ||ΔW|| / ||W|| (CS231n)",
+        (
+            "Update / weight ratio ||ΔW|| / ||W|| (CS231n)",
+            "Update / weight ratio",
+            "||ΔW|| / ||W||",
+        ),
+        "ratio",
+        True,
+        "update_ratio",
+    ),
+    "jac": (
+        "Jacobian mean singular value",
+        (
+            "Jacobian mean singular value of d a(l) / d a(l-1)",
+            "Jacobian mean singular value",
+            "Jacobian mean σ",
+        ),
+        "mean σ",
+        False,
+        "jacobian_sv_mean",
+    ),
+}
+#: the stats read in one probe_stats call
+COLUMNS = ("act_mean", "act_p02", "act_p98", "bias_grad_norm", "wgrad_std", "update_ratio",
+           "jacobian_sv_mean")  # fmt: skip
+#: layers from which "auto" draws one plot per layer
+MULTIPLES_FROM = 5
 
 
 def log10_positive(v: np.ndarray) -> np.ndarray:
@@ -58,286 +126,318 @@ def _every(n: int, most: int) -> slice | np.ndarray:
     return rows if rows[-1] == n - 1 else np.append(rows, n - 1)
 
 
-class Band(QGraphicsPathItem):
-    """A filled band between two curves lo(x) and hi(x), one closed path (pyqtgraph's
-    FillBetweenItem rebuilds its path from both curves' paths on every change of either: ~4 ms
-    a band at 1,000 points). Rows where lo or hi is not finite are left out."""
+class _Panel:
+    """One plot: one statistic for some layers (lines per layer; for the activations a mean line
+    and two percentile lines per layer)."""
 
-    def __init__(self, brush: QBrush):
-        super().__init__()
-        self.setBrush(brush)
-        self.setPen(QPen(Qt.PenStyle.NoPen))
-        self.xData = self.loData = self.hiData = np.zeros(0)
+    def __init__(self, plot: pg.PlotItem, stat: str, layers: list[int]):
+        self.plot = plot
+        self.stat = stat
+        self.layers = layers
+        self.items: dict[int, list[pg.GraphicsObject]] = {}
+        self.y = GrowingRange(
+            plot, "y", log=STATISTICS[stat][3], headroom=0.1,
+            floor=_FLOORS.get(stat),
+        )  # fmt: skip
 
-    def setData(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        self.xData, self.loData, self.hiData = x, lo, hi
-        ok = np.isfinite(lo) & np.isfinite(hi)
-        if not ok.all():
-            x, lo, hi = x[ok], lo[ok], hi[ok]
-        if len(x) < 2:
-            self.setPath(QPainterPath())
-            return
-        path = pg.arrayToQPath(np.concatenate([x, x[::-1]]), np.concatenate([hi, lo[::-1]]))
-        path.closeSubpath()
-        self.setPath(path)
+
+_FLOORS = {
+    "ratio": (np.log10(HEALTHY_UPDATE_RATIO) - 0.5, np.log10(HEALTHY_UPDATE_RATIO) + 0.5),
+    "jac": (0.0, 1.2),
+}
 
 
 class OverTimeView(ReusesItems, BaseView):
     key = "over_time"
     title = "Over time"
     summary = (
-        "<b>Over time</b>: layer-wise statistics at every probe, one line per layer (dark = "
-        "first hidden layer, bright = output): activation mean with its 2-98% band, speed of "
-        "learning, weight-gradient std, update/weight ratio and the Jacobian's mean singular "
-        "value."
+        "<b>Over time</b>: one layer-wise statistic at every probe, dark = first hidden layer, "
+        "bright = output; by default the activations' mean and 2nd / 98th percentiles (Glorot "
+        "&amp; Bengio figs. 2-4)."
     )
     details = (
-        "<b>Activation mean and 2-98 percentile band</b> (Glorot &amp; Bengio fig. 3): the line "
-        "is the mean, the shaded band holds 96% of the values. Healthy tanh layers keep a mean "
-        "near 0 and a band well inside &plusmn;1; sigmoid top layers that sink to 0 and stay "
-        "there are saturated, which the paper shows can last a long time. <b>Speed of "
-        "learning</b> ||dC/db|| (Nielsen ch. 5, log axis): healthy layers run close together; "
-        "lines decades apart, first layer lowest, are vanishing gradients. <b>Weight-gradient "
-        "std</b> (Glorot &amp; Bengio fig. 9, log axis): with the normalised init the layers "
-        "stay together, with the standard init they fan out. <b>Update/weight ratio</b> "
-        "||&Delta;W|| / ||W|| per step (log axis): CS231n suggests about 1e-3 (dashed line); "
-        "much lower means the learning rate is too low, much higher too high. <b>Jacobian mean "
-        "singular value</b>: dots where it was measured (every few probes); about 1 keeps sizes, "
-        "well below 1 shrinks the signal layer after layer. The dashed vertical line marks the "
-        "probe selected on the timeline. Zoom with the mouse wheel; the step axes are linked."
+        "Every statistic is measured at the probes, on a fixed probe batch (every unit of every "
+        "example), with the network as it is after that step. Probes are dense early, where the "
+        "initialisation shows (log-spaced: 1, 2, 3, 4, 5, 6, 8, 10, 13, ... steps), then every "
+        "few steps (the Training panel's Probes section sets both). <b>Activations</b>: the bold "
+        "line is a layer's mean activation, the thin dotted lines its 2nd and 98th percentiles "
+        "(96% of the values lie between them). Healthy tanh layers keep a mean near 0 and "
+        "percentiles well inside &plusmn;1; sigmoid top layers that sink to 0 and stay there are "
+        "saturated (Glorot &amp; Bengio fig. 2), which can last a long time. <b>Speed of "
+        "learning</b> ||dC/db||, the norm of the batch-mean gradient of a layer's biases "
+        "(Nielsen ch. 5, log axis): healthy layers run close together; lines decades apart, "
+        "first layer lowest, are vanishing gradients. <b>Weight-gradient std</b>, the std of "
+        "the batch-mean dL/dW (Glorot &amp; Bengio fig. 9, log axis): with the normalised init "
+        "the layers stay together, with the standard init they fan out. <b>Update/weight "
+        "ratio</b> ||&Delta;W|| / ||W|| of the last update, ||W|| taken before it (log axis): "
+        "CS231n suggests about 1e-3 (dashed line); much lower means the learning rate is too "
+        "low, much higher too high. <b>Jacobian mean singular value</b> of a layer's own "
+        "Jacobian d a(l) / d a(l-1), averaged over a few examples (dots where it was measured; "
+        "the Probes section sets how often): about 1 keeps sizes, well below 1 shrinks the "
+        "signal layer after layer. <b>One plot per layer</b> (auto from 5 layers) keeps every "
+        "layer's lines apart. The dashed vertical line marks the probe selected on the "
+        "timeline. Zoom with the mouse wheel; the step axes are linked."
     )
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._cache = RedrawCache()
+        self.stat_box = QComboBox(self)
+        for k, (text, *_rest) in STATISTICS.items():
+            self.stat_box.addItem(text, k)
+        self.stat_box.addItem("All five statistics (overview)", "all")
+        self.stat_box.setToolTip("Which layer-wise statistic to follow over training")
+        self.layout_box = QComboBox(self)
+        self.layout_box.addItem("Layout: auto", "auto")
+        self.layout_box.addItem("Every layer on one plot", "overlay")
+        self.layout_box.addItem("One plot per layer", "multiples")
+        self.layout_box.setToolTip(
+            "One plot with a line per layer, or one small plot per layer sharing both axes "
+            "(auto: one per layer from 5 layers on)"
+        )
         self.output_box = QCheckBox("output layer", self)
-        self.output_box.setChecked(False)  # the logits would dwarf the hidden bands
+        self.output_box.setChecked(False)  # the logits would dwarf the hidden layers' values
         self.output_box.setToolTip(
             "Show the output layer: its linear logits can dwarf the hidden layers' values"
         )
-        self.output_box.toggled.connect(self._on_output)
+        self.controls.addWidget(QLabel("Statistic", self))
+        self.controls.addWidget(self.stat_box)
+        self.controls.addWidget(self.layout_box)
         self.controls.addWidget(self.output_box)
         self.controls.addStretch(1)
-        self.layer_items: list[list[pg.GraphicsObject]] = []
+        self.stat_box.currentIndexChanged.connect(self._rebuild)
+        self.layout_box.currentIndexChanged.connect(self._rebuild)
+        self.output_box.toggled.connect(self._rebuild)
+        self.panels: list[_Panel] = []
+        self.plots: list[pg.PlotItem] = []
+        self.cursor: list[pg.InfiniteLine] = []
 
-    def _on_output(self, *_args) -> None:
-        if self.model is None or not self.layer_items:
-            return
-        self._apply_output_visibility()
-        self._cache.reset()
-        for g in self._y_ranges:
-            g.reset()
-        self.refresh(self.row)
+    # ------------------------------------------------------------------ options
+    @property
+    def stat(self) -> str:
+        return self.stat_box.currentData()
 
-    def _apply_output_visibility(self) -> None:
-        show = self.output_box.isChecked()
-        for item in self.layer_items[-1]:
-            item.setVisible(show)
+    def shown_layers(self, model: RunModel) -> list[int]:
+        L = model.n_layers
+        return list(range(L if (L == 1 or self.output_box.isChecked()) else L - 1))
 
-    def _shown(self) -> slice:
-        L = len(self.layer_items)
-        return slice(0, L - 1 if (L > 1 and not self.output_box.isChecked()) else L)
+    def multiples(self, model: RunModel) -> bool:
+        mode = self.layout_box.currentData()
+        if self.stat == "all":
+            return False
+        if mode == "auto":
+            return len(self.shown_layers(model)) >= MULTIPLES_FROM
+        return mode == "multiples"
+
+    def _rebuild(self, *_args) -> None:
+        if self.model is not None:
+            self.set_model(self.model)
+
+    def structure(self, model: RunModel) -> Hashable:
+        return (model.n_layers, self.stat, self.multiples(model), self.output_box.isChecked())
 
     # ------------------------------------------------------------------ items
     def new_run(self, model: RunModel) -> None:
-        for curve in self.c_mean + self.c_speed + self.c_wgrad + self.c_ratio + self.c_jac:
-            curve.clear()
-        empty = np.zeros(0)
-        for band in self.bands:
-            band.setData(empty, empty, empty)
+        for panel in self.panels:
+            for items in panel.items.values():
+                for item in items:
+                    item.setData([], [])
         for cur in self.cursor:
             cur.setVisible(False)
-        self.header.setText("")
+        self.header.set_variants("")
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._cache.reset()
         self.x_range.reset()
-        for g in self._y_ranges:
-            g.reset()
-        self._jac_key = None
+        for panel in self.panels:
+            panel.y.reset()
 
-    def build(self, model: RunModel) -> None:
-        t = theme.current()
+    def build(self, model: RunModel):
         c = self.canvas
         L = model.n_layers
         colors = theme.layer_colors(L)
         names = layer_names(model)
-        self.header = header(c, 2)
-        p_act = add_plot(c, 1, 0)
-        p_speed = add_plot(c, 1, 1)
-        p_wgrad = add_plot(c, 2, 0)
-        p_ratio = add_plot(c, 2, 1)
-        p_jac = add_plot(c, 3, 0)
-        self.plots = [p_act, p_speed, p_wgrad, p_ratio, p_jac]
-        self.style_plot(p_act, "Activation mean and 2-98% band (Glorot & Bengio fig. 3)", "a")
-        self.style_plot(p_speed, "Speed of learning ||dC/db|| (Nielsen)", "||dC/db||")
-        self.style_plot(p_wgrad, "Weight-gradient std (Glorot & Bengio fig. 9)", "std of dL/dW")
-        self.style_plot(p_ratio, "Update / weight ratio ||ΔW|| / ||W||", "ratio", "step")
-        self.style_plot(p_jac, "Jacobian mean singular value", "mean σ", "step")
-        for p in (p_speed, p_wgrad, p_ratio):
-            p.setLogMode(y=True)
-        for p in self.plots:
+        layers = self.shown_layers(model)
+        self.panels, self.plots, self.cursor = [], [], []
+        stats = list(STATISTICS) if self.stat == "all" else [self.stat]
+        styles = "bold: mean, dotted: 2nd and 98th percentiles"
+        if self.stat == "all":
+            self.header = header(c, 3)
+            key = header(c, 3, row=1, size=9)
+            key.set_variants(*layer_key(model, layers, styles))
+            cells = [(2, 0), (2, 1), (2, 2), (3, 0), (3, 1)]
+            for stat, (r, k) in zip(stats, cells):
+                self.panels.append(_Panel(new_plot(c, r, k), stat, layers))
+                yield  # (a plot costs ~20 ms: a hidden view is built between frames)
+            for p in self.panels:
+                set_title(p.plot, *STATISTICS[p.stat][1])
+        elif self.multiples(model):
+            _rows, cols = grid_shape(len(layers))
+            self.header = header(c, cols)
+            for j, i in enumerate(layers):
+                r, k = divmod(j, cols)
+                p = new_plot(c, 1 + r, k, left_width=56)
+                set_title(p, f"{swatch(colors[i])} {names[i]}", size=9)
+                self.panels.append(_Panel(p, self.stat, [i]))
+                yield
+        else:
+            self.header = header(c, 1)
+            key = header(c, 1, row=1, size=9)
+            key.set_variants(*layer_key(model, layers, styles if self.stat == "act" else ""))
+            self.panels.append(_Panel(new_plot(c, 2, 0), self.stat, layers))  # (the header
+            # names the statistic: no title)
+        self.plots = [p.plot for p in self.panels]
+        first = self.plots[0]
+        for n, panel in enumerate(self.panels):
+            p = panel.plot
+            _text, _titles, ylabel, log, _col = STATISTICS[panel.stat]
+            if log:
+                p.setLogMode(y=True)
             p.disableAutoRange()
-            p.getAxis("left").enableAutoSIPrefix(False)
-            p.getAxis("left").setWidth(62)
-            p.getAxis("bottom").enableAutoSIPrefix(False)
-            if p is not p_act:
-                p.setXLink(p_act)
-
-        self.layer_items = [[] for _ in range(L)]
-
-        def line(p, i, width=1, name=None):
-            # bare PlotCurveItems: a tenth of a PlotDataItem's setData cost; the log plots get
-            # log10 values (the axis in log mode labels them), NaN draws as a gap
-            curve = pg.PlotCurveItem(
-                pen=pg.mkPen(colors[i], width=width), connect="finite", name=name
-            )
-            p.addItem(curve)
-            self.layer_items[i].append(curve)
-            return curve
-
-        self.c_mean, self.bands = [], []
-        for i in range(L):
-            fill = QColor(colors[i])
-            fill.setAlpha(45)
-            band = Band(QBrush(fill))
-            p_act.addItem(band)
-            self.bands.append(band)
-            self.layer_items[i].append(band)
-        for i in range(L):
-            # the means above every band, 2 px to stand out of them
-            self.c_mean.append(line(p_act, i, width=2, name=names[i]))
-        self.c_speed = [line(p_speed, i) for i in range(L)]
-        self.c_wgrad = [line(p_wgrad, i) for i in range(L)]
-        self.c_ratio = [line(p_ratio, i) for i in range(L)]
-        self.c_jac = []
-        for i in range(L):
-            curve = p_jac.plot(
-                pen=pg.mkPen(colors[i], width=1),
-                connect="finite",
-                symbol="o",
-                symbolSize=5,
-                symbolBrush=colors[i],
-                symbolPen=None,
-            )
-            self.layer_items[i].append(curve)
-            self.c_jac.append(curve)
-        muted = QColor(t.muted)
-        ref = pg.InfiniteLine(
-            pos=np.log10(HEALTHY_UPDATE_RATIO),
-            angle=0,
-            movable=False,
-            pen=pg.mkPen(muted, width=1, style=Qt.PenStyle.DashLine),
-            label="CS231n: ~1e-3 healthy",
-            labelOpts={"position": 0.98, "color": t.muted, "anchors": [(1, 0), (1, 0)]},
-        )
-        p_ratio.addItem(ref, ignoreBounds=True)
-        one = pg.InfiniteLine(
-            pos=1.0,
-            angle=0,
-            movable=False,
-            pen=pg.mkPen(muted, width=1, style=Qt.PenStyle.DashLine),
-        )
-        p_jac.addItem(one, ignoreBounds=True)
-
-        # the legend: its own cell, never over the lines
-        legend = pg.LegendItem(labelTextSize="9pt", labelTextColor=t.foreground, colCount=2)
-        for curve, name in zip(self.c_mean, names):
-            legend.addItem(curve, name)
-        band_color = QColor(t.muted)
-        band_color.setAlpha(120)
-        band_sample = pg.BarGraphItem(x=[0], height=[1], width=1, brush=band_color, pen=None)
-        legend.addItem(band_sample, "2-98% band")
-        self.legend = legend
-        side_legend(c, legend, row=3, col=1)
-
-        self.cursor = []
-        for p in self.plots:
+            p.setLabel("left", ylabel if (self.stat == "all" or n % self._cols() == 0) else None)
+            if p is not first:
+                p.setXLink(first)  # (y: each gets the same range; a link would follow the
+                # plots' pixel heights, which differ by the bottom row's axis title)
+            for i in panel.layers:
+                panel.items[i] = self._items(p, panel.stat, colors[i])
+            self._reference_lines(p, panel.stat)
             cur = pg.InfiniteLine(
                 angle=90,
                 movable=False,
-                pen=pg.mkPen(QColor(t.foreground), width=1, style=Qt.PenStyle.DashLine),
-            )
+                pen=pg.mkPen(QColor(theme.current().foreground), width=theme.px(1),
+                             style=Qt.PenStyle.DashLine),
+            )  # fmt: skip
             cur.setVisible(False)
             p.addItem(cur, ignoreBounds=True)
             self.cursor.append(cur)
-
-        self.x_range = GrowingRange(p_act, "x", headroom=STEP_HEADROOM, pad=0.0)
-        self.y_act = GrowingRange(p_act, "y", headroom=0.1)
-        self.y_speed = GrowingRange(p_speed, "y", log=True, headroom=0.1)
-        self.y_wgrad = GrowingRange(p_wgrad, "y", log=True, headroom=0.1)
-        self.y_ratio = GrowingRange(
-            p_ratio,
-            "y",
-            log=True,
-            headroom=0.1,
-            floor=(np.log10(HEALTHY_UPDATE_RATIO) - 0.5, np.log10(HEALTHY_UPDATE_RATIO) + 0.5),
-        )
-        self.y_jac = GrowingRange(p_jac, "y", headroom=0.1, floor=(0.0, 1.2))
-        self._y_ranges = [self.y_act, self.y_speed, self.y_wgrad, self.y_ratio, self.y_jac]
+        self._label_bottoms()
+        self.x_range = GrowingRange(first, "x", headroom=STEP_HEADROOM, pad=0.0)
         self._reset_state()
-        self._apply_output_visibility()
+
+    def _cols(self) -> int:
+        if self.stat == "all" or len(self.panels) <= 1:
+            return 1
+        return grid_shape(len(self.panels))[1]
+
+    def _label_bottoms(self) -> None:
+        n = len(self.plots)
+        cols = 3 if self.stat == "all" else self._cols()
+        for j, p in enumerate(self.plots):
+            last_row = j + cols >= n or (self.stat == "all" and j >= 2)
+            p.setLabel("bottom", "step" if last_row else None)
+
+    def _items(self, p: pg.PlotItem, stat: str, color: QColor) -> list[pg.GraphicsObject]:
+        """The items of one layer: bare PlotCurveItems (a tenth of a PlotDataItem's setData);
+        the log plots get log10 values (the axis in log mode labels them), NaN is a gap."""
+        if stat == "jac":
+            item = p.plot(
+                pen=pg.mkPen(color, width=theme.px(1)),
+                connect="finite",
+                symbol="o",
+                symbolSize=theme.px(5),
+                symbolBrush=color,
+                symbolPen=None,
+            )
+            return [item]
+        if stat == "act":
+            thin = pg.mkPen(color, width=theme.px(1), style=Qt.PenStyle.DotLine)
+            lo = pg.PlotCurveItem(pen=thin, connect="finite")
+            hi = pg.PlotCurveItem(pen=thin, connect="finite")
+            mean = pg.PlotCurveItem(pen=pg.mkPen(color, width=theme.px(2)), connect="finite")
+            for item in (lo, hi, mean):
+                p.addItem(item)
+            return [mean, lo, hi]
+        curve = pg.PlotCurveItem(pen=pg.mkPen(color, width=theme.px(1.5)), connect="finite")
+        p.addItem(curve)
+        return [curve]
+
+    def _reference_lines(self, p: pg.PlotItem, stat: str) -> None:
+        t = theme.current()
+        pen = pg.mkPen(QColor(t.muted), width=theme.px(1), style=Qt.PenStyle.DashLine)
+        if stat == "ratio":
+            ref = pg.InfiniteLine(
+                pos=np.log10(HEALTHY_UPDATE_RATIO),
+                angle=0,
+                movable=False,
+                pen=pen,
+                label="CS231n: ~1e-3",
+                labelOpts={"position": 0.98, "color": t.muted, "anchors": [(1, 0), (1, 0)]},
+            )
+            p.addItem(ref, ignoreBounds=True)
+        elif stat == "jac":
+            p.addItem(pg.InfiniteLine(pos=1.0, angle=0, movable=False, pen=pen), ignoreBounds=True)
+        elif stat == "act":
+            p.addItem(pg.InfiniteLine(pos=0.0, angle=0, movable=False, pen=pen), ignoreBounds=True)
 
     # ------------------------------------------------------------------ drawing
     def draw(self, model: RunModel, row: int | None) -> None:
         h = model.history
-        if not self.layer_items or h.n_probes == 0:
+        if not self.panels or h.n_probes == 0:
             return
         r = self.resolve_row(model, row)
-        if self._cache.cheap((id(h), h.version, row, r)):
+        live = is_live(model)
+        if self._cache.cheap((id(h), h.version, row, r, live)):
             return
         steps = h.probe_column("step").astype(np.float64)
         loss = h.probe_column("loss")
-        fingerprint = (id(h), len(steps), steps[0], steps[-1], float(loss[-1]))
+        fingerprint = (id(h), len(steps), steps[0], steps[-1], float(loss[-1]), live)
         if not self._cache.content(fingerprint):
-            self._draw_series(model, steps)
-        self._draw_cursor(row, steps, r)
-
-    def _draw_series(self, model: RunModel, x: np.ndarray) -> None:
-        s = model.history.probe_stats(STATS)
-        L = len(self.layer_items)
-        # a long history (a probe capacity above the default 1,000) is thinned evenly for drawing
-        keep = _every(len(x), MAX_POINTS)
-        xs = x[keep]
-        speed = log10_positive(s["bias_grad_norm"][keep])
-        wgrad = log10_positive(s["wgrad_std"][keep])
-        ratio = log10_positive(s["update_ratio"][keep])
-        for i in range(L):
-            self.bands[i].setData(xs, s["act_p02"][keep, i], s["act_p98"][keep, i])
-            self.c_mean[i].setData(xs, s["act_mean"][keep, i])
-            self.c_speed[i].setData(xs, speed[:, i])
-            self.c_wgrad[i].setData(xs, wgrad[:, i])
-            self.c_ratio[i].setData(xs, ratio[:, i])
-        # the Jacobian is measured every few probes: only those rows, NaN gaps per layer
-        jac = s["jacobian_sv_mean"]
-        rows = np.isfinite(jac).any(axis=1)
-        jac_key = (len(x), int(rows.sum()), x[rows][-1] if rows.any() else None, x[0])
-        if jac_key != self._jac_key:  # new Jacobians come every few probes only
-            self._jac_key = jac_key
-            for i in range(L):
-                self.c_jac[i].setData(x[rows], jac[rows, i])
-
-        total = None
-        exp = model.experiment
-        if exp is not None and exp.data_error is None:
-            total = exp.total_steps
-        last = float(x[-1])
-        self.x_range.fit_steps(0.0, last, total)
-        k = self._shown()
-        self.y_act.fit(np.concatenate([s["act_p02"][:, k].ravel(), s["act_p98"][:, k].ravel()]))
-        self.y_speed.fit(s["bias_grad_norm"][:, k])
-        self.y_wgrad.fit(s["wgrad_std"][:, k])
-        self.y_ratio.fit(s["update_ratio"][:, k])
-        self.y_jac.fit(jac[:, k])
-        self.header.setText(
-            f"<b>Over time</b>: {len(x)} probes, steps 0-{int(last):,}&nbsp;&nbsp;"
-            f"<span style='color:{theme.current().muted}'>{describe(model)}</span>"
-        )
-
-    def _draw_cursor(self, row: int | None, steps: np.ndarray, r: int | None) -> None:
+            self._draw_series(model, steps, live)
         visible = row is not None and r is not None
         for cur in self.cursor:
             if visible:
                 cur.setValue(float(steps[r]))
             cur.setVisible(visible)
+
+    def _draw_series(self, model: RunModel, x: np.ndarray, live: bool) -> None:
+        s = model.history.probe_stats(COLUMNS)
+        n = min(len(x), *(len(v) for v in s.values()))  # (a probe may have come in between)
+        x, s = x[:n], {k: v[:n] for k, v in s.items()}
+        keep = _every(len(x), MAX_POINTS)  # a long history is thinned evenly for drawing
+        xs = x[keep]
+        shared = self.stat != "all" and len(self.panels) > 1  # small multiples: one y range
+        every = [i for p in self.panels for i in p.layers]
+        for panel in self.panels:
+            stat = panel.stat
+            col = STATISTICS[stat][4]
+            k = every if shared else panel.layers
+            if stat == "jac":
+                jac = s[col]
+                for i, (item,) in panel.items.items():
+                    rows = np.isfinite(jac[:, i])  # measured every few probes only
+                    item.setData(x[rows], jac[rows, i])
+                panel.y.fit(jac[:, k])
+            elif stat == "act":
+                for i, (mean, lo, hi) in panel.items.items():
+                    mean.setData(xs, s["act_mean"][keep, i])
+                    lo.setData(xs, s["act_p02"][keep, i])
+                    hi.setData(xs, s["act_p98"][keep, i])
+                panel.y.fit(np.concatenate([s["act_p02"][:, k].ravel(),
+                                            s["act_p98"][:, k].ravel()]))  # fmt: skip
+            else:
+                v = log10_positive(s[col][keep])
+                for i, (curve,) in panel.items.items():
+                    curve.setData(xs, v[:, i])
+                panel.y.fit(s[col][:, k])
+        exp = model.experiment
+        total = exp.total_steps if exp is not None and exp.data_error is None else None
+        last = float(x[-1])
+        self.x_range.fit_steps(0.0, last, total, live)
+        self._update_header(model, len(x), last)
+
+    def _update_header(self, model: RunModel, n: int, last: float) -> None:
+        muted = theme.current().muted
+        probes = f"{n} probe{'s' if n != 1 else ''}, steps 0-{int(last):,}"
+        if self.stat == "all":
+            whats = ["all five statistics"]
+        else:
+            whats = list(STATISTICS[self.stat][1])  # the statistic's wordings, longest first
+        key = ""
+        if self.stat == "act" and len(self.panels) > 1:  # (one plot: the key row says it)
+            key = "&nbsp;&nbsp;bold: mean, dotted: 2nd and 98th percentiles"
+        desc = f"&nbsp;&nbsp;<span style='color:{muted}'>{plain(describe(model))}</span>"
+        variants = [f"<b>Over time</b>: {whats[0]}, {probes}{key}{desc}"]
+        variants += [f"<b>Over time</b>: {w}, {probes}{key}" for w in whats]
+        variants += [f"<b>{w}</b>, {probes}" for w in whats[-2:]]
+        self.header.set_variants(*variants)

@@ -15,12 +15,15 @@ from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.common import (
+    LayerAxis,
     RedrawCache,
     ReusesItems,
-    add_plot,
     describe,
     header,
-    layer_ticks,
+    new_plot,
+    plain,
+    set_title,
+    swatch,
 )
 from gradlab.app.views.ranges import GrowingRange
 
@@ -35,7 +38,17 @@ def series_colors() -> tuple[QColor, QColor]:
 
 def key(color: QColor, glyph: str) -> str:
     """A coloured glyph for a title that doubles as the plot's legend."""
-    return f"<span style='color:{color.name()}'>{glyph}</span>"
+    return swatch(color, glyph)
+
+
+def set_points(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+    """A curve with markers: NaN values are gaps; none finite at all (a diverged run) draws
+    nothing (markers at NaN only make pyqtgraph warn at every paint)."""
+    y = np.asarray(y, np.float64)
+    if np.isfinite(y).any():
+        curve.setData(x, y)
+    else:
+        curve.setData([], [])
 
 
 def positive(v: np.ndarray) -> np.ndarray:
@@ -54,22 +67,28 @@ class ProfileView(ReusesItems, BaseView):
         "speed of learning, gradient sizes and the Jacobian's singular values."
     )
     details = (
-        "<b>Activation mean and std</b> (CS231n lecture 6): healthy is a std that stays roughly "
-        "constant from layer to layer. With weights &times;0.01 it collapses towards 0 layer "
-        "after layer (the signal dies); with weights &times;1.0 tanh units saturate and the std "
-        "sits near 1. Dashed lines with hollow markers are the <b>mean-field prediction</b> at "
-        "initialisation (step 0), from the initialisers' variances: at step 0 the measured "
-        "points should lie on them; later they show how far training moved away. "
-        "<b>Saturated</b>: the fraction of (example, unit) pairs where f'(z) is below 1% of its "
-        "peak (tanh/sigmoid at &plusmn;1, ReLU on the zero side); <b>dead</b>: units flat for "
-        "every example. Healthy: both near 0. <b>Speed of learning</b> ||dC/db|| (Nielsen ch. 5): "
-        "healthy layers learn at similar speeds; a first layer 100&times; slower than the last "
-        "is the vanishing-gradient problem. <b>Gradient std</b>: Glorot &amp; Bengio's "
-        "back-propagated gradient δ = dL/dz shrinks towards the first layer with the standard "
-        "initialisation, while the weight gradients dL/dW stay comparable. <b>Jacobian mean "
-        "singular value</b> of d a(l)/d a(l-1) (measured every few probes; the newest "
-        "measurement at or before the probe is shown): about 1 keeps signals and gradients at "
-        "the same size, about 0.8 with normalised init and 0.5 with standard init in the paper."
+        "Every statistic is measured at the probe on the fixed probe batch (every unit of every "
+        "example). <b>Activation mean and std</b> of a = f(z) (CS231n lecture 6): healthy is a "
+        "std that stays roughly constant from layer to layer. With weights &times;0.01 it "
+        "collapses towards 0 layer after layer (the signal dies); with weights &times;1.0 tanh "
+        "units saturate and the std sits near 1. Dashed lines with hollow markers are the "
+        "<b>mean-field prediction</b> at initialisation (step 0), from the initialisers' "
+        "variances: at step 0 the measured points should lie on them; later they show how far "
+        "training moved away. <b>Saturated</b>: the fraction of (example, unit) pairs where "
+        "|f'(z)| is below 1% of the activation's largest |f'| (tanh/sigmoid near &plusmn;1, "
+        "ReLU on the zero side); <b>dead</b>: the fraction of units whose |f'(z)| is below that "
+        "for every example of the batch (no gradient reaches their weights). Healthy: both near "
+        "0. <b>Speed of learning</b> ||dC/db||, the norm of the batch-mean gradient of the "
+        "layer's biases (Nielsen ch. 5): healthy layers learn at similar speeds; a first layer "
+        "100&times; slower than the last is the vanishing-gradient problem. <b>Gradient "
+        "std</b>: δ = n·dL/dz is the per-example back-propagated gradient (L the batch-mean loss, "
+        "n the batch size), Glorot &amp; Bengio's; it shrinks towards the first layer with the "
+        "standard initialisation, while the batch-mean weight gradients dL/dW stay comparable. "
+        "<b>Jacobian mean singular value</b> of the layer's own Jacobian d a(l) / d a(l-1) "
+        "(a(0) = x), averaged over a few examples and measured at every N-th probe (the "
+        "Training panel's Probes section; the newest measurement at or before the probe is "
+        "shown): about 1 (dashed) keeps signals and gradients at the same size, about 0.8 with "
+        "normalised init and 0.5 with standard init in the paper."
     )
 
     def __init__(self, parent: QWidget | None = None):
@@ -119,7 +138,7 @@ class ProfileView(ReusesItems, BaseView):
         self._theory_drawn = None
         self._jac_title = None
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         t = theme.current()
         c = self.canvas
         L = model.n_layers
@@ -128,59 +147,76 @@ class ProfileView(ReusesItems, BaseView):
         fg = QColor(t.foreground)
         colors = theme.layer_colors(L)
         self.header = header(c, 3)
-        p_act = add_plot(c, 1, 0)
-        p_pre = add_plot(c, 1, 1)
-        p_sat = add_plot(c, 1, 2)
-        p_speed = add_plot(c, 2, 0)
-        p_grad = add_plot(c, 2, 1)
-        p_jac = add_plot(c, 2, 2)
-        self.plots = [p_act, p_pre, p_sat, p_speed, p_grad, p_jac]
+        cells = [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+        self.plots = []
+        for r, k in cells:
+            axis = LayerAxis("bottom")
+            axis.set_layers(model.layer_labels)
+            self.plots.append(new_plot(c, r, k, bottom=axis))
+            yield  # (a plot costs ~20 ms: a hidden view is built between frames)
+        p_act, p_pre, p_sat, p_speed, p_grad, p_jac = self.plots
         self.style_plot(p_act, left="a")
         self.style_plot(p_pre, left="std of z")
-        self.style_plot(p_sat, left="fraction of units")
-        self.style_plot(p_speed, "Speed of learning ||dC/db||", "||dC/db||", "layer")
+        self.style_plot(p_sat, left="fraction")
+        self.style_plot(p_speed, left="||dC/db||", bottom="layer")
         self.style_plot(p_grad, left="std", bottom="layer")
         self.style_plot(p_jac, left="mean σ", bottom="layer")
         warn, err = QColor(t.warning), QColor(t.error)
-        theory_key = key(c2, "- -&#9633;")
-        # the keys live in the titles: a legend inside a plot would sit on the points
-        p_act.setTitle(
-            f"Activations a: {key(c1, '&#9679;')} mean  {key(c2, '&#9632;')} std  "
-            f"{theory_key} predicted std",
-            color=t.foreground,
-            size="10pt",
+        theory = key(c2, "- -&#9633;")
+        mean, std = key(c1, "&#9679;"), key(c2, "&#9632;")
+        # the keys live in the titles (a legend inside a plot would sit on the points); the
+        # longest wording that fits is shown, so a narrow Dashboard cell still reads whole
+        set_title(
+            p_act,
+            f"Activations a: {mean} mean {std} std {theory} predicted std",
+            f"Activations: {mean} mean {std} std {theory} predicted",
+            f"a: {mean} mean {std} std {theory} pred.",
+            f"a: {mean} mean {std} std",
+            f"a {mean}{std}",
         )
-        p_pre.setTitle(
-            f"Pre-activations z: {key(c2, '&#9632;')} std  {theory_key} predicted",
-            color=t.foreground,
-            size="10pt",
+        set_title(
+            p_pre,
+            f"Pre-activations z: {std} std {theory} predicted",
+            f"z: {std} std {theory} predicted",
+            f"z: {std} std {theory} pred.",
+            f"std of z {std}",
+            f"z {std}",
         )
-        p_sat.setTitle(
-            f"{key(warn, '&#9632;')} saturated  {key(err, '&#9632;')} dead units",
-            color=t.foreground,
-            size="10pt",
+        set_title(
+            p_sat,
+            f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead units (|f'| &lt; 1%)",
+            f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead units",
+            f"{key(warn, '&#9632;')} saturated {key(err, '&#9632;')} dead",
+            f"{key(warn, '&#9632;')} sat. {key(err, '&#9632;')} dead",
+            f"{key(warn, '&#9632;')}{key(err, '&#9632;')} sat./dead",
         )
-        p_grad.setTitle(
-            f"Gradient std: {key(c1, '&#9679;')} δ = dL/dz  {key(c2, '&#9632;')} dL/dW",
-            color=t.foreground,
-            size="10pt",
+        set_title(
+            p_speed,
+            "Speed of learning ||dC/db|| (Nielsen)",
+            "Speed of learning ||dC/db||",
+            "Speed of learning",
+            "||dC/db||",
         )
+        set_title(
+            p_grad,
+            f"Gradient std: {mean} δ = n·dL/dz {std} dL/dW",
+            f"Gradient std: {mean} δ {std} dL/dW",
+            f"std: {mean} δ {std} dL/dW",
+            f"{mean} δ {std} dL/dW",
+        )
+        self._jac_title = None
+        self._set_jac_title(None)
         for p in (p_pre, p_speed, p_grad):
             p.setLogMode(y=True)
-        ticks = layer_ticks(model)
         for p in self.plots:
             p.disableAutoRange()
             p.setMouseEnabled(x=False, y=True)
-            ax = p.getAxis("bottom")
-            ax.setTicks(ticks)
-            p.getAxis("left").enableAutoSIPrefix(False)
-            p.getAxis("left").setWidth(62)
 
         def measured(p, color, name, symbol="o"):
             return p.plot(
-                pen=pg.mkPen(color, width=2),
+                pen=pg.mkPen(color, width=theme.px(2)),
                 symbol=symbol,
-                symbolSize=7,
+                symbolSize=theme.px(7),
                 symbolBrush=color,
                 symbolPen=None,
                 name=name,
@@ -188,11 +224,11 @@ class ProfileView(ReusesItems, BaseView):
 
         def predicted(p, color, name=THEORY_LABEL, symbol="o"):
             return p.plot(
-                pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
+                pen=pg.mkPen(color, width=theme.px(1), style=Qt.PenStyle.DashLine),
                 symbol=symbol,
-                symbolSize=9,
+                symbolSize=theme.px(9),
                 symbolBrush=None,
-                symbolPen=pg.mkPen(color, width=1),
+                symbolPen=pg.mkPen(color, width=theme.px(1)),
                 name=name,
             )
 
@@ -216,23 +252,21 @@ class ProfileView(ReusesItems, BaseView):
         p_sat.setYRange(0, 1.05, padding=0)
         # speed of learning: points in the layer colours
         self.c_speed = p_speed.plot(
-            pen=pg.mkPen(QColor(t.muted), width=1),
+            pen=pg.mkPen(QColor(t.muted), width=theme.px(1)),
             symbol="o",
-            symbolSize=9,
+            symbolSize=theme.px(9),
             symbolBrush=[pg.mkBrush(col) for col in colors],
-            symbolPen=pg.mkPen(fg, width=1),
+            symbolPen=pg.mkPen(fg, width=theme.px(1)),
         )
         # gradient spreads (Glorot & Bengio figs. 7 and 8 in one number per layer)
-        self.c_delta_std = measured(p_grad, c1, "δ = dL/dz (per example)")
+        self.c_delta_std = measured(p_grad, c1, "δ = n·dL/dz (per example)")
         self.c_wgrad_std = measured(p_grad, c2, "dL/dW", "s")
         # Jacobian
         one = pg.InfiniteLine(
             pos=1.0,
             angle=0,
             movable=False,
-            pen=pg.mkPen(QColor(t.muted), width=1, style=Qt.PenStyle.DashLine),
-            label="1: sizes kept",
-            labelOpts={"position": 0.12, "color": t.muted, "anchors": [(0, 1), (0, 1)]},
+            pen=pg.mkPen(QColor(t.muted), width=theme.px(1), style=Qt.PenStyle.DashLine),
         )
         p_jac.addItem(one, ignoreBounds=True)
         self.c_jac = measured(p_jac, c1, "measured")
@@ -272,14 +306,14 @@ class ProfileView(ReusesItems, BaseView):
             return
         s = p["stats"]
         x = self.x
-        self.c_act_mean.setData(x, s["act_mean"])
-        self.c_act_std.setData(x, s["act_std"])
-        self.c_pre_std.setData(x, positive(s["pre_std"]))
+        set_points(self.c_act_mean, x, s["act_mean"])
+        set_points(self.c_act_std, x, s["act_std"])
+        set_points(self.c_pre_std, x, positive(s["pre_std"]))
         self.b_sat.setOpts(height=np.nan_to_num(s["act_saturated"]))
         self.b_dead.setOpts(height=np.nan_to_num(s["act_dead"]))
-        self.c_speed.setData(x, positive(s["bias_grad_norm"]))
-        self.c_delta_std.setData(x, positive(s["delta_std"]))
-        self.c_wgrad_std.setData(x, positive(s["wgrad_std"]))
+        set_points(self.c_speed, x, positive(s["bias_grad_norm"]))
+        set_points(self.c_delta_std, x, positive(s["delta_std"]))
+        set_points(self.c_wgrad_std, x, positive(s["wgrad_std"]))
         theory = h.theory
         self._draw_theory(theory)
         k = self._shown()
@@ -295,7 +329,7 @@ class ProfileView(ReusesItems, BaseView):
         self.y_grad.fit(np.concatenate([s["delta_std"][k], s["wgrad_std"][k]]))
         if jr is not None:
             jac = jac_all[jr]
-            self.c_jac.setData(x, jac)
+            set_points(self.c_jac, x, jac)
             self.y_jac.fit(jac[k])
         else:
             self.c_jac.setData([], [])
@@ -316,22 +350,39 @@ class ProfileView(ReusesItems, BaseView):
                 curve.setData([], [])
                 curve.hide()
             else:
-                curve.setData(self.x, positive(v) if log else np.asarray(v, np.float64))
+                set_points(curve, self.x, positive(v) if log else np.asarray(v, np.float64))
                 curve.show()
 
     def _set_titles(self, model: RunModel, p: dict, r: int, jac_step: int | None) -> None:
         n = model.history.n_probes
         muted = theme.current().muted
-        self.header.setText(
-            f"<b>Layer profile</b> at step {p['step']:,}&nbsp;&nbsp;"
-            f"<span style='color:{muted}'>probe {r + 1} of {n}; {describe(model)}</span>"
-            f"&nbsp;&nbsp;&nbsp;- - &#9633; {THEORY_LABEL}"
+        step = f"<b>Layer profile</b> at step {p['step']:,}"
+        theory = f"- - &#9633; {THEORY_LABEL}"
+        self.header.set_variants(
+            f"{step}&nbsp;&nbsp;<span style='color:{muted}'>probe {r + 1} of {n}; "
+            f"{plain(describe(model))}</span>&nbsp;&nbsp; {theory}",
+            f"{step}&nbsp;&nbsp;<span style='color:{muted}'>probe {r + 1} of {n}</span>"
+            f"&nbsp;&nbsp; {theory}",
+            f"{step}&nbsp;&nbsp; {theory}",
+            step,
         )
-        title = (
-            "Jacobian mean singular value (not measured yet)"
-            if jac_step is None
-            else f"Jacobian mean singular value (step {jac_step:,})"
-        )
-        if title != self._jac_title:
-            self._jac_title = title
-            self.plots[5].setTitle(title, color=theme.current().foreground, size="10pt")
+        self._set_jac_title(jac_step)
+
+    def _set_jac_title(self, jac_step: int | None) -> None:
+        if jac_step == self._jac_title and self._jac_title is not None:
+            return
+        self._jac_title = jac_step
+        if jac_step is None:
+            variants = (
+                "Jacobian mean singular value (not measured yet)",
+                "Jacobian mean σ (not measured yet)",
+                "Jacobian σ: not yet",
+            )
+        else:
+            variants = (
+                f"Jacobian mean singular value (step {jac_step:,})",
+                f"Jacobian mean σ (step {jac_step:,})",
+                f"Jacobian σ, step {jac_step:,}",
+                f"σ, step {jac_step:,}",
+            )
+        set_title(self.plots[5], *variants)

@@ -13,9 +13,17 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-#: head-room of a step axis when a run without a step budget outgrows it: doubling keeps the
-#: re-ranges (each re-lays out the axes of every plot, ~60 ms for all views) logarithmically rare
-STEP_HEADROOM = 1.0
+#: head-room of a step axis while a run trains: the data fill at least 1/(1 + headroom) of it,
+#: and a re-range (each re-lays out the axes, ~60 ms for all views) comes at every 1.5x growth
+STEP_HEADROOM = 0.5
+#: the fraction of a value axis kept free at each end (a marker there would be cut in half)
+EDGE = 0.02
+
+
+def is_live(model) -> bool:
+    """Whether the run is training now (its step axes grow; a frozen run's fit its steps)."""
+    exp = getattr(model, "experiment", None)
+    return exp is not None and exp.status == "running"
 
 
 class GrowingRange:
@@ -49,16 +57,27 @@ class GrowingRange:
     def reset(self) -> None:
         self.lo = self.hi = None
 
-    def fit_steps(self, lo: float, last: float, total: int | None) -> bool:
-        """A step axis: exactly [lo, total] while a run with a step budget stays within it,
-        otherwise growing with head-room from [lo, last]."""
-        if total and last <= total:
-            if (self.lo, self.hi) == (lo, float(total)):
+    def fit_steps(self, lo: float, last: float, total: int | None, live: bool = True) -> bool:
+        """A step axis that follows the data: while the run trains, [lo, last] with head-room
+        (never past the step budget ``total``), grown 1.5x when outgrown; a run at rest fits
+        [lo, last] exactly (a finished or reopened run shows its steps, not its budget)."""
+        if not live:
+            want = (lo, max(float(last), lo + 10.0))  # (a run at step 0 shows ten steps)
+        else:
+            last = max(float(last), lo + 1.0)
+            inside = self.lo == lo and self.hi is not None and last <= self.hi
+            loose = self.hi is not None and self.hi - lo > (1 + 2 * self.headroom) * (last - lo)
+            if inside and not loose:
                 return False
-            self.lo, self.hi = lo, float(total)
-            self.plot.setXRange(lo, float(total), padding=0)
-            return True
-        return self.fit((lo, max(last, lo + 10.0)))
+            hi = lo + (last - lo) * (1 + self.headroom)
+            if total and last <= total:
+                hi = min(hi, float(total))
+            want = (lo, max(hi, last, lo + 10.0))
+        if (self.lo, self.hi) == want:
+            return False
+        self.lo, self.hi = want
+        self.plot.setXRange(*want, padding=0)
+        return True
 
     def fit(self, values: np.ndarray | tuple[float, float]) -> bool:
         """Make the axis hold ``values`` (array, or (min, max)); True if the range changed."""
@@ -70,9 +89,17 @@ class GrowingRange:
         if not v.size:
             return False
         dmin, dmax = float(v.min()), float(v.max())
+        # a marker on the very edge of the axis is cut in half: data must stay a little inside
+        # (the floor's own ends may touch it)
+        edge = EDGE * (self.hi - self.lo) if self.lo is not None else 0.0
+        edge_lo = edge_hi = edge
         if self.floor is not None:
+            edge_lo = edge if dmin < self.floor[0] else 0.0
+            edge_hi = edge if dmax > self.floor[1] else 0.0
             dmin, dmax = min(dmin, self.floor[0]), max(dmax, self.floor[1])
-        inside = self.lo is not None and self.lo <= dmin and dmax <= self.hi
+        low = self.lo is not None and dmin < self.lo + edge_lo
+        high = self.hi is not None and dmax > self.hi - edge_hi
+        inside = self.lo is not None and not low and not high
         span_data = max(dmax - dmin, 1e-12)
         too_loose = (
             self.lo is not None
@@ -87,8 +114,9 @@ class GrowingRange:
         span = max(dmax - dmin, abs(dmax) * 1e-3, 1e-9)
         if self.lo is not None and inside is False and not too_loose:
             # grow towards the escaping side with head-room
-            lo = min(self.lo, dmin - (self.headroom * span if dmin < self.lo else 0.0))
-            hi = max(self.hi, dmax + (self.headroom * span if dmax > self.hi else 0.0))
+            grow = max(self.headroom * span, 2 * edge)
+            lo = min(self.lo, dmin - (grow if low else 0.0))
+            hi = max(self.hi, dmax + (grow if high else 0.0))
         else:
             lo, hi = dmin - self.pad * span, dmax + self.headroom * span
         if self.log:

@@ -12,8 +12,8 @@ from PySide6.QtGui import QColor
 from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
-from gradlab.app.views.common import LogAxis
-from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange
+from gradlab.app.views.common import keep_downsampling_fresh, new_plot, set_title, swatch
+from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange, is_live
 
 #: step rows read per frame (a longer history is read at an even stride)
 MAX_ROWS = 20_000
@@ -28,6 +28,11 @@ class TrainingView(BaseView):
         "subset and validation), accuracy, learning rate and gradient norm."
     )
     details = (
+        "<b>What is drawn</b>: the thin line is each training batch's mean loss (noisy: one "
+        "batch); the dots are evaluations, on a fixed subset of 1,000 training examples and on "
+        "the validation set, in evaluation mode (no dropout, batch norm's running averages). The "
+        "gradient norm is the global L2 norm of every parameter's gradient before clipping; the "
+        "learning rate is the one each step used. "
         "Healthy: the loss falls fast at first, then slowly; training and validation accuracy "
         "rise together (a growing gap means over-fitting, no gap with low accuracy means the "
         "model is too small). A flat loss from the start means a learning rate too low or "
@@ -39,47 +44,68 @@ class TrainingView(BaseView):
         "whose weights the run keeps."
     )
 
-    def build(self, model: RunModel) -> None:
+    def build(self, model: RunModel):
         t = theme.current()
         c = self.canvas
-        self.p_loss = c.addPlot(row=0, col=0, axisItems={"left": LogAxis("left")})
-        self.p_acc = c.addPlot(row=0, col=1)
-        self.p_lr = c.addPlot(row=1, col=0, axisItems={"left": LogAxis("left")})
-        self.p_gn = c.addPlot(row=1, col=1, axisItems={"left": LogAxis("left")})
-        self.style_plot(self.p_loss, "Loss", "loss", "step")
-        self.style_plot(self.p_acc, "Accuracy", "accuracy", "step")
-        self.style_plot(self.p_lr, "Learning rate", "lr", "step")
-        self.style_plot(self.p_gn, "Gradient norm ||g||", "norm", "step")
+        self.p_loss = new_plot(c, 0, 0)
+        yield  # (a plot costs ~20 ms: a hidden view is built between frames)
+        self.p_acc = new_plot(c, 0, 1)
+        yield
+        self.p_lr = new_plot(c, 1, 0)
+        yield
+        self.p_gn = new_plot(c, 1, 1)
+        yield
+        self.style_plot(self.p_loss, left="loss", bottom="step")
+        self.style_plot(self.p_acc, left="accuracy", bottom="step")
+        self.style_plot(self.p_lr, left="lr", bottom="step")
+        self.style_plot(self.p_gn, left="norm", bottom="step")
         for p in (self.p_acc, self.p_lr, self.p_gn):
             p.setXLink(self.p_loss)
-        for p in (self.p_lr, self.p_gn, self.p_loss):
-            p.getAxis("left").enableAutoSIPrefix(False)  # "0.001", not "x0.001" units
         self.p_lr.setLogMode(y=True)
         self.p_gn.setLogMode(y=True)
         self.p_loss.setLogMode(y=True)
         for p in (self.p_loss, self.p_acc, self.p_lr, self.p_gn):
             p.disableAutoRange()
-            p.addLegend(offset=(-10, 10), labelTextSize="8pt")
         muted = QColor(t.muted)
         accent = QColor(t.accent)
-        val = QColor(t.warning if t.name == "dark" else "#e8710a")
-        self.c_step_loss = self.p_loss.plot(pen=pg.mkPen(muted, width=1), name="step")
+        val = QColor(t.second)
+        # the keys live in the titles: a legend inside a plot sits on the curves
+        step_key, train_key, val_key = swatch(muted, "&#8212;"), swatch(accent, "&#9679;"), swatch(
+            val, "&#9679;"
+        )
+        set_title(
+            self.p_loss,
+            f"Loss: {step_key} every step {train_key} train {val_key} validation",
+            f"Loss: {step_key} step {train_key} train {val_key} validation",
+            f"Loss {step_key} step {train_key} train {val_key} val.",
+            f"Loss {step_key}{train_key}{val_key}",
+        )
+        self._keys = (train_key, val_key, swatch(val, "&#9670;"))
+        self._title_accuracy(mc=False)
+        set_title(self.p_lr, "Learning rate", "lr")
+        set_title(
+            self.p_gn,
+            f"Gradient norm ||g|| {step_key} every step {swatch(t.warning, '&#9660;')} clipped",
+            f"Gradient norm {step_key} step {swatch(t.warning, '&#9660;')} clipped",
+            f"||g|| {swatch(t.warning, '&#9660;')} clipped",
+        )
+        self.c_step_loss = self.p_loss.plot(pen=pg.mkPen(muted, width=theme.px(1)), name="step")
         self.c_train_loss = _evals(self.p_loss, accent, "train")
         self.c_val_loss = _evals(self.p_loss, val, "validation")
         self.c_train_acc = _evals(self.p_acc, accent, "train")
         self.c_val_acc = _evals(self.p_acc, val, "validation")
-        # MC dropout's validation accuracy (training.mc_dropout): in the legend once it exists
+        # MC dropout's validation accuracy (training.mc_dropout): in the title once it exists
         self.c_val_acc_mc = self.p_acc.plot(
-            pen=pg.mkPen(val, width=1.5, style=Qt.PenStyle.DashLine), symbol="d", symbolSize=5,
-            symbolBrush=val, symbolPen=None,
+            pen=pg.mkPen(val, width=theme.px(1.5), style=Qt.PenStyle.DashLine), symbol="d",
+            symbolSize=theme.px(5), symbolBrush=val, symbolPen=None,
         )
         self._mc_in_legend = False
-        self.c_lr = self.p_lr.plot(pen=pg.mkPen(accent, width=1))
-        self.c_gn = self.p_gn.plot(pen=pg.mkPen(muted, width=1), name="||g|| per step")
+        self.c_lr = self.p_lr.plot(pen=pg.mkPen(accent, width=theme.px(1)))
+        self.c_gn = self.p_gn.plot(pen=pg.mkPen(muted, width=theme.px(1)), name="||g|| per step")
         self.c_clip = self.p_gn.plot(
             pen=None,
             symbol="t",
-            symbolSize=6,
+            symbolSize=theme.px(6),
             symbolBrush=QColor(t.warning),
             symbolPen=None,
             name="clipped",
@@ -87,11 +113,14 @@ class TrainingView(BaseView):
         for curve in (self.c_step_loss, self.c_lr, self.c_gn):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
+        for plot, curve in ((self.p_loss, self.c_step_loss), (self.p_lr, self.c_lr),
+                            (self.p_gn, self.c_gn)):  # fmt: skip
+            keep_downsampling_fresh(plot, [curve])
         self.cursor = [
             pg.InfiniteLine(
                 angle=90,
                 movable=False,
-                pen=pg.mkPen(QColor(t.foreground), width=1, style=Qt.PenStyle.DashLine),
+                pen=pg.mkPen(QColor(t.foreground), width=theme.px(1), style=Qt.PenStyle.DashLine),
             )
             for _ in range(4)
         ]
@@ -140,10 +169,11 @@ class TrainingView(BaseView):
             mc = _measured(e["step"], e["val_acc_mc"]) if "val_acc_mc" in e else ([], [])
             self.c_val_acc_mc.setData(*mc)
             if len(mc[0]) and not self._mc_in_legend:
-                self.p_acc.legend.addItem(self.c_val_acc_mc, "validation, MC dropout")
+                self._title_accuracy(mc=True)
                 self._mc_in_legend = True
             self._eval_losses = np.concatenate([e["train_loss"], e["val_loss"]])
             self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
+        self._fit_x(model)
         r = self.resolve_row(model, row)
         x = h.probe_column("step")[r] if r is not None and row is not None else self._last
         for line in self.cursor:
@@ -164,17 +194,31 @@ class TrainingView(BaseView):
         n_clipped = int(clipped.sum())
         if n_clipped != self._n_clipped:
             self._n_clipped = n_clipped
-            self.c_clip.setData(step[clipped], _positive(s["grad_norm"][clipped]))
+            self.c_clip.setData(*_measured(step[clipped], _positive(s["grad_norm"][clipped])))
         self._last = int(step[-1]) if len(step) else 0
-        exp = model.experiment
-        total = exp.total_steps if exp is not None and exp.data_error is None else None
-        if exp is not None and exp.status == "stopped early":
-            total = None  # the budget is not where the run ended: fit the steps it took
-        self.x_range.fit_steps(0.0, self._last, total)
+        self._fit_x(model)
         self._last_losses = s["loss"][-5000:]
         self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
         self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
+
+    def _title_accuracy(self, mc: bool) -> None:
+        """The accuracy plot's title with its keys (MC dropout's once its curve exists)."""
+        train_key, val_key, mc_key = self._keys
+        extra = (f" {mc_key} MC dropout", f" {mc_key} MC", f"{mc_key}") if mc else ("", "", "")
+        set_title(
+            self.p_acc,
+            f"Accuracy: {train_key} train {val_key} validation{extra[0]}",
+            f"Accuracy {train_key} train {val_key} val.{extra[1]}",
+            f"Accuracy {train_key}{val_key}{extra[2]}",
+        )
+
+    def _fit_x(self, model: RunModel) -> None:
+        exp = model.experiment
+        total = exp.total_steps if exp is not None and exp.data_error is None else None
+        if exp is not None and exp.status == "stopped early":
+            total = None  # the budget is not where the run ended: fit the steps it took
+        self.x_range.fit_steps(0.0, self._last, total, is_live(model))
 
     def _draw_events(self, model: RunModel) -> None:
         events = model.history.events_copy()
@@ -188,7 +232,7 @@ class TrainingView(BaseView):
         for ev in events[-200:]:
             color = QColor(getattr(t, EVENT_COLORS.get(ev["severity"], "muted")))
             line = pg.InfiniteLine(
-                pos=ev["step"], angle=90, movable=False, pen=pg.mkPen(color, width=1)
+                pos=ev["step"], angle=90, movable=False, pen=pg.mkPen(color, width=theme.px(1))
             )
             line.setToolTip(f"step {ev['step']}: {ev['message']}")
             self.p_loss.addItem(line, ignoreBounds=True)
@@ -226,9 +270,9 @@ class TrainingView(BaseView):
 def _evals(plot: pg.PlotItem, color: QColor, name: str) -> pg.PlotDataItem:
     """A curve of evaluations: a line with a dot at each evaluated step."""
     return plot.plot(
-        pen=pg.mkPen(color, width=2),
+        pen=pg.mkPen(color, width=theme.px(2)),
         symbol="o",
-        symbolSize=4,
+        symbolSize=theme.px(4),
         symbolBrush=color,
         symbolPen=None,
         name=name,

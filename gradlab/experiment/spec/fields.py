@@ -303,6 +303,17 @@ PROBES = (
         label="Every",
     ),
     Param(
+        "per_decade",
+        "int",
+        10,
+        "Probes dense early, where initialisation effects live: this many log-spaced probes per "
+        "decade of steps (1-10, 10-100, 100-1,000, ...) besides every N steps, so the first "
+        "hundred steps get about 18 probes and a long run only a few more. 0: every N steps only.",
+        minimum=0,
+        maximum=100,
+        label="Early probes / decade",
+    ),
+    Param(
         "bins",
         "int",
         51,
@@ -315,8 +326,8 @@ PROBES = (
         "jacobian_every",
         "int",
         10,
-        "Measure the layer-to-layer Jacobian's singular values every N probes (0 = never; it is "
-        "the costliest statistic).",
+        "Measure the layer-to-layer Jacobian's singular values at every N-th probe (1 = every "
+        "probe, 0 = never; it is the costliest statistic).",
         minimum=0,
         label="Jacobian every",
     ),

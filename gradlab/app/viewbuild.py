@@ -1,0 +1,65 @@
+"""When the window's views build their plots (a mixin of :class:`~gradlab.app.window.MainWindow`).
+
+Building a plot costs ~20 ms and the window has ~50 of them: built all at once before the window
+showed, they made it appear 3-4 s after launch. Now
+
+* the views are *lazy* (:attr:`BaseView.lazy`): a view builds its plots when it is first shown,
+  and not before the window has been painted once (:attr:`ViewBuilding.views_ready`), so the
+  window appears at once and the visible view fills in right after;
+* the views not on screen are then built in idle time, one plot per turn of the event loop
+  (:meth:`BaseView.prebuild`), so a tab's first visit only paints it, as before: the switch
+  stalls no longer than it did when everything was built up front (``bench/ui.py --tabs``).
+
+A new run with another shape (a preset change) rebuilds the visible view at once and the others
+in idle time again.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QTimer
+
+from gradlab.app.views import BaseView, DashboardView
+
+#: ms between two steps of building a hidden view (a step creates one plot, ~20 ms)
+PREBUILD_MS = 40
+
+
+class ViewBuilding:
+    """Lazy views, built after the first paint and in idle time (see the module docstring)."""
+
+    #: False until the window is first painted: the views build their plots after that
+    views_ready = False
+
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if not self.views_ready and event.type() == QEvent.Type.UpdateRequest:
+            QTimer.singleShot(0, self._views_now_ready)  # painted once: now the plots
+        return handled
+
+    def _views_now_ready(self) -> None:
+        if self.views_ready or self._shut:
+            return
+        self.views_ready = True
+        self._drawn = (None, None, None, None)
+        self._tick(force=True)
+        self._start_prebuild()
+
+    def _start_prebuild(self) -> None:
+        """Build the hidden views' plots in idle time, one plot a turn (a tab's first visit
+        then only paints it)."""
+        if self.views_ready and not self._shut:
+            self._prebuild_timer.start()
+
+    def _hidden_views(self) -> list[BaseView]:
+        current = self.tabs.currentWidget()
+        out = [v for v in self.views if v is not current and not isinstance(v, DashboardView)]
+        for dash in (v for v in self.views if isinstance(v, DashboardView)):
+            out += [p for p in dash.parts if dash is not current or p.isHidden()]
+        return out
+
+    def _prebuild(self) -> None:
+        for view in self._hidden_views():
+            if not view.prebuild():
+                return  # one step a turn
+        self._prebuild_timer.stop()  # all built
+
