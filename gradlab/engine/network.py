@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from gradlab import validate
-from gradlab.engine import activations, initializers
+from gradlab.engine import activations, fused, initializers
 from gradlab.engine.layers import (
     DENSE_SPEC,
     OUTPUT_DEFAULTS,
@@ -504,6 +504,9 @@ class Network:
             else {k: g for k, g in self.grads.items() if k not in self.frozen}
         )
         self._first = self.modules[0]
+        #: weight gradients the last backward left as factors: name -> (x, dz), dW = x^T dz
+        self.deferred: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._defer_cache: dict[int, frozenset] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -559,16 +562,50 @@ class Network:
             x = m.forward(x, training, rng, update_stats)
         return x
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dout: np.ndarray, input_grad: bool = True, weight_grads: bool = True
+    ) -> np.ndarray | None:
         """Back-propagate dL/d(output); fills :attr:`grads` and every block's ``delta`` tap.
 
         Returns dL/dx, or None with ``input_grad=False`` (one matrix product saved).
+
+        ``weight_grads=False`` (a training step no probe reads) leaves unformed the weight
+        gradients ``dW = x^T dz`` of the blocks where that saves work
+        (:func:`gradlab.engine.fused.worth_deferring`: small batches of wide layers): their
+        ``grads`` entries keep stale values and :attr:`deferred` maps their names to the factors
+        ``(x, dz)``, which :meth:`Optimizer.step(..., outer=net.deferred)
+        <gradlab.engine.optimizers.Optimizer.step>` uses in place of the gradient
+        (:meth:`form_deferred` forms them). Every other gradient is filled as usual.
         """
         dout = np.asarray(dout, dtype=self.dtype)
-        last = len(self.modules) - 1
-        for i in range(last, -1, -1):
-            dout = self.modules[i].backward(dout, need_dx=(i > 0 or input_grad))
+        modules = self.modules
+        deferrable = self._deferrable(dout.shape[0]) if not weight_grads else ()
+        deferred = self.deferred = {}
+        for i in range(len(modules) - 1, -1, -1):
+            m = modules[i]
+            if m in deferrable:
+                dout = m.backward(dout, i > 0 or input_grad, False)
+                deferred[m.name + ".W"] = m.factors
+            else:
+                dout = m.backward(dout, i > 0 or input_grad)
         return dout
+
+    def _deferrable(self, batch: int) -> frozenset:
+        """The blocks whose dW a batch of this size may leave unformed (cached per size)."""
+        cache = self._defer_cache
+        if batch not in cache:
+            cache.clear()  # (one batch size at a time in practice; keep the cache small)
+            cache[batch] = frozenset(
+                b for b in self.blocks if fused.worth_deferring(batch, b.fan_in, b.width)
+            )
+        return cache[batch]
+
+    def form_deferred(self) -> None:
+        """Form the weight gradients the last backward left as factors (:attr:`deferred`) into
+        :attr:`grads`, so that every gradient is filled; :attr:`deferred` is then empty."""
+        for name, (x, d) in self.deferred.items():
+            fused.form(x, d, out=self.grads[name])
+        self.deferred = {}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs in evaluation mode (running BN statistics, no dropout)."""

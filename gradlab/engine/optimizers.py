@@ -49,6 +49,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from gradlab.engine import fused
 from gradlab.errors import SpecError
 from gradlab.params import Param, resolve
 from gradlab.registry import Registry
@@ -225,8 +226,14 @@ class Optimizer:
         """A factor applied to ``w`` before ``Δw`` is added (decoupled weight decay), or None."""
         return None
 
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
+             outer: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Apply one update to every parameter in ``grads``, in place, and increment :attr:`t`.
+
+        ``outer`` gives some gradients as factors, ``name -> (x, d)`` with ``g = x^T d``
+        (:attr:`gradlab.engine.network.Network.deferred`): those are formed a block of rows at a
+        time where the update uses them (:func:`gradlab.engine.fused.outer_update`), and
+        ``grads[name]`` is not read.
 
         Parameters
         ----------
@@ -253,8 +260,15 @@ class Optimizer:
         direction = self._direction
         add = np.add
         for name, shape, slots, bufs in singles:
-            g = grads[name]
             w = params[name]
+            if outer and name in outer:
+                if w.shape != shape:
+                    raise self._shape_error(name, w, w, bufs[0])
+                x, d = outer[name]
+                fused.outer_update(direction, w, x, d, slots, bufs, c, scale,
+                                   self._gblock(w.dtype, shape[-1]))
+                continue
+            g = grads[name]
             if g.shape != shape or w.shape != shape:
                 raise self._shape_error(name, w, g, bufs[0])
             if scale is not None:
@@ -263,6 +277,9 @@ class Optimizer:
         for grp in groups:
             copyto = np.copyto
             for name, gv in zip(grp.names, grp.g_views):
+                if outer and name in outer:
+                    fused.form(*outer[name], out=gv)
+                    continue
                 g = grads[name]
                 if g.shape != gv.shape:
                     raise self._shape_error(name, params[name], g, gv)
@@ -273,6 +290,13 @@ class Optimizer:
                 if scale is not None:
                     np.multiply(w, scale, out=w)
                 add(w, dv, out=w)
+
+    def _gblock(self, dtype: np.dtype, row: int) -> np.ndarray:
+        """The flat scratch one block of a factored gradient is formed in (one per dtype)."""
+        blocks = self.__dict__.setdefault("_gblocks", {})
+        if dtype not in blocks or blocks[dtype].size < row:
+            blocks[dtype] = np.empty(max(fused.BLOCK_ELEMENTS, row), dtype)
+        return blocks[dtype]
 
     @staticmethod
     def _shape_error(name, w, g, state) -> ValueError:
