@@ -237,3 +237,48 @@ def test_a_diverged_fused_step_still_names_the_layer_that_went_bad():
     assert info["part"] in ("activations", "gradients", "loss")
     if info["part"] == "gradients":
         assert info["layer"] is not None
+
+
+def test_sgd_updates_a_small_network_in_one_run_with_the_same_bits():
+    """A small network's parameters tile one buffer and its gradients another; SGD then runs
+    once over both (updateplan.Span), and the result is bit for bit the per-array update."""
+    layers = [{"units": 8, "activation": "tanh"}] * 3
+    net = Network.from_spec(layers, input_dim=2, output_dim=2, seed=0)
+    loss = losses.get("softmax_cross_entropy")
+    rng = np.random.default_rng(2)
+    opt = optimizers.get("sgd", lr=0.1)
+    apart = {k: v.copy() for k, v in net.params.items()}  # separate arrays: one run per array
+    opt_apart = optimizers.get("sgd", lr=0.1)
+    for _ in range(3):
+        x, y = rng.standard_normal((16, 2)).astype(np.float32), rng.integers(0, 2, 16)
+        _, dout = loss(net.forward(x), y)
+        net.backward(dout, input_grad=False)
+        grads = {k: g.copy() for k, g in net.grads.items()}
+        opt.step(net.params, net.grads)
+        opt_apart.step(apart, grads)
+    assert opt._plan[3] is not None and opt_apart._plan[3] is None  # (one run; one per array)
+    for k, w in apart.items():
+        np.testing.assert_array_equal(net.params[k], w, err_msg=k)
+    # the same names bound to other arrays: those are updated, not the network's
+    before = {k: v.copy() for k, v in net.params.items()}
+    opt.step(apart, grads)
+    for k, w in before.items():
+        np.testing.assert_array_equal(net.params[k], w, err_msg=k)
+    assert not np.array_equal(apart["dense1.W"], before["dense1.W"])
+
+
+def test_a_frozen_first_layer_leaves_the_rest_in_one_run():
+    layers = [{"units": 8, "activation": "tanh", "trainable": False},
+              {"units": 8, "activation": "tanh"}]
+    net = Network.from_spec(layers, input_dim=2, output_dim=2, seed=0)
+    w1 = net.params["dense1.W"].copy()
+    opt = optimizers.get("sgd", lr=0.1)
+    x, y = np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])
+    _, dout = losses.get("softmax_cross_entropy")(net.forward(x), y)
+    net.backward(dout)
+    w2 = net.params["dense2.W"].copy()
+    opt.step(net.params, net.trainable_grads())
+    assert opt._plan[3] is not None  # the trainable parameters are one stretch of the buffer
+    np.testing.assert_array_equal(net.params["dense1.W"], w1)
+    expected = w2 - np.float32(0.1) * net.grads["dense2.W"]
+    np.testing.assert_array_equal(net.params["dense2.W"], expected)

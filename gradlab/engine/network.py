@@ -396,6 +396,31 @@ def parameter_counts(resolved: Sequence[dict], input_dim: int) -> list[tuple[str
     return rows
 
 
+#: the parameters that live in the network's shared buffers (PReLU's slopes belong to their
+#: activation and keep their own array)
+SHARED_PARAMS = ("W", "b", "gamma", "beta")
+
+
+def _share_buffers(modules: list[Module], dtype: np.dtype) -> None:
+    """Make every module's W, b, gamma and beta a view of one flat parameter buffer, and their
+    gradients views of one flat gradient buffer, at the same offsets, in the order of
+    :attr:`Network.params` (values copied; each array keeps its shape and identity from here
+    on). A stateless optimiser then updates a small network in one run over the two buffers
+    (:class:`gradlab.engine.updateplan.Span`) instead of one run per array."""
+    entries = [(m, k) for m in modules for k in m.params if k in SHARED_PARAMS]
+    total = sum(m.params[k].size for m, k in entries)
+    flat_p = np.empty(total, dtype)
+    flat_g = np.zeros(total, dtype)
+    start = 0
+    for m, k in entries:
+        a = m.params[k]
+        view = flat_p[start:start + a.size].reshape(a.shape)
+        view[...] = a
+        m.params[k] = view
+        m.grads[k] = flat_g[start:start + a.size].reshape(a.shape)
+        start += a.size
+
+
 class Network:
     """A feed-forward network of dense blocks with optional batch-norm and dropout.
 
@@ -480,6 +505,7 @@ class Network:
                 n_drop += 1
                 self.modules.append(Dropout(f"dropout{n_drop}", entry["rate"]))
 
+        _share_buffers(list(self._all_modules()), self.dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
