@@ -234,7 +234,7 @@ def main() -> None:
           f"{'eng/GEMM':>9s} {'unf/GEMM':>9s} {'MB/step':>8s} {'GB/s':>6s} {'eng/bw':>7s}")
     for name, m, nbytes in rows:
         print(f"{name:28s} {f(m['e/t'], '9.2f')} {f(m['u/t'], '9.2f')} {f(m['r/t'], '9.2f')} "
-              f"{f(m['e/g'], '9.2f')} {f(m['u/g'], '9.2f')} {nbytes / 1e6:8.1f} "
+              f"{f(m['e/g'], '9.2f')} {f(m['u/g'], '9.2f')} {nbytes / 1e6:8.2f} "
               f"{f(m['gbs'], '6.1f')} {f(m['e/bw'], '7.2f')}")
     print("eng/GEMM: the GEMM-only ceiling's time over the engine's step time; eng/bw: the "
           "unavoidable bytes (MB/step) at the copy bandwidth measured alongside (GB/s, a copy "

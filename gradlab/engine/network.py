@@ -428,7 +428,11 @@ class Network:
     ----------
     params, grads : dict name -> ndarray (``"dense1.W"``, ``"dense1.b"``, ``"bn1.gamma"``...).
         The arrays keep their identity: optimisers update ``params`` in place and every
-        :meth:`backward` overwrites ``grads`` in place (copy what you want to keep).
+        :meth:`backward` overwrites ``grads`` in place (copy what you want to keep), but for
+        the weight gradients a ``weight_grads=False`` pass leaves as factors (:attr:`deferred`).
+        W, b, gamma and beta are views of one flat buffer, their gradients of another
+        (:func:`_share_buffers`).
+    deferred : weight gradients the last backward left as factors, name -> ``(x, dz)``.
     buffers : non-learned state (``"bn1.running_mean"``, ``"bn1.running_var"``).
     blocks : the dense blocks in order (probe layers 1..L, the output layer last).
     layers : the resolved layer list (every default filled in; JSON-able).
