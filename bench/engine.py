@@ -1,13 +1,27 @@
-"""Engine throughput: GradLab's NumPy engine against PyTorch on the CPU, same MLP, threads, dtype.
+"""Engine throughput: GradLab's NumPy engine against PyTorch on the CPU, same MLP, threads, dtype,
+and against the two limits measured in the same run.
 
-Prints training samples/s (forward + softmax cross-entropy + backward + SGD update) for three
-networks, GradLab's engine alone and inside the full training loop (Experiment.step: batch
-sampling, gradient norm, history), and the same network in PyTorch when it is installed
-(``pip install torch==2.13.0``). Runs are interleaved (GradLab, PyTorch, GradLab, ...) and the
-ratio is taken per round, so a noisy shared machine affects both sides alike; the medians over
-rounds are printed.
+Prints training samples/s (forward + softmax cross-entropy + backward + SGD update) for four
+networks: GradLab's engine alone ("engine": the path the trainer takes on a step no probe reads,
+weight gradients formed inside the update, see gradlab/engine/fused.py), the same with every
+weight gradient formed first ("unfused": the engine before issue 17), inside the full training
+loop ("trainer": Experiment.step: batch sampling, gradient norm, history), and the same network
+in PyTorch when it is installed (``pip install torch==2.13.0``). Then, per network:
 
-    python bench/engine.py [--threads 1] [--rounds 7] [--seconds 1.0]
+- the GEMM-only ceiling: the matrix products a step cannot avoid, with NumPy's own BLAS on the
+  network's own arrays (x @ W for every layer, x^T @ dZ for every layer, dZ @ W^T for every
+  layer but the first); "engine/GEMM" is that time over the engine's step time;
+- the bytes a step must move (W read by the forward pass, read again by the backward pass but
+  for the first layer, then read and written by the update; with an optimiser with state, its
+  state read and written too) against the bandwidth measured by copying a buffer as large as
+  the parameters; "engine/bandwidth" is bytes / bandwidth over the engine's step time (1.0
+  would be a step that does nothing but stream its unavoidable bytes).
+
+Everything is interleaved round by round (engine, unfused, trainer, PyTorch, GEMMs, copy) and
+each ratio is taken within a round, so a noisy shared machine affects both sides alike; the
+medians over rounds are printed.
+
+    python bench/engine.py [--threads 1] [--rounds 7] [--seconds 1.0] [--only NAME]
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ import numpy as np
 
 CONFIGS = [
     # name, input, width, depth, classes, batch, activation
+    ("1024-[1000]x5-9 tanh b10", 1024, 1000, 5, 9, 10, "tanh"),
     ("784-[512]x4-10 relu b128", 784, 512, 4, 10, 128, "relu"),
     ("500-[500]x10-10 tanh b1000", 500, 500, 10, 10, 1000, "tanh"),
     ("2-[8]x6-2 tanh b32", 2, 8, 6, 2, 32, "tanh"),
@@ -39,7 +54,8 @@ def timed(step, seconds: float) -> float:
     return statistics.median(times)
 
 
-def gradlab_engine(cfg):
+def gradlab_engine(cfg, fused: bool = True):
+    """The engine's step; ``fused=False`` forms every weight gradient before the update."""
     from gradlab.engine import Network, losses, optimizers
 
     _, d, width, depth, k, batch, act = cfg
@@ -53,8 +69,54 @@ def gradlab_engine(cfg):
 
     def step():
         _, d_out = loss(net.forward(x), y)
-        net.backward(d_out, input_grad=False)
-        opt.step(net.params, net.grads)
+        net.backward(d_out, input_grad=False, weight_grads=not fused)
+        opt.step(net.params, net.grads, outer=net.deferred)
+
+    step.net = net
+    return step
+
+
+def gemm_ceiling(net, batch: int):
+    """The matrix products of a step, alone, on ``net``'s own weights (NumPy's BLAS), each into
+    a preallocated output: x @ W (every layer), x^T @ dZ (every layer), dZ @ W^T (all but the
+    first)."""
+    rng = np.random.default_rng(1)
+    work = []
+    for i, blk in enumerate(net.blocks):
+        W = blk.params["W"]
+        x = rng.standard_normal((batch, W.shape[0])).astype(W.dtype)
+        dz = rng.standard_normal((batch, W.shape[1])).astype(W.dtype)
+        work.append((x, W, dz, np.empty((batch, W.shape[1]), W.dtype), np.empty_like(W),
+                     np.empty((batch, W.shape[0]), W.dtype) if i else None))
+
+    def step():
+        for x, W, _, z, _, _ in work:
+            np.matmul(x, W, out=z)
+        for x, W, dz, _, dW, dx in reversed(work):
+            np.matmul(x.T, dz, out=dW)
+            if dx is not None:
+                np.matmul(dz, W.T, out=dx)
+
+    return step
+
+
+def step_bytes(net, state_slots: int = 0) -> int:
+    """The bytes a step cannot avoid moving: every W read by the forward pass and (but the
+    first) by the backward pass, then every parameter read and written by the update, with
+    ``state_slots`` state arrays per parameter read and written too (SGD: 0)."""
+    blocks = net.blocks
+    w_bytes = [b.params["W"].nbytes for b in blocks]
+    params = sum(p.nbytes for p in net.params.values())
+    return sum(w_bytes) + sum(w_bytes[1:]) + 2 * params * (1 + state_slots)
+
+
+def copy_bandwidth(nbytes: int):
+    """A step that copies ``nbytes`` (reads and writes them: 2 x nbytes moved)."""
+    src = np.ones(max(nbytes // 4, 1), np.float32)
+    dst = np.empty_like(src)
+
+    def step():
+        np.copyto(dst, src)
 
     return step
 
@@ -106,6 +168,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="BLAS / torch threads (default 1)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=1.0, help="timing per side per round")
+    ap.add_argument("--only", default="", help="only the networks whose name contains this")
     args = ap.parse_args()
 
     from gradlab.threads import configure_blas
@@ -120,32 +183,62 @@ def main() -> None:
         have_torch, torch_version = False, None
     print(f"threads {args.threads}, float32, {args.rounds} rounds; numpy {np.__version__}, "
           f"torch {torch_version or 'not installed'}")
-    header = (f"{'network':30s} {'engine':>12s} {'trainer':>12s} {'torch':>12s} "
-              f"{'engine/torch':>13s} {'trainer/torch':>14s}")
-    print(header)
+    med = statistics.median
+    rows = []
     for cfg in CONFIGS:
+        if args.only not in cfg[0]:
+            continue
         batch = cfg[5]
-        eng, trn, tch = gradlab_engine(cfg), gradlab_trainer(cfg), None
-        if have_torch:
-            tch = torch_step(cfg, args.threads)
-        r_eng, r_trn, r_tch, ratio_e, ratio_t = [], [], [], [], []
+        eng = gradlab_engine(cfg)
+        unf = gradlab_engine(cfg, fused=False)
+        trn = gradlab_trainer(cfg)
+        tch = torch_step(cfg, args.threads) if have_torch else None
+        gemm = gemm_ceiling(eng.net, batch)
+        nbytes = step_bytes(eng.net)
+        pbytes = sum(p.nbytes for p in eng.net.params.values())
+        copy = copy_bandwidth(pbytes)
+        r = {k: [] for k in ("eng", "unf", "trn", "tch", "e/t", "u/t", "r/t", "e/g", "u/g",
+                             "gbs", "e/bw")}
         for _ in range(args.rounds):
-            te = timed(eng, args.seconds)
-            tt = timed(trn, args.seconds)
-            r_eng.append(batch / te)
-            r_trn.append(batch / tt)
+            te, tu, tt = (timed(fn, args.seconds) for fn in (eng, unf, trn))
+            tg = timed(gemm, args.seconds)
+            tc = timed(copy, args.seconds / 2)
+            r["eng"].append(batch / te)
+            r["unf"].append(batch / tu)
+            r["trn"].append(batch / tt)
+            r["e/g"].append(tg / te)
+            r["u/g"].append(tg / tu)
+            bw = 2 * pbytes / tc  # bytes/s (a copy reads and writes them)
+            r["gbs"].append(bw / 1e9)
+            r["e/bw"].append(nbytes / bw / te)
             if tch is not None:
                 tp = timed(tch, args.seconds)
-                r_tch.append(batch / tp)
-                ratio_e.append(tp / te)
-                ratio_t.append(tp / tt)
-        med = statistics.median
-        torch_s = f"{med(r_tch):12,.0f}" if r_tch else f"{'-':>12s}"
-        re = f"{med(ratio_e):13.2f}" if ratio_e else f"{'-':>13s}"
-        rt = f"{med(ratio_t):14.2f}" if ratio_t else f"{'-':>14s}"
-        print(f"{cfg[0]:30s} {med(r_eng):12,.0f} {med(r_trn):12,.0f} {torch_s} {re} {rt}")
-    print("samples/s, median over rounds; ratios > 1 mean GradLab is faster (median of the "
-          "per-round ratios)")
+                r["tch"].append(batch / tp)
+                r["e/t"].append(tp / te)
+                r["u/t"].append(tp / tu)
+                r["r/t"].append(tp / tt)
+        m = {k: (med(v) if v else None) for k, v in r.items()}
+        rows.append((cfg[0], m, nbytes))
+
+    def f(v, fmt):
+        return format(v, fmt) if v is not None else "-"
+
+    print("\nsamples/s (median over rounds)")
+    print(f"{'network':28s} {'engine':>10s} {'unfused':>10s} {'trainer':>10s} {'torch':>10s}")
+    for name, m, _ in rows:
+        print(f"{name:28s} {f(m['eng'], '10,.0f')} {f(m['unf'], '10,.0f')} "
+              f"{f(m['trn'], '10,.0f')} {f(m['tch'], '>10,.0f')}")
+    print("\nratios (median of the per-round ratios; > 1 means GradLab is faster; the limits are "
+          "<= 1)")
+    print(f"{'network':28s} {'eng/torch':>9s} {'unf/torch':>9s} {'trn/torch':>9s} "
+          f"{'eng/GEMM':>9s} {'unf/GEMM':>9s} {'MB/step':>8s} {'GB/s':>6s} {'eng/bw':>7s}")
+    for name, m, nbytes in rows:
+        print(f"{name:28s} {f(m['e/t'], '9.2f')} {f(m['u/t'], '9.2f')} {f(m['r/t'], '9.2f')} "
+              f"{f(m['e/g'], '9.2f')} {f(m['u/g'], '9.2f')} {nbytes / 1e6:8.2f} "
+              f"{f(m['gbs'], '6.1f')} {f(m['e/bw'], '7.2f')}")
+    print("eng/GEMM: the GEMM-only ceiling's time over the engine's step time; eng/bw: the "
+          "unavoidable bytes (MB/step) at the copy bandwidth measured alongside (GB/s, a copy "
+          "of the parameters' size) over the engine's step time.")
 
 
 if __name__ == "__main__":

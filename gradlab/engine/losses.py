@@ -109,15 +109,18 @@ class SoftmaxCrossEntropy(Loss):
     description = "softmax + cross-entropy on the logits (classification)"
 
     def __call__(self, outputs, y):
+        # (the ufuncs' own reduce methods and a cached row index: a tiny network's step is
+        # bound by per-call overhead, and the wrappers np.max / np.mean cost more than the work)
         n = outputs.shape[0]
-        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        shifted = outputs - np.maximum.reduce(outputs, axis=1, keepdims=True)
         exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
+        sums = np.add.reduce(exp, axis=1, keepdims=True)
         log_z = np.log(sums)
         y = np.asarray(y)
-        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-            rows = np.arange(n)
-            loss = float(np.mean(log_z[:, 0] - shifted[rows, y], dtype=np.float64))
+        if y.ndim == 1 and y.dtype.kind in "iu":
+            rows = self._rows(n)
+            # the mean in float64, as np.mean(..., dtype=np.float64) computes it
+            loss = float(np.add.reduce(log_z[:, 0] - shifted[rows, y], dtype=np.float64)) / n
             grad = exp
             grad /= sums
             grad[rows, y] -= 1.0
@@ -137,6 +140,15 @@ class SoftmaxCrossEntropy(Loss):
         np.exp(o, out=o)
         o /= o.sum(axis=1, keepdims=True)
         return _two_columns(o)
+
+    def _rows(self, n: int) -> np.ndarray:
+        """0..n-1 (kept for the last batch size; read-only)."""
+        rows = self.__dict__.get("_rows_n")
+        if rows is None or rows.shape[0] != n:
+            rows = np.arange(n)
+            rows.flags.writeable = False
+            self._rows_n = rows
+        return rows
 
 
 @REGISTRY.register("mse", "mean_squared_error", "quadratic", "squared_error")

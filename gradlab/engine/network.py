@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from gradlab import validate
-from gradlab.engine import activations, initializers
+from gradlab.engine import activations, fused, initializers
 from gradlab.engine.layers import (
     DENSE_SPEC,
     OUTPUT_DEFAULTS,
@@ -396,6 +396,31 @@ def parameter_counts(resolved: Sequence[dict], input_dim: int) -> list[tuple[str
     return rows
 
 
+#: the parameters that live in the network's shared buffers (PReLU's slopes belong to their
+#: activation and keep their own array)
+SHARED_PARAMS = ("W", "b", "gamma", "beta")
+
+
+def _share_buffers(modules: list[Module], dtype: np.dtype) -> None:
+    """Make every module's W, b, gamma and beta a view of one flat parameter buffer, and their
+    gradients views of one flat gradient buffer, at the same offsets, in the order of
+    :attr:`Network.params` (values copied; each array keeps its shape and identity from here
+    on). A stateless optimiser then updates a small network in one run over the two buffers
+    (:class:`gradlab.engine.updateplan.Span`) instead of one run per array."""
+    entries = [(m, k) for m in modules for k in m.params if k in SHARED_PARAMS]
+    total = sum(m.params[k].size for m, k in entries)
+    flat_p = np.empty(total, dtype)
+    flat_g = np.zeros(total, dtype)
+    start = 0
+    for m, k in entries:
+        a = m.params[k]
+        view = flat_p[start:start + a.size].reshape(a.shape)
+        view[...] = a
+        m.params[k] = view
+        m.grads[k] = flat_g[start:start + a.size].reshape(a.shape)
+        start += a.size
+
+
 class Network:
     """A feed-forward network of dense blocks with optional batch-norm and dropout.
 
@@ -403,7 +428,11 @@ class Network:
     ----------
     params, grads : dict name -> ndarray (``"dense1.W"``, ``"dense1.b"``, ``"bn1.gamma"``...).
         The arrays keep their identity: optimisers update ``params`` in place and every
-        :meth:`backward` overwrites ``grads`` in place (copy what you want to keep).
+        :meth:`backward` overwrites ``grads`` in place (copy what you want to keep), but for
+        the weight gradients a ``weight_grads=False`` pass leaves as factors (:attr:`deferred`).
+        W, b, gamma and beta are views of one flat buffer, their gradients of another
+        (:func:`_share_buffers`).
+    deferred : weight gradients the last backward left as factors, name -> ``(x, dz)``.
     buffers : non-learned state (``"bn1.running_mean"``, ``"bn1.running_var"``).
     blocks : the dense blocks in order (probe layers 1..L, the output layer last).
     layers : the resolved layer list (every default filled in; JSON-able).
@@ -480,6 +509,7 @@ class Network:
                 n_drop += 1
                 self.modules.append(Dropout(f"dropout{n_drop}", entry["rate"]))
 
+        _share_buffers(list(self._all_modules()), self.dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
@@ -504,6 +534,9 @@ class Network:
             else {k: g for k, g in self.grads.items() if k not in self.frozen}
         )
         self._first = self.modules[0]
+        #: weight gradients the last backward left as factors: name -> (x, dz), dW = x^T dz
+        self.deferred: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._defer_cache: dict[int, frozenset] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -559,16 +592,50 @@ class Network:
             x = m.forward(x, training, rng, update_stats)
         return x
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dout: np.ndarray, input_grad: bool = True, weight_grads: bool = True
+    ) -> np.ndarray | None:
         """Back-propagate dL/d(output); fills :attr:`grads` and every block's ``delta`` tap.
 
         Returns dL/dx, or None with ``input_grad=False`` (one matrix product saved).
+
+        ``weight_grads=False`` (a training step no probe reads) leaves unformed the weight
+        gradients ``dW = x^T dz`` of the blocks where that saves work
+        (:func:`gradlab.engine.fused.worth_deferring`: small batches of wide layers): their
+        ``grads`` entries keep stale values and :attr:`deferred` maps their names to the factors
+        ``(x, dz)``, which :meth:`Optimizer.step(..., outer=net.deferred)
+        <gradlab.engine.optimizers.Optimizer.step>` uses in place of the gradient
+        (:meth:`form_deferred` forms them). Every other gradient is filled as usual.
         """
         dout = np.asarray(dout, dtype=self.dtype)
-        last = len(self.modules) - 1
-        for i in range(last, -1, -1):
-            dout = self.modules[i].backward(dout, need_dx=(i > 0 or input_grad))
+        modules = self.modules
+        deferrable = self._deferrable(dout.shape[0]) if not weight_grads else ()
+        deferred = self.deferred = {}
+        for i in range(len(modules) - 1, -1, -1):
+            m = modules[i]
+            if m in deferrable:
+                dout = m.backward(dout, i > 0 or input_grad, False)
+                deferred[m.name + ".W"] = m.factors
+            else:
+                dout = m.backward(dout, i > 0 or input_grad)
         return dout
+
+    def _deferrable(self, batch: int) -> frozenset:
+        """The blocks whose dW a batch of this size may leave unformed (cached per size)."""
+        cache = self._defer_cache
+        if batch not in cache:
+            cache.clear()  # (one batch size at a time in practice; keep the cache small)
+            cache[batch] = frozenset(
+                b for b in self.blocks if fused.worth_deferring(batch, b.fan_in, b.width)
+            )
+        return cache[batch]
+
+    def form_deferred(self) -> None:
+        """Form the weight gradients the last backward left as factors (:attr:`deferred`) into
+        :attr:`grads`, so that every gradient is filled; :attr:`deferred` is then empty."""
+        for name, (x, d) in self.deferred.items():
+            fused.form(x, d, out=self.grads[name])
+        self.deferred = {}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs in evaluation mode (running BN statistics, no dropout)."""

@@ -37,8 +37,11 @@ the first step a step allocates no arrays; the scratch of the large parameters i
 dtype, reused parameter after parameter so that it stays in cache. Parameters with at most
 :attr:`Optimizer.fuse_max_size` elements share flat state buffers and are updated by one run of
 ufuncs over the concatenation instead of one run per parameter: tiny networks (2-[8]x6-2) are
-bound by per-call overhead, and an Adam update is 12 ufunc calls. Element-wise IEEE operations
-give the same bits whichever layout they run on.
+bound by per-call overhead, and an Adam update is 12 ufunc calls. A rule without state (SGD)
+whose parameters and gradients tile two buffers (the network's own layout) runs once over them.
+Element-wise IEEE operations give the same bits whichever layout they run on
+(:mod:`gradlab.engine.updateplan`). Weight gradients given as factors (``outer``) are formed a
+block of rows at a time inside the update (:mod:`gradlab.engine.fused`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from gradlab.engine import fused, updateplan
 from gradlab.errors import SpecError
 from gradlab.params import Param, resolve
 from gradlab.registry import Registry
@@ -106,25 +110,6 @@ _MOMENTUM = Param("momentum", "float", 0.9,
 _EPS = Param("eps", "float", 1e-8,
              "ε added to the root-mean-square denominator to avoid division by zero.",
              exclusive_minimum=0.0, log=True)
-
-
-class _Group:
-    """Small parameters updated together by one run of ufuncs over flat buffers.
-
-    ``g`` is the flat gradient buffer (filled from the gradients each step); ``slots`` and
-    ``bufs`` are the flat state and scratch arrays the kernel works on; ``views[id(a)]`` lists,
-    for each flat array ``a``, one view per parameter shaped like it.
-    """
-
-    __slots__ = ("bufs", "g", "g_views", "names", "slots", "views")
-
-    def __init__(self, names, g, g_views, slots, bufs, views):
-        self.names = names
-        self.g = g
-        self.g_views = g_views
-        self.slots = slots
-        self.bufs = bufs
-        self.views = views
 
 
 class Optimizer:
@@ -225,8 +210,14 @@ class Optimizer:
         """A factor applied to ``w`` before ``Δw`` is added (decoupled weight decay), or None."""
         return None
 
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
+             outer: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Apply one update to every parameter in ``grads``, in place, and increment :attr:`t`.
+
+        ``outer`` gives some gradients as factors, ``name -> (x, d)`` with ``g = x^T d``
+        (:attr:`gradlab.engine.network.Network.deferred`): those are formed a block of rows at a
+        time where the update uses them (:func:`gradlab.engine.fused.outer_update`), and
+        ``grads[name]`` is not read.
 
         Parameters
         ----------
@@ -246,15 +237,27 @@ class Optimizer:
         plan = self._plan
         if plan is None or plan[0] != key:
             plan = self._plan = (key, *self._build_plan(params, grads))
-        _, singles, groups = plan
+        _, singles, groups, span = plan
         self.t += 1
         c = self._coefs()
         scale = self._w_scale()
         direction = self._direction
         add = np.add
+        if span is not None and scale is None and not outer and span.holds(params, grads):
+            # every parameter a view of one buffer, every gradient of another, at the same
+            # offsets (Network's layout): one run of the rule over all of them
+            add(span.w, direction(span.g, (), span.bufs, c), out=span.w)
+            return
         for name, shape, slots, bufs in singles:
-            g = grads[name]
             w = params[name]
+            if outer and name in outer:
+                if w.shape != shape:
+                    raise self._shape_error(name, w, w, bufs[0])
+                x, d = outer[name]
+                fused.outer_update(direction, w, x, d, slots, bufs, c, scale,
+                                   self._gblock(w.dtype, shape[-1]))
+                continue
+            g = grads[name]
             if g.shape != shape or w.shape != shape:
                 raise self._shape_error(name, w, g, bufs[0])
             if scale is not None:
@@ -263,6 +266,9 @@ class Optimizer:
         for grp in groups:
             copyto = np.copyto
             for name, gv in zip(grp.names, grp.g_views):
+                if outer and name in outer:
+                    fused.form(*outer[name], out=gv)
+                    continue
                 g = grads[name]
                 if g.shape != gv.shape:
                     raise self._shape_error(name, params[name], g, gv)
@@ -274,6 +280,13 @@ class Optimizer:
                     np.multiply(w, scale, out=w)
                 add(w, dv, out=w)
 
+    def _gblock(self, dtype: np.dtype, row: int) -> np.ndarray:
+        """The flat scratch one block of a factored gradient is formed in (one per dtype)."""
+        blocks = self.__dict__.setdefault("_gblocks", {})
+        if dtype not in blocks or blocks[dtype].size < row:
+            blocks[dtype] = np.empty(max(fused.BLOCK_ELEMENTS, row), dtype)
+        return blocks[dtype]
+
     @staticmethod
     def _shape_error(name, w, g, state) -> ValueError:
         return ValueError(
@@ -281,80 +294,9 @@ class Optimizer:
             f"optimizer state shape {state.shape} must all be equal"
         )
 
-    def _build_plan(self, params, grads) -> tuple[list[tuple], list[_Group]]:
-        """Allocate (or re-lay) state and scratch arrays for the parameters in ``grads``.
-
-        Returns ``singles``, a list of ``(name, shape, slots, bufs)`` for the parameters updated
-        on their own arrays, and the fused groups of small parameters (one per dtype). The
-        scratch arrays of the singles are views of one buffer per dtype, reused parameter after
-        parameter so that it stays in cache.
-        """
-        n_slots = len(self.slots)
-        small: dict[np.dtype, list[str]] = {}
-        large: list[str] = []
-        for name, g in grads.items():
-            if name not in params:
-                raise KeyError(f"gradient {name!r} has no parameter of that name")
-            w = params[name]
-            if not (isinstance(w, np.ndarray) and w.dtype.kind == "f"):
-                raise TypeError(f"parameter {name!r} must be a floating-point ndarray")
-            if g.shape != w.shape:
-                raise self._shape_error(name, w, g, w)
-            old = self._state.get(name)
-            if old is not None:
-                for slot, a in zip(self.slots, old):
-                    if a.shape != w.shape or a.dtype != w.dtype:
-                        raise ValueError(
-                            f"optimizer state {slot!r} of {name!r} is {a.dtype}{list(a.shape)} "
-                            f"but the parameter is {w.dtype}{list(w.shape)}"
-                        )
-            if n_slots and w.size <= self.fuse_max_size:
-                small.setdefault(w.dtype, []).append(name)
-            else:
-                large.append(name)
-
-        biggest: dict[np.dtype, int] = {}
-        for name in large:
-            w = params[name]
-            biggest[w.dtype] = max(biggest.get(w.dtype, 0), w.size)
-        scratch = {dtype: tuple(np.empty(size, dtype) for _ in range(self.n_scratch))
-                   for dtype, size in biggest.items()}
-        singles = []
-        for name in large:
-            w = params[name]
-            old = self._state.get(name)
-            slots = old if old is not None else tuple(np.zeros_like(w) for _ in self.slots)
-            self._state[name] = slots
-            bufs = tuple(b[: w.size].reshape(w.shape) for b in scratch[w.dtype])
-            singles.append((name, w.shape, slots, bufs))
-
-        groups: list[_Group] = []
-        for dtype, members in small.items():
-            shapes = [params[n].shape for n in members]
-            sizes = [params[n].size for n in members]
-            total = sum(sizes)
-
-            def views_of(flat, shapes=shapes, sizes=sizes):
-                out, start = [], 0
-                for shape, size in zip(shapes, sizes):
-                    out.append(flat[start:start + size].reshape(shape))
-                    start += size
-                return tuple(out)
-
-            g = np.empty(total, dtype)
-            slots = tuple(np.zeros(total, dtype) for _ in self.slots)
-            bufs = tuple(np.empty(total, dtype) for _ in range(self.n_scratch))
-            views = {id(a): views_of(a) for a in (*slots, *bufs)}
-            slot_views = [views[id(a)] for a in slots]
-            for i, name in enumerate(members):
-                old = self._state.get(name)
-                new = tuple(sv[i] for sv in slot_views)
-                if old is not None:
-                    for dst, src in zip(new, old):
-                        dst[...] = src
-                self._state[name] = new
-            groups.append(_Group(tuple(members), g, views_of(g), slots, bufs, views))
-        return singles, groups
+    def _build_plan(self, params, grads) -> tuple:
+        """(singles, groups, span): see :func:`gradlab.engine.updateplan.build`."""
+        return updateplan.build(self, params, grads)
 
     # -- save / restore -------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from gradlab import data as datasets
 from gradlab import threads
-from gradlab.engine import Network, losses, optimizers, regularization, schedules
+from gradlab.engine import Network, fused, losses, optimizers, regularization, schedules
 from gradlab.errors import DataError, SpecError
 from gradlab.experiment import health, mcdropout, reuse, theory
 from gradlab.experiment import restore as restoring
@@ -380,13 +380,22 @@ class Experiment:
         with np.errstate(all="ignore"):
             out = net.forward(x, training=True)
             loss, dout = self.loss(out, y)
-            net.backward(dout, input_grad=False)
-        l1, l2 = t["l1"], t["l2"]
+            l1, l2, clip = t["l1"], t["l2"], t["clip"]
+            # no probe reads this step's gradients (a probe takes its own): the weight
+            # gradients may stay factored until the update (gradlab.engine.fused), unless a
+            # penalty or a clip by value must change them first
+            formed = bool(l1 or l2 or (clip is not None and "value" in clip))
+            net.backward(dout, input_grad=False, weight_grads=formed)
         if l1 or l2:
             loss += regularization.penalty(net.params, l1, l2, self.weight_names)
             regularization.add_penalty_grads(net.params, net.grads, l1, l2, self.weight_names)
         grads = self._train_grads  # (net.grads itself when no layer is frozen)
-        gnorm = regularization.global_norm(grads)
+        outer = net.deferred
+        gnorm = fused.global_norm(grads, outer)
+        if outer and not gnorm < fused.SAFE_NORM:  # non-finite or huge: form and sum as usual
+            net.form_deferred()
+            outer = {}
+            gnorm = regularization.global_norm(grads)
         finite = math.isfinite(loss) and math.isfinite(gnorm)
         if self.watch.loss0 is None and finite:
             self.watch.loss0 = float(loss)  # (no step-0 probe: the first batch is the reference)
@@ -398,10 +407,9 @@ class Experiment:
             self._diverge(loss, running)
             return False
         clipped = False
-        clip = t["clip"]
         if clip is not None:
             if "norm" in clip:
-                _, clipped = regularization.clip_by_global_norm(grads, clip["norm"], gnorm)
+                clipped, outer = fused.clip_by_global_norm(grads, outer, clip["norm"], gnorm)
             else:
                 clipped = regularization.clip_by_value(grads, clip["value"])
         lr = self.lr
@@ -420,7 +428,7 @@ class Experiment:
                 if probe_next
                 else None
             )
-        self.optimizer.step(net.params, grads)
+        self.optimizer.step(net.params, grads, outer=outer)
         if t["max_norm"] is not None:
             regularization.apply_max_norm(net.params, t["max_norm"], self._train_weights)
         self.step_count = next_step

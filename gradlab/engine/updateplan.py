@@ -1,0 +1,180 @@
+"""How an optimiser lays out its state and scratch for a set of parameters (its *plan*).
+
+:meth:`gradlab.engine.optimizers.Optimizer.step` builds a plan the first time it sees a set of
+gradient names (and again when the set changes): large parameters are updated on their own
+arrays with one shared scratch buffer per dtype; small ones (at most the rule's
+``fuse_max_size`` elements) share flat state buffers and are updated by one run of ufuncs over
+the concatenation (tiny networks are bound by per-call overhead); and for a rule without state
+(SGD), when the parameters are consecutive views of one buffer and their gradients views of
+another at the same offsets (:class:`gradlab.engine.network.Network` lays them out so), the whole
+update is one run over the two buffers (:class:`Span`). Element-wise IEEE operations give the
+same bits whichever layout they run on.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+#: a span longer than this is not used: one pass over a large buffer with a scratch as large
+#: leaves the cache; the singles' per-parameter passes reuse a scratch that stays in it
+SPAN_MAX_ELEMENTS = 65_536
+
+
+class Group:
+    """Small parameters updated together by one run of ufuncs over flat buffers.
+
+    ``g`` is the flat gradient buffer (filled from the gradients each step); ``slots`` and
+    ``bufs`` are the flat state and scratch arrays the kernel works on; ``views[id(a)]`` lists,
+    for each flat array ``a``, one view per parameter shaped like it.
+    """
+
+    __slots__ = ("bufs", "g", "g_views", "names", "slots", "views")
+
+    def __init__(self, names, g, g_views, slots, bufs, views):
+        self.names = names
+        self.g = g
+        self.g_views = g_views
+        self.slots = slots
+        self.bufs = bufs
+        self.views = views
+
+
+
+class Span:
+    """Every parameter a view of the flat buffer ``w``, its gradient of ``g``, at the same
+    offsets: the update runs once over ``w`` and ``g`` (``bufs``: the scratch, as long)."""
+
+    __slots__ = ("bufs", "g", "g_views", "names", "w", "w_views")
+
+    def __init__(self, names, w, g, w_views, g_views, n_scratch):
+        self.names = names
+        self.w, self.g = w, g
+        self.w_views, self.g_views = w_views, g_views
+        self.bufs = tuple(np.empty_like(w) for _ in range(n_scratch))
+
+    def holds(self, params, grads) -> bool:
+        """True while ``params`` and ``grads`` still map the names to those very views."""
+        names = self.names
+        is_ = operator.is_
+        return all(map(is_, map(params.__getitem__, names), self.w_views)) and all(
+            map(is_, map(grads.__getitem__, names), self.g_views)
+        )
+
+
+def _offset(a: np.ndarray, base: np.ndarray) -> int:
+    return (a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // a.itemsize
+
+
+def span_of(params, grads, names, n_scratch: int) -> Span | None:
+    """A :class:`Span` when the named parameters tile one contiguous stretch of a buffer and
+    their gradients the same stretch of another; None otherwise."""
+    if not names:
+        return None
+    pb, gb = params[names[0]].base, grads[names[0]].base
+    if pb is None or gb is None or pb is gb or pb.ndim != 1 or gb.ndim != 1:
+        return None
+    if pb.dtype != gb.dtype:
+        return None
+    pieces = []
+    for name in names:
+        w, g = params[name], grads[name]
+        if w.base is not pb or g.base is not gb or w.dtype != pb.dtype or g.dtype != gb.dtype:
+            return None
+        if not (w.flags.c_contiguous and g.flags.c_contiguous and w.shape == g.shape):
+            return None
+        off = _offset(w, pb)
+        if off != _offset(g, gb):
+            return None
+        pieces.append((off, w.size))
+    pieces.sort()
+    lo = end = pieces[0][0]
+    for off, size in pieces:
+        if off != end:
+            return None
+        end += size
+    if end - lo > SPAN_MAX_ELEMENTS:
+        return None
+    return Span(tuple(names), pb[lo:end], gb[lo:end], tuple(params[n] for n in names),
+                tuple(grads[n] for n in names), n_scratch)
+
+
+def build(opt, params, grads) -> tuple[list[tuple], list[Group], Span | None]:
+    """Allocate (or re-lay) ``opt``'s state and scratch arrays for the parameters in ``grads``.
+
+    Returns ``singles``, a list of ``(name, shape, slots, bufs)`` for the parameters updated
+    on their own arrays, the fused groups of small parameters (one per dtype), and a
+    :class:`Span` for a rule without state whose parameters tile one buffer (else None). The
+    scratch arrays of the singles are views of one buffer per dtype, reused parameter after
+    parameter so that it stays in cache.
+    """
+    n_slots = len(opt.slots)
+    small: dict[np.dtype, list[str]] = {}
+    large: list[str] = []
+    for name, g in grads.items():
+        if name not in params:
+            raise KeyError(f"gradient {name!r} has no parameter of that name")
+        w = params[name]
+        if not (isinstance(w, np.ndarray) and w.dtype.kind == "f"):
+            raise TypeError(f"parameter {name!r} must be a floating-point ndarray")
+        if g.shape != w.shape:
+            raise opt._shape_error(name, w, g, w)
+        old = opt._state.get(name)
+        if old is not None:
+            for slot, a in zip(opt.slots, old):
+                if a.shape != w.shape or a.dtype != w.dtype:
+                    raise ValueError(
+                        f"optimizer state {slot!r} of {name!r} is {a.dtype}{list(a.shape)} "
+                        f"but the parameter is {w.dtype}{list(w.shape)}"
+                    )
+        if n_slots and w.size <= opt.fuse_max_size:
+            small.setdefault(w.dtype, []).append(name)
+        else:
+            large.append(name)
+
+    biggest: dict[np.dtype, int] = {}
+    for name in large:
+        w = params[name]
+        biggest[w.dtype] = max(biggest.get(w.dtype, 0), w.size)
+    scratch = {dtype: tuple(np.empty(size, dtype) for _ in range(opt.n_scratch))
+               for dtype, size in biggest.items()}
+    singles = []
+    for name in large:
+        w = params[name]
+        old = opt._state.get(name)
+        slots = old if old is not None else tuple(np.zeros_like(w) for _ in opt.slots)
+        opt._state[name] = slots
+        bufs = tuple(b[: w.size].reshape(w.shape) for b in scratch[w.dtype])
+        singles.append((name, w.shape, slots, bufs))
+
+    groups: list[Group] = []
+    for dtype, members in small.items():
+        shapes = [params[n].shape for n in members]
+        sizes = [params[n].size for n in members]
+        total = sum(sizes)
+
+        def views_of(flat, shapes=shapes, sizes=sizes):
+            out, start = [], 0
+            for shape, size in zip(shapes, sizes):
+                out.append(flat[start:start + size].reshape(shape))
+                start += size
+            return tuple(out)
+
+        g = np.empty(total, dtype)
+        slots = tuple(np.zeros(total, dtype) for _ in opt.slots)
+        bufs = tuple(np.empty(total, dtype) for _ in range(opt.n_scratch))
+        views = {id(a): views_of(a) for a in (*slots, *bufs)}
+        slot_views = [views[id(a)] for a in slots]
+        for i, name in enumerate(members):
+            old = opt._state.get(name)
+            new = tuple(sv[i] for sv in slot_views)
+            if old is not None:
+                for dst, src in zip(new, old):
+                    dst[...] = src
+            opt._state[name] = new
+        groups.append(Group(tuple(members), g, views_of(g), slots, bufs, views))
+    span = None
+    if not opt.slots and opt._w_scale() is None and not groups:
+        span = span_of(params, grads, [name for name, *_ in singles], opt.n_scratch)
+    return singles, groups, span
