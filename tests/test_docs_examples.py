@@ -150,5 +150,9 @@ def test_every_command_line_in_the_reference_parses_with_the_real_parser():
 
 
 @pytest.mark.parametrize("sub", cli.SUBCOMMANDS)
-def test_every_real_subcommand_is_in_the_reference(sub):
+def test_every_real_subcommand_is_in_the_reference_and_in_gradlab_help(sub):
     assert f"`gradlab {sub}" in _text()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["--help"]) == 0
+    assert re.search(rf"\b{sub}\b", " ".join(out.getvalue().split())), f"gradlab --help omits {sub}"
