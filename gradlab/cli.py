@@ -61,7 +61,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="gradlab",
         description="GradLab: see why deep networks are hard to train. "
-        "Subcommands: run, export, info, presets, data (gradlab SUBCOMMAND --help).",
+        f"Subcommands: {', '.join(SUBCOMMANDS)} (gradlab SUBCOMMAND --help).",
     )
     p.add_argument("file", nargs="?", help="a .gradlab session to open")
     p.add_argument("--preset", help="open this preset (see 'gradlab presets')")
