@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gradlab import data
+from gradlab.data.files import read_idx
 from gradlab.errors import DataError, SpecError
 
 IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
@@ -474,3 +475,13 @@ def test_a_data_file_larger_than_the_memory_budget_is_refused_before_reading(tmp
     assert one_sentence_naming(err, images).endswith(
         "announces 1000 x 10 x 10 unsigned byte values, which would take about 2.5 MB of "
         "memory, more than the 1.05 MB GradLab may use (GRADLAB_MAX_MEMORY=1M).")
+
+
+@pytest.mark.parametrize("code,dims", [(0x08, (4294967295, 0, 2**31)),
+                                       (0x0E, (4294967295, 2**30, 0, 2))])
+def test_idx_impossible_empty_shape_is_refused_in_one_sentence(tmp_path, code, dims):
+    """A header whose zero makes the array empty but whose other sizes overflow numpy's limit."""
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, code, len(dims)]) + struct.pack(f">{len(dims)}I", *dims))
+    with pytest.raises(DataError, match="impossible shape"):
+        read_idx(str(path))

@@ -185,6 +185,10 @@ def _read_idx_stream(f: BinaryIO, path: str, file_size: int | None) -> np.ndarra
                         f"{' x '.join(map(str, dims[1:]))} values, more than the "
                         f"{IDX_MAX_ITEM:,} one example may hold.")
     dtype = np.dtype(IDX_TYPES[code][0])
+    if math.prod(d for d in dims if d) * dtype.itemsize >= 2**62:  # (numpy refuses the shape,
+        # even an empty one)
+        raise DataError(f"The IDX file '{path}' declares an impossible shape "
+                        f"{' x '.join(map(str, dims))} of {IDX_TYPES[code][1]} values.")
     count = math.prod(dims)
     expected = count * dtype.itemsize
     shown = f"{' x '.join(map(str, dims))} {IDX_TYPES[code][1]} values"
