@@ -418,13 +418,16 @@ def _check_collapse(st, infos, H, on, input_std) -> Finding | None:
         ratio = std / input_std
         if np.nanmin(ratio) <= line:
             l = int(np.nanargmin(ratio))
+            below = tuple(n for n, r in zip(names, ratio) if r <= line)
+            where = f"{below[0]} to {below[-1]}" if len(below) > 1 else below[0]
             return Finding(
                 "collapse",
-                f"Collapsing activations: {names[l]}'s activation std is {std[l]:.2g}, "
-                f"{ratio[l]:.2g} of the input's {input_std:.2g} (line {INPUT_COLLAPSE:g}), so "
-                f"the weight gradients that depend on it vanish too ({CS231N}: with W = 0.01 "
-                "randn every activation becomes zero layer after layer).",
-                tuple(n for n, r in zip(names, ratio) if r <= line),
+                f"Collapsing activations in {where}: {names[l]}'s activation std is "
+                f"{std[l]:.2g}, {ratio[l]:.2g} of the input's {input_std:.2g} (line "
+                f"{INPUT_COLLAPSE:g}), so the weight gradients that depend on it vanish too "
+                f"({CS231N}: with W = 0.01 randn every activation becomes zero layer after "
+                "layer).",
+                below,
                 "act_std / input std",
                 float(ratio[l]),
                 INPUT_COLLAPSE,
