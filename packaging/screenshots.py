@@ -118,6 +118,7 @@ class Tour:
 
         self.args = args
         self.app = main_window_app()
+        quiet_offscreen_warnings()
         settings = QSettings(str(settings_dir / "settings.ini"), QSettings.Format.IniFormat)
         settings.setValue("theme", args.theme)
         settings.setValue("lastDir", FIGURE_DIR)  # not this machine's home in the pictures
@@ -144,7 +145,8 @@ class Tour:
 
     def settled(self, widget, view=None):
         """``widget.grab()`` once ``view`` (if any) is built and two successive grabs agree."""
-        if view is not None and hasattr(view, "built"):  # a lazily built view (issue 12)
+        if view is not None and hasattr(view, "built") and view.model is not None:
+            # a view built lazily, in idle time (it says when its items exist)
             self.wait_until(lambda: view.built, SETTLE_TIMEOUT, f"the {view.title} view")
         deadline = time.monotonic() + SETTLE_TIMEOUT
         previous = None
@@ -165,6 +167,7 @@ class Tour:
         """Build ``run``'s preset (the window's first one is built at start), train it for its
         steps with the window's worker, and wait for the snapshot and the probe of that step."""
         win = self.win
+        t_build = time.perf_counter()
         if run is not self.args.runs[0]:  # (the first is the window's start preset)
             old = win.run.run_id if win.run is not None else None
             win.load_preset(run.preset, confirm=False)
@@ -175,6 +178,7 @@ class Tour:
             and win.run.history.n_probes >= 1 and win.snapshot is not None,
             TRAIN_TIMEOUT, f"{run.preset} to be built",
         )
+        print(f"built {run.preset} ({time.perf_counter() - t_build:.1f} s)")
         t0 = time.perf_counter()
         start = win.snapshot.step if win.snapshot is not None else 0
         target = start + run.steps
@@ -198,21 +202,10 @@ class Tour:
         return view
 
     def save(self, image, name: str) -> Path:
-        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-
         from gradlab.fileio import atomic_write_bytes
 
-        data = QByteArray()
-        buf = QBuffer(data)
-        buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not image.save(buf, "PNG", 0):  # quality 0: the highest compression
-            raise OSError(f"could not encode {name}")
-        buf.close()
-        png = bytes(data.data())
-        if not self.args.exact:
-            png = small_png(png)
         path = self.args.out / f"{name}.png"
-        atomic_write_bytes(path, png)
+        atomic_write_bytes(path, encode_png(image, exact=self.args.exact))
         self.written.append(path)
         print(f"wrote {path} ({image.width()}x{image.height()}, {path.stat().st_size // 1024} KB)")
         return path
@@ -234,29 +227,50 @@ class Tour:
         view = self.show_tab("compare")
         self.save(self.settled(self.win, view), "compare")
 
-    def shoot_health(self, run: Run) -> None:
-        from gradlab.app.dialogs import EventsDialog
+    def shoot_dialog(self, open_dialog, name: str, ready=None) -> None:
+        """Picture the modal dialog that ``open_dialog`` (a window action) opens and runs with
+        ``exec()``: from inside its event loop, wait until ``ready(dialog)`` and the dialog has
+        settled, save it, and close it (Cancel)."""
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
 
-        win = self.win
-        dlg = EventsDialog(win.run.history.events_copy(), win, None)
-        dlg.show()
-        try:
-            self.save(self.settled(dlg), f"{run.preset}-health")
-        finally:
-            dlg.reject()
+        failure: list[BaseException] = []
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+
+        def take() -> None:
+            dlg = QApplication.activeModalWidget()
+            if dlg is None:
+                if time.monotonic() < deadline:
+                    QTimer.singleShot(20, take)
+                else:
+                    failure.append(TimeoutError(f"no dialog opened for {name}"))
+                return
+            try:
+                if ready is not None:
+                    self.wait_until(lambda: ready(dlg), SETTLE_TIMEOUT, f"the {name} dialog")
+                self.save(self.settled(dlg), name)
+            except BaseException as err:  # (raised again once exec() has returned)
+                failure.append(err)
+            finally:
+                dlg.reject()
+
+        QTimer.singleShot(0, take)
+        open_dialog()
+        if failure:
+            raise failure[0]
+
+    def shoot_health(self, run: Run) -> None:
+        """Health Events (Ctrl+H, or the status bar's health button)."""
+        self.shoot_dialog(self.win.show_events, f"{run.preset}-health")
 
     def shoot_export_figure(self, run: Run) -> None:
-        from gradlab.app.figure_dialog import PublicationFigureDialog
-
+        """File > Export Figure (Ctrl+E) of the Distributions view, once its preview is drawn."""
         self.show_tab("distributions")
-        dlg = PublicationFigureDialog(self.win)
-        dlg.show()
-        try:
-            self.wait_until(lambda: dlg.preview_png is not None, SETTLE_TIMEOUT,
-                            "the Export Figure preview")
-            self.save(self.settled(dlg), f"{run.preset}-export-figure")
-        finally:
-            dlg.reject()
+        self.shoot_dialog(
+            self.win.export_figure,
+            f"{run.preset}-export-figure",
+            ready=lambda dlg: getattr(dlg, "preview_png", b"") is not None,
+        )
 
     def close(self) -> None:
         win = self.win
@@ -266,21 +280,59 @@ class Tour:
         win.close()
 
 
-def small_png(png: bytes) -> bytes:
-    """``png`` with a palette of 256 colours, optimised: a third of the size, and the same
-    picture to the eye (a window has few colours: flat fills, antialiased text and lines).
-    Pillow comes with matplotlib; without it the picture is kept as it is."""
+def quiet_offscreen_warnings() -> None:
+    """Drop the offscreen platform's "does not support propagateSizeHints()" (one per dock
+    shown); every other Qt message goes on to stderr as before."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message: str) -> None:
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+
+
+def encode_png(image, exact: bool = False) -> bytes:
+    """``image`` (a QImage) as PNG bytes: with a palette of 256 colours, optimised (a third of
+    the size and the same picture to the eye: a window has few colours, flat fills and
+    antialiased text and lines), or with every colour (``exact``). Pillow (it comes with
+    matplotlib) encodes; without it, Qt does at its highest compression (slower, larger)."""
     try:
         from PIL import Image
     except ImportError:
-        return png
+        return qt_png(image)
     import io
 
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    small = image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    from PySide6.QtGui import QImage
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    picture = Image.frombuffer(
+        "RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB",
+        rgb.bytesPerLine(), 1,
+    )
+    if not exact:
+        picture = picture.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    small.save(out, "PNG", optimize=True)
-    return out.getvalue() if out.tell() < len(png) else png
+    picture.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def qt_png(image) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buf, "PNG", 0):  # quality 0: the highest compression
+        raise OSError("Qt could not encode a PNG")
+    buf.close()
+    return bytes(data.data())
 
 
 def what_of(widget, view) -> str:
