@@ -22,8 +22,9 @@ pictures show what a user sees once the window has settled, never a half-drawn f
 
 The window gets private settings (its default layout, the chosen theme) and an empty dataset
 folder (``GRADLAB_DATA_DIR``), so the pictures do not depend on the machine they are made on.
-Each PNG is written atomically (:func:`gradlab.fileio.atomic_write_bytes`) at Qt's highest PNG
-compression. ``tests/test_screenshots.py`` runs this script on a few steps and checks its images.
+Each PNG has a palette of 256 colours (``--exact``: every colour) and is written atomically
+(:func:`gradlab.fileio.atomic_write_bytes`). ``tests/test_screenshots.py`` runs this script on a
+few steps and checks its images. A failure is one sentence on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ DEFAULT_OUT = ROOT / "docs" / "tour"
 class Run:
     """A preset of the tour, how many steps it trains, and the views pictured of it."""
 
-    role: str  # "healthy" | "vanishing"
     preset: str
     steps: int
     views: tuple[str, ...]
 
 
-#: the run views pictured of the vanishing run (its data is not 2-D: no decision boundary)
+#: the views pictured of each run (the vanishing run's data is not 2-D: no decision boundary;
+#: its Over time has only a few probes)
+HEALTHY_VIEWS = (
+    "dashboard", "distributions", "profile", "over_time", "heatmaps", "training", "boundary"
+)
 VANISHING_VIEWS = ("dashboard", "distributions", "profile", "heatmaps", "training")
 HEALTHY = "spiral"
 VANISHING = "cs231n-tanh-0.01"
@@ -58,14 +62,12 @@ VANISHING = "cs231n-tanh-0.01"
 #: CS231n's collapse is there from step 0 on (and each of its steps, a batch of 1,000 through
 #: 10 x 500 units with a probe every 10, is slow)
 DEFAULT_STEPS = (4000, 20)
-#: the folder the Export Figure dialog proposes (nothing is written there)
-FIGURE_DIR = "/home/you/figures"
 
 #: waiting: how long a training run or a view may take before the script gives up (seconds)
 TRAIN_TIMEOUT = 300.0
 SETTLE_TIMEOUT = 20.0
 #: between two grabs of a settling view (ms): a few frames of the window's ~30 Hz timer
-SETTLE_MS = 80
+SETTLE_MS = 50
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -101,9 +103,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--steps must be two positive numbers H,V, not {args.steps!r}")
     args.width, args.height = w, h
     args.runs = (
-        Run("healthy", HEALTHY, hs, ("dashboard", "distributions", "profile", "over_time",
-                                     "heatmaps", "training", "boundary")),
-        Run("vanishing", VANISHING, vs, VANISHING_VIEWS),
+        Run(HEALTHY, hs, HEALTHY_VIEWS),
+        Run(VANISHING, vs, VANISHING_VIEWS),
     )
     return args
 
@@ -121,11 +122,18 @@ class Tour:
         quiet_offscreen_warnings()
         settings = QSettings(str(settings_dir / "settings.ini"), QSettings.Format.IniFormat)
         settings.setValue("theme", args.theme)
-        settings.setValue("lastDir", FIGURE_DIR)  # not this machine's home in the pictures
+        figures = settings_dir / "figures"  # the folder Export Figure proposes (its field
+        figures.mkdir()  # shows the end: ".../figures/spiral-distributions.pdf", not a home)
+        settings.setValue("export/dir", str(figures))
         self.win = MainWindow(settings=settings, start=("preset", args.runs[0].preset))
         self.win.resize(args.width, args.height)
         self.win.show()
         self.written: list[Path] = []
+        self.pump(0)
+        size = self.win.size()
+        if (size.width(), size.height()) != (args.width, args.height):
+            print(f"note: the window is {size.width()}x{size.height()} (its smallest size), "
+                  f"not {args.width}x{args.height}", file=sys.stderr)
 
     # ------------------------------------------------------------------ waiting
     def pump(self, ms: int) -> None:
@@ -216,11 +224,13 @@ class Tour:
             self.save(self.settled(self.win, view), f"{run.preset}-{key.replace('_', '-')}")
 
     def shoot_panels(self, run: Run) -> None:
-        self.show_tab("distributions")
+        """The Network, Data and Training panels, each raised in its dock and pictured alone, at
+        the size the window gives it (every view's picture shows the window with the Network
+        panel beside it)."""
         for dock, panel in zip(self.win.docks, self.win.panels):
             dock.raise_()
             name = type(panel).__name__.removesuffix("Panel").lower()
-            self.save(self.settled(self.win), f"{run.preset}-panel-{name}")
+            self.save(self.settled(dock), f"{run.preset}-panel-{name}")
         self.win.docks[0].raise_()
 
     def shoot_compare(self) -> None:
@@ -341,7 +351,20 @@ def what_of(widget, view) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # (the same pictures on any machine)
+    try:
+        return tour(args)
+    except Exception as err:  # one sentence (GRADLAB_DEBUG=1: the traceback)
+        if os.environ.get("GRADLAB_DEBUG"):
+            raise
+        from gradlab.errors import sentence
+
+        print(f"screenshots.py: {sentence(err)}", file=sys.stderr)
+        return 2
+
+
+def tour(args: argparse.Namespace) -> int:
+    """Make the pictures (see the module docstring); 0 when all are written."""
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gradlab-tour-") as tmp:
         os.environ["GRADLAB_DATA_DIR"] = str(Path(tmp) / "datasets")  # no downloads shown
@@ -349,22 +372,22 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_blas()
         args.out.mkdir(parents=True, exist_ok=True)
-        tour = Tour(args, Path(tmp))
+        t = Tour(args, Path(tmp))
         try:
             healthy, vanishing = args.runs
-            tour.train(healthy)
-            tour.shoot_views(healthy)
-            tour.shoot_panels(healthy)
-            tour.shoot_export_figure(healthy)
-            tour.win.pin_current()
-            tour.train(vanishing)
-            tour.shoot_views(vanishing)
-            tour.shoot_health(vanishing)
-            tour.win.pin_current()
-            tour.shoot_compare()
+            t.train(healthy)
+            t.shoot_views(healthy)
+            t.shoot_panels(healthy)
+            t.shoot_export_figure(healthy)
+            t.win.pin_current()
+            t.train(vanishing)
+            t.shoot_views(vanishing)
+            t.shoot_health(vanishing)
+            t.win.pin_current()
+            t.shoot_compare()
         finally:
-            tour.close()
-    print(f"{len(tour.written)} pictures in {args.out} ({time.perf_counter() - t0:.1f} s)")
+            t.close()
+    print(f"{len(t.written)} pictures in {args.out} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 

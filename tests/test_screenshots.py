@@ -52,14 +52,17 @@ def pixels(path: Path) -> np.ndarray:
     return rows[:, : 3 * w].reshape(h, w, 3).copy()  # (a copy: the QImage goes away)
 
 
+def window_picture(name: str) -> bool:
+    """A picture of the whole window (the others: a dialog, a panel)."""
+    return not name.endswith(("-health", "-export-figure")) and "-panel-" not in name
+
+
 def content(name: str, a: np.ndarray) -> np.ndarray:
-    """Where the picture's subject is: a dialog whole; a panel's dock on the left of the window;
-    otherwise the view's plots (right of the docks, below the tabs and the view's controls)."""
+    """Where the picture's subject is: a dialog or a panel whole; in a picture of the window,
+    the view's plots (right of the docks, below the tabs and the view's controls)."""
     h, w, _ = a.shape
-    if name.endswith(("-health", "-export-figure")):
+    if not window_picture(name):
         return a
-    if "-panel-" in name:
-        return a[int(0.1 * h) : int(0.9 * h), : int(0.27 * w)]
     return a[int(0.2 * h) : int(0.9 * h), int(0.3 * w) : int(0.98 * w)]
 
 
@@ -69,9 +72,7 @@ def test_the_script_writes_every_view_and_says_so(tour):
     assert written == sorted(EXPECTED)
     for name in EXPECTED:
         assert f"wrote {out / name}.png" in stdout
-    for name in EXPECTED:
-        if name.endswith(("-health", "-export-figure")):
-            continue  # dialogs have their own size
+    for name in filter(window_picture, EXPECTED):  # (dialogs and panels have their own size)
         a = pixels(out / f"{name}.png")
         assert (a.shape[1], a.shape[0]) == SIZE, name
 
