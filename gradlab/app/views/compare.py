@@ -340,8 +340,12 @@ class CompareView(BaseView):
         al.setSpacing(2)
         ctl_w = QWidget(ab)
         self.ab_controls = ctl_w
-        ctl = QHBoxLayout(ctl_w)
-        ctl.setContentsMargins(0, 0, 0, 0)
+        # two rows (runs; quantity and step): one row left the docks no room at 1280x720
+        rows = QVBoxLayout(ctl_w)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        ctl = QHBoxLayout()
+        rows.addLayout(ctl)
         ctl.addWidget(QLabel("<b>A/B</b>  A:", ab))
         self.combo_a = QComboBox(ab)
         self.combo_a.setToolTip("Run A (left)")
@@ -350,7 +354,9 @@ class CompareView(BaseView):
         self.combo_b = QComboBox(ab)
         self.combo_b.setToolTip("Run B (right)")
         ctl.addWidget(self.combo_b, 1)
-        ctl.addWidget(QLabel("  histogram of", ab))
+        ctl = QHBoxLayout()
+        rows.addLayout(ctl)
+        ctl.addWidget(QLabel("Histogram of", ab))
         self.combo_q = QComboBox(ab)
         for key, label, _ in AB_QUANTITIES:
             self.combo_q.addItem(label, key)
@@ -365,6 +371,7 @@ class CompareView(BaseView):
             "initialisation)"
         )
         ctl.addWidget(self.step_box)
+        ctl.addStretch(1)
         al.addWidget(ctl_w)
         self.diff_label = QLabel(ab)
         self.diff_label.setWordWrap(True)
