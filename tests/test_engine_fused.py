@@ -143,7 +143,7 @@ def trainer_spec(**training) -> dict:
                                {"units": 72, "activation": "tanh", "trainable": True}]},
         "training": {"optimizer": "adamw", "lr": 0.01, "batch_size": 6, "steps": 40,
                      **training},
-        "probes": {"every": 10**9, "jacobian_every": 0},
+        "probes": {"every": 10**9, "per_decade": 0, "jacobian_every": 0},
     }
 
 
