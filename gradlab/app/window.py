@@ -37,6 +37,7 @@ from gradlab.app.document import Document
 from gradlab.app.downloads import confirm_stop, stop_all
 from gradlab.app.lecture import LectureChrome
 from gradlab.app.model import RunModel
+from gradlab.app.pacing import FramePacer
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
@@ -135,6 +136,7 @@ class MainWindow(
         self._rebuild_timer.setSingleShot(True)
         self._rebuild_timer.setInterval(250)
         self._rebuild_timer.timeout.connect(self._rebuild_from_doc)
+        self.pacer = FramePacer()
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
@@ -447,11 +449,10 @@ class MainWindow(
         if self.run is None:
             return
         h = self.run.history
-        if h.version != self._drawn[1]:
-            self.timeline.set_steps(h.probe_steps())
+        version = h.version
         row = self.timeline.row()
         view = self.tabs.currentWidget()
-        key = (self.run.run_id, h.version, row, id(view))
+        key = (self.run.run_id, version, row, id(view))
         boundary_changed = (
             snap is not None
             and snap.boundary is not None
@@ -459,10 +460,29 @@ class MainWindow(
         )
         if not force and key == self._drawn and not boundary_changed:
             return
+        if not force and not self.pacer.due(self._training_flat_out(snap)):
+            return  # the frame's news are drawn with the next one (pacing.py)
+        self.pacer.drawn()
+        if version != self._drawn[1]:
+            self.timeline.set_steps(h.probe_steps())
+            row = self.timeline.row()
+            key = (self.run.run_id, version, row, id(view))
         self._drawn = key
         self._drawn_boundary = snap.boundary if snap is not None else None
         if isinstance(view, BaseView):
             view.refresh(row)
+
+    def _training_flat_out(self, snap: Snapshot | None) -> bool:
+        """Whether training runs as fast as it can (Max speed, or a pace it cannot keep): the
+        frames then take only their share of the time (:class:`~gradlab.app.pacing.FramePacer`).
+        """
+        if snap is None or snap.status != "running":
+            return False
+        pace = self.steps_per_second()
+        if pace is None:
+            return True
+        achieved = self._rate_meter.rate()
+        return achieved is not None and achieved < 0.9 * pace
 
     # ================================================================== compare
     def pin_current(self) -> None:
