@@ -117,3 +117,15 @@ def test_views_nobody_sees_do_no_drawing_work_while_training(qtbot, settings):  
         assert set(drawn) == {"training"}  # only the view on screen drew anything
     finally:
         stop_window(win)
+
+
+def test_a_held_frame_says_how_long_until_it_is_due():
+    c = Clocks()
+    p = pacer(c)
+    p.drawn()
+    c.wall += 0.033
+    c.cpu += 0.030  # 30 ms at a 20% share: the next frame is due 150 ms after this one
+    assert not p.due(busy=True)
+    assert abs(p.wait() - (0.150 - 0.033)) < 1e-9
+    c.cpu += 0.100  # never longer than the longest gap
+    assert abs(p.wait() - (0.25 - 0.033)) < 1e-9

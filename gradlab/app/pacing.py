@@ -63,6 +63,14 @@ class FramePacer:
         self.held += 1
         return False
 
+    def wait(self) -> float:
+        """Seconds until a frame held back now would be due, if the window's thread did nothing
+        meanwhile (the window's timer sleeps that long instead of asking every 33 ms)."""
+        elapsed = self.clock() - self._wall
+        spent = self.cpu_clock() - self._cpu
+        return max(0.0, min(spent / self.share if self.share > 0 else self.max_gap,
+                            self.max_gap) - elapsed)
+
     def drawn(self) -> None:
         """A frame is drawn now: the window's time from here on is the next frame's."""
         self._wall = self.clock()

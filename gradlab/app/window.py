@@ -444,6 +444,13 @@ class MainWindow(
     # ================================================================== the frame
     def _tick(self, force: bool = False) -> None:
         snap = self.snapshot
+        if not force and not self.pacer.due(self._training_flat_out(snap)):
+            # the status bar and the views wait for the next frame drawn (pacing.py); the timer
+            # sleeps until then (each tick takes the GIL from training)
+            self.timer.setInterval(max(FRAME_MS, int(1000 * self.pacer.wait()) + 1))
+            return
+        if self.timer.interval() != FRAME_MS:
+            self.timer.setInterval(FRAME_MS)
         if snap is not None:
             self._update_status(snap)
         if self.run is None:
@@ -460,8 +467,6 @@ class MainWindow(
         )
         if not force and key == self._drawn and not boundary_changed:
             return
-        if not force and not self.pacer.due(self._training_flat_out(snap)):
-            return  # the frame's news are drawn with the next one (pacing.py)
         self.pacer.drawn()
         if version != self._drawn[1]:
             self.timeline.set_steps(h.probe_steps())
