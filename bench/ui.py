@@ -406,7 +406,8 @@ def main() -> None:
     per_view = ", ".join(f"{k} {v:.0f}" for k, v in w["fps"].items())
     print(
         f"Dashboard panel redraws     {w['fps_min']:8.1f} /s at least (each panel is capped at "
-        f"{PART_RATE:g}/s; the window ticks at 30/s): {per_view}"
+        f"{PART_RATE:g}/s; the window ticks at 30/s, fewer while training runs flat out): "
+        f"{per_view}"
     )
     print(
         f"window frame (timer tick)   median {w['frame_med']:.1f} ms, max {w['frame_max']:.1f} ms"

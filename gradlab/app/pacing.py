@@ -10,8 +10,9 @@ the spiral preset trained at about half its headless speed.
 trains as fast as it can, a frame is drawn only when the window's thread has used at most
 :data:`UI_SHARE` of the time since the previous frame was drawn (its CPU time, measured by
 ``time.thread_time``: the frame's drawing, its paint, the status bar, everything the thread did).
-So a cheap frame still comes 30 times a second, a costly one less often (about 8-10 a second for
-the spiral's views on a loaded machine), and training keeps the rest. A frame is never held back
+So a cheap frame still comes 30 times a second, a costly one less often (the spiral's views: 4-5
+a second on the loaded 2-core machine of bench/README.md; the Glorot net's, ~20), and training
+keeps the rest. A frame is never held back
 longer than :data:`MAX_GAP` seconds, and never when the user asked for it (a tab switch, the
 timeline moved: the window forces those), nor when training is paused or paced (the worker then
 sleeps between steps and needs no share of the GIL).

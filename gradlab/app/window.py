@@ -3,7 +3,9 @@
 The window shows a *document* (:class:`~gradlab.app.document.Document`: the spec being edited,
 named after its content, its file, its unsaved mark and its undo history) and talks to the
 training worker only through commands and snapshots (see :mod:`gradlab.app.worker`). A ~30 Hz
-timer redraws the visible view when the history changed or the timeline moved.
+timer redraws the visible view when the history changed or the timeline moved; while training runs
+flat out, the frames (views and status bar) take only their share of the time
+(:mod:`gradlab.app.pacing`), a tab switch or a move of the timeline is drawn at once.
 
 Edits of the spec go to the document; before the first step the experiment is rebuilt at once
 (the step-0 views show what an initialisation does), after it a changed learning rate applies to
