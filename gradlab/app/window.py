@@ -449,7 +449,7 @@ class MainWindow(
         if not force and not self.pacer.due(self._training_flat_out(snap)):
             # the status bar and the views wait for the next frame drawn (pacing.py); the timer
             # sleeps until then (each tick takes the GIL from training)
-            self.timer.setInterval(max(FRAME_MS, int(1000 * self.pacer.wait()) + 1))
+            self.timer.setInterval(min(max(FRAME_MS, int(1000 * self.pacer.wait()) + 1), 1000))
             return
         if self.timer.interval() != FRAME_MS:
             self.timer.setInterval(FRAME_MS)
