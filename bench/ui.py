@@ -11,11 +11,13 @@ Prints:
 - the longest UI stall in both: the largest gap between two ticks of a 5 ms timer on the UI
   thread, beyond the 5 ms (budget <= 50 ms);
 - with ``--tabs``: only the stall of each tab switch, first visit (a lazily built view is built
-  then) and second, training and paused.
+  then) and second, training and paused;
+- with ``--before-after ROUNDS``: only issue 17's comparison, interleaved in one process: the
+  window (tabs cycling) with every frame drawn and with its frames paced, each against headless.
 
 Runs offscreen (QT_QPA_PLATFORM=offscreen) unless a display is set; the window is the real one.
 
-    python bench/ui.py [--seconds 20] [--n 2000] [--preset NAME] [--tabs]
+    python bench/ui.py [--seconds 20] [--n 2000] [--preset NAME] [--tabs | --before-after N]
 """
 
 from __future__ import annotations
@@ -247,6 +249,87 @@ def tab_switches(spec: dict, seconds_per_tab: float = 0.8, train: bool = True) -
     return out
 
 
+def before_after(spec: dict, seconds: float, rounds: int) -> list[dict]:
+    """Issue 17's comparison, interleaved in one process: the window as it is used (tabs cycling
+    every 2 s, training at Max speed) with its frames paced (:mod:`gradlab.app.pacing`) and
+    with every frame drawn (the pacer's share at 100%: the window before issue 17), each against
+    headless training measured between them (the window's run paused, the window idle)."""
+    from PySide6.QtCore import QSettings
+
+    from gradlab.app.views import RUN_VIEWS
+    from gradlab.app.window import MainWindow, main_window_app
+    from gradlab.experiment import Experiment
+
+    main_window_app()
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, start=None)
+    win.resize(1600, 1000)
+    win.show()
+    win.doc_spec = spec
+    win.worker.post("build", spec)
+    wait_until(lambda: win.run is not None, 120)
+    max_speed(win)
+    win.worker.post("run")
+    run_events(3.0)
+    exp = win.run.experiment
+    base = Experiment(spec)
+    base.ensure_initial_probe()
+    for _ in base.train(report_every=2.0):  # warm up
+        break
+    keys = [v.key for v in RUN_VIEWS if v.key != "boundary"]
+    share = win.pacer.share
+    state = {"t": time.perf_counter(), "i": 0}
+
+    def cycle():
+        if time.perf_counter() - state["t"] > 2.0:
+            state["t"] = time.perf_counter()
+            state["i"] = (state["i"] + 1) % len(keys)
+            win.tabs.setCurrentWidget(next(v for v in win.views if v.key == keys[state["i"]]))
+
+    def windowed_rate(pacer_share: float) -> tuple[float, float, float]:
+        win.pacer.share = pacer_share
+        drawn = [0]
+        original = win.pacer.drawn
+
+        def counted():
+            drawn[0] += 1
+            original()
+
+        win.pacer.drawn = counted
+        n0, t0 = exp.step_count, time.perf_counter()
+        gaps = measure_ticks(seconds, cycle)
+        elapsed = time.perf_counter() - t0
+        win.pacer.drawn = original
+        return (exp.step_count - n0) / elapsed, max(gaps) - 5.0, drawn[0] / elapsed
+
+    def headless_rate() -> float:
+        win.worker.post("pause")
+        wait_until(lambda: win.snapshot is not None and win.snapshot.status != "running", 30)
+        n0, t0 = base.step_count, time.perf_counter()
+        for _ in base.train(report_every=seconds):
+            break
+        rate = (base.step_count - n0) / (time.perf_counter() - t0)
+        win.worker.post("run")
+        run_events(1.0)
+        return rate
+
+    out = []
+    for r in range(rounds):
+        head = headless_rate()
+        old = windowed_rate(1.0)
+        new = windowed_rate(share)
+        out.append({"head": head, "old": old, "new": new})
+        print(
+            f"round {r + 1}: headless {head:.1f} steps/s; every frame drawn {old[0]:.1f} "
+            f"({old[0] / head:.0%}, stall {old[1]:.0f} ms, {old[2]:.1f} frames/s); paced "
+            f"{new[0]:.1f} ({new[0] / head:.0%}, stall {new[1]:.0f} ms, {new[2]:.1f} frames/s)",
+            flush=True,
+        )
+    win.shutdown()
+    win.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -260,6 +343,14 @@ def main() -> None:
         "--tabs",
         action="store_true",
         help="only measure the stall of each tab switch (first and second visit)",
+    )
+    ap.add_argument(
+        "--before-after",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only compare, interleaved, the window with every frame drawn and with paced "
+        "frames (issue 17), each against headless",
     )
     args = ap.parse_args()
     from gradlab.app.views.dashboard import PART_RATE
@@ -279,6 +370,18 @@ def main() -> None:
         f"{args.seconds:g} s per measurement, "
         f"platform {os.environ.get('QT_QPA_PLATFORM', 'native')}"
     )
+    if args.before_after:
+        rows = before_after(spec, args.seconds, args.before_after)
+        for label, k in (("every frame drawn (before)", "old"), ("frames paced (after)", "new")):
+            ratio = statistics.median(r[k][0] / r["head"] for r in rows)
+            stall = statistics.median(r[k][1] for r in rows)
+            fps = statistics.median(r[k][2] for r in rows)
+            print(
+                f"window open, tabs cycling, {label}: median ({ratio:.0%} of headless; budget "
+                f">= 80%); longest UI stall {stall:.0f} ms (median of the rounds' longest; "
+                f"budget <= 50 ms); {fps:.1f} frames/s drawn"
+            )
+        return
     if args.tabs:
         for train in (True, False):
             stalls = tab_switches(spec, train=train)
@@ -303,7 +406,8 @@ def main() -> None:
     per_view = ", ".join(f"{k} {v:.0f}" for k, v in w["fps"].items())
     print(
         f"Dashboard panel redraws     {w['fps_min']:8.1f} /s at least (each panel is capped at "
-        f"{PART_RATE:g}/s; the window ticks at 30/s): {per_view}"
+        f"{PART_RATE:g}/s; the window ticks at 30/s, fewer while training runs flat out): "
+        f"{per_view}"
     )
     print(
         f"window frame (timer tick)   median {w['frame_med']:.1f} ms, max {w['frame_max']:.1f} ms"

@@ -94,7 +94,10 @@ class TimelineBar(QWidget):
 
     def set_steps(self, steps) -> None:
         """The probe steps now in the history (ascending)."""
-        self._steps = [int(s) for s in steps]
+        steps = [int(s) for s in steps]
+        if steps == self._steps:
+            return  # (the window asks every frame; the slider and label repaint only if moved)
+        self._steps = steps
         n = len(self._steps)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(n - 1, 0))

@@ -3,7 +3,9 @@
 The window shows a *document* (:class:`~gradlab.app.document.Document`: the spec being edited,
 named after its content, its file, its unsaved mark and its undo history) and talks to the
 training worker only through commands and snapshots (see :mod:`gradlab.app.worker`). A ~30 Hz
-timer redraws the visible view when the history changed or the timeline moved.
+timer redraws the visible view when the history changed or the timeline moved; while training runs
+flat out, the frames (views and status bar) take only their share of the time
+(:mod:`gradlab.app.pacing`), a tab switch or a move of the timeline is drawn at once.
 
 Edits of the spec go to the document; before the first step the experiment is rebuilt at once
 (the step-0 views show what an initialisation does), after it a changed learning rate applies to
@@ -37,6 +39,7 @@ from gradlab.app.document import Document
 from gradlab.app.downloads import confirm_stop, stop_all
 from gradlab.app.lecture import LectureChrome
 from gradlab.app.model import RunModel
+from gradlab.app.pacing import FramePacer
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
@@ -135,6 +138,7 @@ class MainWindow(
         self._rebuild_timer.setSingleShot(True)
         self._rebuild_timer.setInterval(250)
         self._rebuild_timer.timeout.connect(self._rebuild_from_doc)
+        self.pacer = FramePacer()
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
@@ -442,16 +446,22 @@ class MainWindow(
     # ================================================================== the frame
     def _tick(self, force: bool = False) -> None:
         snap = self.snapshot
+        if not force and not self.pacer.due(self._training_flat_out(snap)):
+            # the status bar and the views wait for the next frame drawn (pacing.py); the timer
+            # sleeps until then (each tick takes the GIL from training)
+            self.timer.setInterval(min(max(FRAME_MS, int(1000 * self.pacer.wait()) + 1), 1000))
+            return
+        if self.timer.interval() != FRAME_MS:
+            self.timer.setInterval(FRAME_MS)
         if snap is not None:
             self._update_status(snap)
         if self.run is None:
             return
         h = self.run.history
-        if h.version != self._drawn[1]:
-            self.timeline.set_steps(h.probe_steps())
+        version = h.version
         row = self.timeline.row()
         view = self.tabs.currentWidget()
-        key = (self.run.run_id, h.version, row, id(view))
+        key = (self.run.run_id, version, row, id(view))
         boundary_changed = (
             snap is not None
             and snap.boundary is not None
@@ -459,10 +469,27 @@ class MainWindow(
         )
         if not force and key == self._drawn and not boundary_changed:
             return
+        self.pacer.drawn()
+        if version != self._drawn[1]:
+            self.timeline.set_steps(h.probe_steps())
+            row = self.timeline.row()
+            key = (self.run.run_id, version, row, id(view))
         self._drawn = key
         self._drawn_boundary = snap.boundary if snap is not None else None
         if isinstance(view, BaseView):
             view.refresh(row)
+
+    def _training_flat_out(self, snap: Snapshot | None) -> bool:
+        """Whether training runs as fast as it can (Max speed, or a pace it cannot keep): the
+        frames then take only their share of the time (:class:`~gradlab.app.pacing.FramePacer`).
+        """
+        if snap is None or snap.status != "running":
+            return False
+        pace = self.steps_per_second()
+        if pace is None:
+            return True
+        achieved = self._rate_meter.rate()
+        return achieved is not None and achieved < 0.9 * pace
 
     # ================================================================== compare
     def pin_current(self) -> None:
