@@ -99,12 +99,11 @@ def max_speed(win) -> None:
         win.speed_box.setCurrentIndex(win.speed_box.findData(None))
 
 
-def window_only(spec: dict, seconds: float) -> dict:
-    """The application as it is used: the real window, one view visible at a time (the tabs
-    cycle every 2 s through every run view), training at full speed."""
+def open_window(spec: dict, tab=None):
+    """The real window at 1600x1000 with private settings, ``tab`` (a view) current, the run of
+    ``spec`` built (exits with a sentence if it is not within 120 s)."""
     from PySide6.QtCore import QSettings
 
-    from gradlab.app.views import RUN_VIEWS
     from gradlab.app.window import MainWindow, main_window_app
 
     main_window_app()
@@ -112,9 +111,23 @@ def window_only(spec: dict, seconds: float) -> dict:
     win = MainWindow(settings=settings, start=None)
     win.resize(1600, 1000)
     win.show()
+    if tab is not None:
+        win.tabs.setCurrentWidget(tab(win))
     win.doc_spec = spec
     win.worker.post("build", spec)
     wait_until(lambda: win.run is not None, 120)
+    if win.run is None:
+        sys.exit("the experiment was not built within 120 s")
+    return win
+
+
+def window_only(spec: dict, seconds: float) -> dict:
+    """The application as it is used: the real window, one view visible at a time (the tabs
+    cycle every 2 s through every run view), training at full speed."""
+
+    from gradlab.app.views import RUN_VIEWS
+
+    win = open_window(spec)
     max_speed(win)
     win.worker.post("run")
     run_events(3.0)
@@ -145,23 +158,14 @@ def window_only(spec: dict, seconds: float) -> dict:
 def windowed(spec: dict, seconds: float) -> dict:
     """The window with its Dashboard tab showing every run view at once, training at full
     speed: training throughput, how often each view is redrawn, frame cost, longest stall."""
-    from PySide6.QtCore import QSettings
 
     from gradlab.app.views import DashboardView
-    from gradlab.app.window import MainWindow, main_window_app
 
-    main_window_app()
-    settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, start=None)
-    win.resize(1600, 1000)
-    win.show()
-    dash = next(v for v in win.views if isinstance(v, DashboardView))
-    win.tabs.setCurrentWidget(dash)
-    win.doc_spec = spec
-    win.worker.post("build", spec)
-    wait_until(lambda: win.run is not None, 120)
-    if win.run is None:
-        sys.exit("the experiment was not built within 120 s")
+    def dashboard(w):
+        return next(v for v in w.views if isinstance(v, DashboardView))
+
+    win = open_window(spec, dashboard)
+    dash = dashboard(win)
 
     counts = {v.key: 0 for v in dash.parts}
     frames: list[float] = []
@@ -215,18 +219,9 @@ def tab_switches(spec: dict, seconds_per_tab: float = 0.8, train: bool = True) -
     """The longest UI stall after each tab switch, first visit (a view built lazily is built
     then) and second visit, with the run training (``train``) or paused: the gap a 5 ms timer
     on the UI thread sees, beyond its 5 ms (budget <= 50 ms; issue 17 targets the switch)."""
-    from PySide6.QtCore import QSettings
 
-    from gradlab.app.window import MainWindow, main_window_app
 
-    main_window_app()
-    settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, start=None)
-    win.resize(1600, 1000)
-    win.show()
-    win.doc_spec = spec
-    win.worker.post("build", spec)
-    wait_until(lambda: win.run is not None, 120)
+    win = open_window(spec)
     max_speed(win)
     win.worker.post("run")
     run_events(2.0)
@@ -254,20 +249,11 @@ def before_after(spec: dict, seconds: float, rounds: int) -> list[dict]:
     every 2 s, training at Max speed) with its frames paced (:mod:`gradlab.app.pacing`) and
     with every frame drawn (the pacer's share at 100%: the window before issue 17), each against
     headless training measured between them (the window's run paused, the window idle)."""
-    from PySide6.QtCore import QSettings
 
     from gradlab.app.views import RUN_VIEWS
-    from gradlab.app.window import MainWindow, main_window_app
     from gradlab.experiment import Experiment
 
-    main_window_app()
-    settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, start=None)
-    win.resize(1600, 1000)
-    win.show()
-    win.doc_spec = spec
-    win.worker.post("build", spec)
-    wait_until(lambda: win.run is not None, 120)
+    win = open_window(spec)
     max_speed(win)
     win.worker.post("run")
     run_events(3.0)
