@@ -152,6 +152,22 @@ def test_update_ratios_far_from_cs231n_1e_3():
     assert judge(st, net_infos(H)) == {}
 
 
+def test_frozen_and_thrashing_name_their_layers_in_network_order():
+    """A deep net's frozen layers read "dense1, dense2, dense9" (first hidden first), not by how
+    frozen they are; the message and the event's layer still name the most frozen one."""
+    H = 10
+    st = healthy_stats(H)
+    st["update_ratio"][[8, 1, 0]] = [1e-11, 1e-9, 1e-8]  # dense9 the most frozen
+    st["update_ratio"][[6, 3]] = [0.9, 0.4]  # dense7 thrashes hardest, then dense4
+    found = judge(st, net_infos(H))
+    frozen = found["frozen"]
+    assert frozen.layers == ("dense1", "dense2", "dense9")
+    assert frozen.fields()["layers"] == ["dense1", "dense2", "dense9"]
+    assert frozen.layer == "dense9" and frozen.message.startswith("Frozen: dense9's weights")
+    thrash = found["thrashing"]
+    assert thrash.layers == ("dense4", "dense7") and thrash.layer == "dense7"
+
+
 def test_every_finding_is_one_sentence_naming_its_source():
     H = 10
     st = healthy_stats(H)

@@ -130,9 +130,13 @@ class Finding:
     cmp: str = ">"
     source: str = ""
     severity: str = "warning"
+    #: the layer the message names when ``layers`` is in network order (default: layers[0])
+    worst: str | None = None
 
     @property
     def layer(self) -> str | None:
+        if self.worst is not None:
+            return self.worst
         return self.layers[0] if self.layers else None
 
     def fields(self) -> dict[str, Any]:
@@ -457,6 +461,12 @@ def _check_collapse(st, infos, H, on, input_std) -> Finding | None:
     )
 
 
+def _in_depth_order(names: list[str], hits: list[tuple[float, int]]) -> tuple[str, ...]:
+    """The names of the layers in ``hits`` ((value, layer index) pairs) in network order, first
+    hidden layer first: "dense1, dense2, dense9", not by value."""
+    return tuple(names[l] for l in sorted({h[1] for h in hits}))
+
+
 def _check_updates(st, infos, on_frozen, on_thrash) -> list[Finding]:
     ratio = np.asarray(st["update_ratio"], dtype=np.float64)
     names = [i.name for i in infos]
@@ -475,12 +485,13 @@ def _check_updates(st, infos, on_frozen, on_thrash) -> list[Finding]:
                 f"Frozen: {names[l]}'s weights change by {r:.2g} of their size per update, "
                 f"far below the healthy ~1e-3 (line {FROZEN:g}), so the layer is not learning "
                 f"({CS231N}: watch the ratio of update to weight magnitudes).",
-                tuple(names[h[1]] for h in frozen),
+                _in_depth_order(names, frozen),
                 "update_ratio",
                 r,
                 FROZEN,
                 "<",
                 CS231N,
+                worst=names[l],
             )
         )
     line = _relax(THRASHING, on_thrash, True)
@@ -494,12 +505,13 @@ def _check_updates(st, infos, on_frozen, on_thrash) -> list[Finding]:
                 f"Thrashing: {names[l]}'s weights change by {r:.2g} of their size per update, "
                 f"far above the healthy ~1e-3 (line {THRASHING:g}), so each step overwrites "
                 f"what the last one learned ({CS231N}: the learning rate is probably too high).",
-                tuple(names[h[1]] for h in thrash),
+                _in_depth_order(names, thrash),
                 "update_ratio",
                 r,
                 THRASHING,
                 ">",
                 CS231N,
+                worst=names[l],
             )
         )
     return out
