@@ -46,6 +46,9 @@ from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange, is_live
 
 #: CS231n lecture 6: the ratio of update to weight magnitudes should be around 1e-3
 HEALTHY_UPDATE_RATIO = 1e-3
+#: room (px at zoom 1) between the last column of plots and the window's right edge: without
+#: it the plots' frames, and a marker at the last step, touch the edge
+RIGHT_MARGIN = 14
 #: the most points a line gets (a default history holds at most 1,000 probes)
 MAX_POINTS = 2000
 
@@ -255,6 +258,7 @@ class OverTimeView(ReusesItems, BaseView):
 
     def build(self, model: RunModel):
         c = self.canvas
+        c.ci.setContentsMargins(4, 4, theme.px(RIGHT_MARGIN), 4)
         L = model.n_layers
         colors = theme.layer_colors(L)
         names = layer_names(model)
