@@ -18,6 +18,9 @@ import pyqtgraph as pg
 STEP_HEADROOM = 0.5
 #: the fraction of a value axis kept free at each end (a marker there would be cut in half)
 EDGE = 0.02
+#: the fraction of a step axis kept free left of its first step: the step-0 probe's markers sit
+#: on it and would otherwise be cut in half by the axis
+STEP_LEAD = 0.02
 
 
 def is_live(model) -> bool:
@@ -31,6 +34,7 @@ class GrowingRange:
 
     ``log=True`` works in log10 units (for an axis in log mode). ``shrink`` lets the range shrink
     when the data occupies less than 1/shrink of it (e.g. after a reset), otherwise it only grows.
+    ``lead``: the fraction of a step axis (:meth:`fit_steps`) shown left of its first step.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class GrowingRange:
         floor: tuple[float, float] | None = None,
         shrink: float = 8.0,
         pad: float = 0.02,
+        lead: float = STEP_LEAD,
     ):
         self.plot = plot
         self.axis = axis
@@ -51,6 +56,7 @@ class GrowingRange:
         self.floor = floor
         self.shrink = shrink
         self.pad = pad
+        self.lead = lead
         self.lo: float | None = None
         self.hi: float | None = None
 
@@ -60,7 +66,8 @@ class GrowingRange:
     def fit_steps(self, lo: float, last: float, total: int | None, live: bool = True) -> bool:
         """A step axis that follows the data: while the run trains, [lo, last] with head-room
         (never past the step budget ``total``), grown 1.5x when outgrown; a run at rest fits
-        [lo, last] exactly (a finished or reopened run shows its steps, not its budget)."""
+        [lo, last] exactly (a finished or reopened run shows its steps, not its budget). The view
+        starts ``lead`` of the span before ``lo``, so a marker at ``lo`` (step 0) shows whole."""
         if not live:
             want = (lo, max(float(last), lo + 10.0))  # (a run at step 0 shows ten steps)
         else:
@@ -76,7 +83,7 @@ class GrowingRange:
         if (self.lo, self.hi) == want:
             return False
         self.lo, self.hi = want
-        self.plot.setXRange(*want, padding=0)
+        self.plot.setXRange(want[0] - self.lead * (want[1] - want[0]), want[1], padding=0)
         return True
 
     def fit(self, values: np.ndarray | tuple[float, float]) -> bool:
