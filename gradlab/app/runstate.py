@@ -131,18 +131,28 @@ class RunState:
             self.worker.post("step", int(n))
 
     # ------------------------------------------------------------------ Space and N
-    def _run_stopped_run(self) -> bool:
-        """Space on a run that stopped on its own: True if handled here (a diverged run points
-        at its banner; a finished one trains N more)."""
+    def _stopped_run(self) -> str:
+        """Space's and N's first look at a run that stopped on its own: "diverged" (its banner
+        shown, a hint in the status bar: handled), "resume" (finished, and it can train on) or
+        "" (not stopped on its own, or it cannot resume: not handled here)."""
         snap = self.snapshot
         if snap is None or self.run is None:
-            return False
+            return ""
         if snap.status == "diverged":
             self._show_diverged(snap.message)
             self.statusBar().showMessage(DIVERGED_HINT, 10000)
-            return True
+            return "diverged"
         if snap.status != "done" or self._cannot_resume():
-            return False
+            return ""
+        return "resume"
+
+    def _run_stopped_run(self) -> bool:
+        """Space on a run that stopped on its own: True if handled here (a diverged run points
+        at its banner; a finished one trains N more)."""
+        how = self._stopped_run()
+        if how != "resume":
+            return how == "diverged"
+        snap = self.snapshot
         budget = self._doc_steps()
         if budget is not None and budget > snap.step:
             # the document's larger budget is on its way to the run (set_budget): just run
@@ -154,16 +164,11 @@ class RunState:
         return True
 
     def _step_stopped_run(self, n: int) -> bool:
-        """N on a run that stopped on its own: True if handled here."""
-        snap = self.snapshot
-        if snap is None or self.run is None:
-            return False
-        if snap.status == "diverged":
-            self._show_diverged(snap.message)
-            self.statusBar().showMessage(DIVERGED_HINT, 10000)
-            return True
-        if snap.status != "done" or self._cannot_resume():
-            return False
+        """N on a run that stopped on its own: True if handled here (a diverged run points at
+        its banner; a finished one takes N more steps)."""
+        how = self._stopped_run()
+        if how != "resume":
+            return how == "diverged"
         self.train_more(n, run=False)
         return True
 
