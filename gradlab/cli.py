@@ -13,7 +13,7 @@
                 [--quantity Q] [--layers 1,2,out] [--layout overlay|multiples] [--logx] [--logy]
     gradlab export A.gradlab B.gradlab ... --figure compare --out FIG.pdf
     gradlab export A.gradlab B.gradlab ... --table OUT.md|tex|csv
-    gradlab info FILE.gradlab
+    gradlab info FILE.gradlab | --preset NAME            (a preset: cli_preset.py)
     gradlab presets
     gradlab data list | fetch NAME [--registry FILE]      (gradlab/cli_data.py)
     gradlab sweep (--spec FILE | --preset NAME) --grid F=v1,v2 ... --out DIR  (gradlab/cli_sweep.py)
@@ -400,7 +400,24 @@ def _open_session(path: str):
     return load_session(path)
 
 
+def _info_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="gradlab info",
+        description="Describe a session, or a preset: its published and measured numbers.",
+    )
+    p.add_argument("file", nargs="?", help="a .gradlab session")
+    p.add_argument("--preset", metavar="NAME", help="a preset (or family) instead of a session")
+    return p
+
+
 def cmd_info(args) -> int:
+    if (args.file is None) == (args.preset is None):
+        raise UsageError("gradlab info: give a session FILE or --preset NAME (one of the two)")
+    if args.preset is not None:  # what the preset reproduces (gradlab/cli_preset.py)
+        from gradlab.cli_preset import info_preset
+
+        print("\n".join(info_preset(args.preset)))
+        return EXIT_OK
     from gradlab import session
     from gradlab.experiment.spec.naming import lr_story
     from gradlab.safeio import printable
@@ -579,9 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             if cmd == "export":
                 return cmd_export(_export_parser().parse_args(rest))
             if cmd == "info":
-                return cmd_info(
-                    _file_parser("gradlab info", "Describe a session.").parse_args(rest)
-                )
+                return cmd_info(_info_parser().parse_args(rest))
             return cmd_presets(
                 _Parser(prog="gradlab presets", description="List the presets.").parse_args(rest)
             )
