@@ -22,11 +22,15 @@ The pacer is pure bookkeeping with injectable clocks, so its rule is tested with
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
 #: the share of the time the window's thread may spend while training runs at full speed
 UI_SHARE = 0.15
+#: the share while training runs in its own process (gradlab.experiment.remote): the frames then
+#: take no GIL from it, only the worker thread's time to mirror its messages
+REMOTE_SHARE = float(os.environ.get("GRADLAB_REMOTE_SHARE", "0.5"))
 #: a frame is drawn at least this often (seconds), whatever it costs
 MAX_GAP = 0.25
 

@@ -104,6 +104,8 @@ class Snapshot:
     total_steps: int | None
     message: str = ""
     boundary: np.ndarray | None = None  # (res, res, n_classes) float32 class probabilities
+    #: training runs in the training process (gradlab.experiment.remote), not the worker thread
+    remote: bool = False
 
 
 @dataclass(frozen=True)
@@ -483,6 +485,7 @@ class TrainingWorker(QObject):
                 total_steps=total if ok else None,
                 message=message,
                 boundary=boundary,
+                remote=isinstance(self._gen, remote.RemoteRun),
             )
         )
 
