@@ -24,23 +24,25 @@ def fixed(win, qtbot, steps: int) -> dict:
     spec["probes"] = {"every": 5}
     spec["training"]["steps"] = steps
     win._on_spec_edited(spec)
-    qtbot.waitUntil(lambda: win.run.spec["training"]["steps"] == steps, timeout=15000)
+    qtbot.waitUntil(lambda: win.run.spec["training"]["steps"] == steps
+                    and win.run.experiment.probe_every == 5, timeout=15000)  # fmt: skip
     return copy.deepcopy(win.run.experiment.spec)
 
 
 def test_a_run_at_max_speed_trains_in_a_process_and_is_the_headless_run(qtbot, settings):  # noqa: F811
     win = make_window(qtbot, settings)
     try:
-        spec = fixed(win, qtbot, 800)
+        spec = fixed(win, qtbot, 4000)
         win.toggle_run()
-        qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.status == "done",
-                        timeout=60000)  # fmt: skip
+        qtbot.waitUntil(lambda: win.snapshot is not None and win.snapshot.remote, timeout=30000)
+        assert win.snapshot.status == "running"  # the status bar shows it as any run
+        qtbot.waitUntil(lambda: win.snapshot.status == "done", timeout=60000)
         worker = win.worker.worker
         assert worker._process is not None and worker._process.alive  # it trained there
         pid = worker._process.proc.pid
         assert pid in live_processes()
         win._tick(force=True)
-        assert win.snapshot.step == 800
+        assert win.snapshot.step == 4000 and not win.snapshot.remote
         headless = Experiment(spec)
         headless.run()
         assert_same_run(headless, win.run.experiment)

@@ -101,7 +101,7 @@ def test_a_run_trained_in_the_process_and_paused_twice_is_the_run_trained_in_the
     reports = 0
     for segment in range(3):  # paused after a few reports, twice, as a user pressing Space
         run = RemoteRun(b, proc, report_every=0.005)
-        assert b.status == "running"
+        assert run.wait_ready() and b.status == "running"
         for report in run:
             reports += 1
             assert b.step_count == report.step  # the mirror keeps up with what it reports
@@ -120,6 +120,7 @@ def test_a_divergence_in_the_process_is_the_threads(proc):
     assert a.status == "diverged"
     b = Experiment(spiral(lr=80.0))
     run = RemoteRun(b, proc)
+    assert run.wait_ready()
     reports = list(run)
     last = reports[-1]
     assert last.status == "diverged" and last.message == a.diverged["message"]
@@ -134,6 +135,7 @@ def test_a_killed_process_loses_only_its_stretch_and_the_run_goes_on():
         for _ in b.train(100, report_every=1e9):
             pass
         run = RemoteRun(b, proc, report_every=0.005)
+        assert run.wait_ready()
         next(run)
         assert b.step_count > 100
         os.kill(proc.proc.pid, signal.SIGKILL)
@@ -165,9 +167,12 @@ def test_a_process_that_cannot_start_or_refuses_the_data_is_unavailable():
         x = b.data.x_train.copy()
         x[0, 0] += 1.0  # not the data its spec builds: the child would differ
         b._dataset = dataclasses.replace(b.data, x_train=x)
-        with pytest.raises(Unavailable, match="data differs"):
-            RemoteRun(b, proc)
-        assert b.status == "ready" and b.step_count == 0
+        run = RemoteRun(b, proc)
+        assert not run.wait_ready() and "data differs" in run.why_here
+        reports = [next(run) for _ in range(3)]  # it trains here instead
+        assert run.where == "here" and reports[-1].step == b.step_count > 0
+        run.close()
+        assert b.status == "paused"
     finally:
         proc.close()
 
@@ -180,10 +185,36 @@ def test_a_spec_with_a_lr_change_and_a_schedule_resumes_exactly(proc):
     a.set_lr(0.3)
     a.run()
     b = Experiment(copy.deepcopy(spec))
-    for _ in RemoteRun(b, proc, steps=200):
+    run = RemoteRun(b, proc, steps=200)
+    assert run.wait_ready()
+    for _ in run:
         pass
     assert b.step_count == 200 and b.status == "paused"
     b.set_lr(0.3)
-    for _ in RemoteRun(b, proc):
+    run = RemoteRun(b, proc)
+    assert run.wait_ready()
+    for _ in run:
         pass
     assert_same_run(a, b)
+
+
+def test_training_starts_at_once_and_moves_to_the_process_when_it_is_ready():
+    """The first Run at Max speed does not wait for the child to start and build its data: the
+    run trains in the thread meanwhile, then goes on in the process from where it got to."""
+    proc = TrainingProcess()
+    try:
+        a = Experiment(spiral(3000))
+        a.run()
+        b = Experiment(spiral(3000))
+        run = RemoteRun(b, proc, report_every=0.002)
+        first = next(run)  # (the child is still starting: this step was trained here)
+        assert run.where == "here" and first.step > 0
+        for _ in run:
+            if run.where == "process":
+                break
+        assert run.where == "process" and 0 < run.start_step < 3000
+        for _ in run:
+            pass
+        assert_same_run(a, b)
+    finally:
+        proc.close()

@@ -485,7 +485,7 @@ class TrainingWorker(QObject):
                 total_steps=total if ok else None,
                 message=message,
                 boundary=boundary,
-                remote=isinstance(self._gen, remote.RemoteRun),
+                remote=getattr(self._gen, "where", "") == "process",
             )
         )
 

@@ -52,6 +52,7 @@ from typing import IO, Any
 import numpy as np
 
 from gradlab.errors import InputError
+from gradlab.experiment.experiment import Report
 from gradlab.experiment.probes import ProbeRecord
 
 #: the History methods that write (everything else reads)
@@ -249,12 +250,13 @@ def _live(exp) -> dict:
 
 
 class _Child:
-    """The child's side: one segment at a time, commands read by a thread."""
+    """The child's side: one request at a time, read by a thread (a stop overtakes them)."""
 
     def __init__(self, inp: IO[bytes], out: IO[bytes]):
         self.out = out
         self.inbox: queue.Queue[dict | None] = queue.Queue()
-        self.stop = threading.Event()
+        self.stopped: set[int] = set()  # the segments asked to stop
+        self.gone = threading.Event()  # the parent has gone
         self._data_key: str | None = None
         self._data = None
         self._fp = ""
@@ -265,12 +267,12 @@ class _Child:
             while (payload := read_message(inp)) is not None:
                 msg = decode(payload)
                 if msg.get("cmd") == "stop":
-                    self.stop.set()
+                    self.stopped.add(msg.get("id"))
                 else:
                     self.inbox.put(msg)
         except (OSError, ValueError):
             pass
-        self.stop.set()
+        self.gone.set()
         self.inbox.put(None)
 
     def send(self, header: dict, enc: Encoder | None = None) -> None:
@@ -279,14 +281,16 @@ class _Child:
     def serve(self) -> int:
         self.send({"kind": "ready", "pid": os.getpid()})
         while (msg := self.inbox.get()) is not None:
-            if msg.get("cmd") == "quit":
+            cmd = msg.get("cmd")
+            if cmd == "quit":
                 break
-            if msg.get("cmd") == "start":
-                self.stop.clear()
-                self.segment(msg)
+            if cmd in ("prepare", "start"):
+                self.segment(msg, train=cmd == "start")
         return 0
 
-    def _dataset(self, exp):
+    def _dataset(self, exp) -> str:
+        """Give ``exp`` the dataset kept from an earlier segment of the same data (else build
+        it and keep it); its fingerprint."""
         key = json.dumps([exp.spec["data"], exp.seed, exp._preprocess_state is not None],
                          sort_keys=True, default=str)  # fmt: skip
         if key != self._data_key:
@@ -297,55 +301,59 @@ class _Child:
             exp._dataset = self._data
         return self._fp
 
-    def segment(self, msg: dict) -> None:
+    def segment(self, msg: dict, train: bool) -> None:
+        """Restore the state ``msg`` carries; if ``train``, train it until the end, an error or
+        a stop, then hand the state back."""
         from gradlab.errors import sentence
         from gradlab.experiment import checkpoint
         from gradlab.experiment.experiment import Experiment
 
+        sid = msg.get("id")
         try:
-            manifest, arrays = msg["manifest"], msg["arrays"]
-            exp = checkpoint.restore(Experiment, manifest, arrays, None)
+            exp = checkpoint.restore(Experiment, msg["manifest"], msg["arrays"], None)
             if self._dataset(exp) != msg["fingerprint"]:
-                self.send({"kind": "refused", "why": "its data differs from the window's"})
+                self.send({"kind": "refused", "id": sid,
+                           "why": "its data differs from the window's"})  # fmt: skip
                 return
-        except Exception as err:
-            self.send({"kind": "refused", "why": sentence(err)})
+        except Exception as err:  # any refusal: the parent trains in its thread
+            self.send({"kind": "refused", "id": sid, "why": sentence(err)})
+            return
+        if not train:
+            self.send({"kind": "prepared", "id": sid})
             return
         rec = _Recorder()
         _wire(exp, rec)
         small = exp.network.n_params <= SMALL_NET
         planar = exp.input_dim == 2
-        self.send({"kind": "started"})
+        self.send({"kind": "started", "id": sid})
         last_net = -math.inf
-        report = None
         try:
-            gen = exp.train(msg.get("steps"), report_every=float(msg["report_every"]))
-            for report in gen:
-                now = time.perf_counter()
-                net = None
-                if small or (planar and now - last_net >= BOUNDARY_EVERY):
-                    net, last_net = exp.network.state_arrays(), now
-                final = report.status in ("done", "diverged", "stopped early")
-                self._delta(exp, rec, report, net)
-                if final or self.stop.is_set():
-                    gen.close()
-                    break
-        except Exception as err:
+            if sid not in self.stopped and not self.gone.is_set():
+                gen = exp.train(msg.get("steps"), report_every=float(msg["report_every"]))
+                for report in gen:
+                    now = time.perf_counter()
+                    net = None
+                    if small or (planar and now - last_net >= BOUNDARY_EVERY):
+                        net, last_net = exp.network.state_arrays(), now
+                    log, enc = rec.take()
+                    self.send({"kind": "delta", "id": sid, "log": log, "live": _live(exp),
+                               "report": dataclasses.asdict(report), "net": net}, enc)  # fmt: skip
+                    if report.status in ("done", "diverged", "stopped early") or (
+                        sid in self.stopped or self.gone.is_set()
+                    ):
+                        gen.close()
+                        break
+        except Exception as err:  # the parent says it in one sentence
             if not isinstance(err, (ValueError, MemoryError, RecursionError, OSError)):
                 import traceback
 
                 traceback.print_exc()
-            self.send({"kind": "error", "message": sentence(err)})
+            self.send({"kind": "error", "id": sid, "message": sentence(err)})
             return
+        self.stopped.discard(sid)
         manifest, arrays = checkpoint.state(exp, history=False)
-        enc = Encoder()
-        self.send({"kind": "ended", "manifest": manifest, "arrays": arrays,
-                   "live": _live(exp)}, enc)  # fmt: skip
-
-    def _delta(self, exp, rec: _Recorder, report, net: dict | None) -> None:
-        log, enc = rec.take()
-        self.send({"kind": "delta", "log": log, "live": _live(exp),
-                   "report": dataclasses.asdict(report), "net": net}, enc)  # fmt: skip
+        self.send({"kind": "ended", "id": sid, "manifest": manifest, "arrays": arrays,
+                   "live": _live(exp)})  # fmt: skip
 
 
 def child_main() -> int:
@@ -357,8 +365,11 @@ def child_main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not break the pipe
     sys.stdout = sys.stderr
     configure_blas()
-    code = _Child(sys.stdin.buffer, out).serve()
-    out.flush()
+    try:
+        code = _Child(sys.stdin.buffer, out).serve()
+        out.flush()
+    except OSError:  # the window has gone (a broken pipe): nothing to tell anyone
+        code = 0
     sys.stderr.flush()
     os._exit(code)  # (its reader thread may sit in a read of stdin: no interpreter shutdown)
 
@@ -385,26 +396,35 @@ def _command() -> list[str]:
 class TrainingProcess:
     """The child process one worker drives: started on first use, ended by :meth:`close`.
 
-    Not thread-safe: one driver (the worker thread) calls it."""
+    Not thread-safe: one driver (the worker thread) calls it. Messages arrive in :attr:`inbox`
+    through a reader thread; ``None`` there means the child has gone."""
 
     def __init__(self, command: list[str] | None = None) -> None:
         self.command = command or _command()
         self.proc: subprocess.Popen | None = None
         self.inbox: queue.Queue[dict | None] = queue.Queue()
+        self.ready = False  # the child said it is ready
         self.failed = ""  # why it cannot be used ("" while it can)
         self._fp: tuple[Any, str] | None = None  # (the dataset, its fingerprint)
+        self._ids = 0
+        self._started = 0.0
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def ensure_started(self) -> None:
-        """Start the child if it is not running; :class:`Unavailable` if it cannot."""
+    def next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def spawn(self) -> None:
+        """Start the child if it is not running (without waiting for it to be ready);
+        :class:`Unavailable` if it cannot start (or failed to before)."""
         if self.alive:
             return
         if self.failed:
             raise Unavailable(self.failed)
-        self.inbox = queue.Queue()
+        self.inbox, self.ready = queue.Queue(), False
         try:
             self.proc = subprocess.Popen(
                 self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
@@ -413,15 +433,22 @@ class TrainingProcess:
         except OSError as err:
             self.failed = f"the training process could not start ({err})"
             raise Unavailable(self.failed) from None
+        self._started = time.monotonic()
         _LIVE.add(self)
         threading.Thread(
             target=self._read, args=(self.proc.stdout,), daemon=True, name="gradlab-remote"
         ).start()
-        msg = self.receive(START_TIMEOUT)
-        if msg is None or msg.get("kind") != "ready":
-            self.failed = "the training process did not start"
-            self.close()
-            raise Unavailable(self.failed)
+
+    def ensure_started(self, timeout: float = START_TIMEOUT) -> None:
+        """Start the child and wait until it is ready; :class:`Unavailable` if it is not."""
+        self.spawn()
+        while not self.ready:
+            try:
+                self.receive(max(0.0, self._started + timeout - time.monotonic()))
+            except (TimeoutError, Unavailable):
+                self.close(timeout=0.5)
+                self.failed = "the training process did not start"
+                raise Unavailable(self.failed) from None
 
     def _read(self, stream: IO[bytes]) -> None:
         try:
@@ -432,18 +459,28 @@ class TrainingProcess:
         self.inbox.put(None)  # the child has gone
 
     def send(self, header: dict) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
+        if self.proc is None or self.proc.stdin is None:
+            raise BrokenPipeError("the training process is not running")
         write_message(self.proc.stdin, encode(header))
 
     def receive(self, timeout: float) -> dict | None:
-        """The next message; None if the child has gone; TimeoutError if none came in time."""
-        try:
-            msg = self.inbox.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError from None
-        if msg is None:
-            self.inbox.put(None)  # (every later receive sees the end too)
-        return msg
+        """The next message (``ready`` taken here); None if the child has gone (and
+        :class:`Unavailable` if it went before it was ready); TimeoutError if none came."""
+        while True:
+            try:
+                msg = self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait()
+            except queue.Empty:
+                raise TimeoutError from None
+            if msg is None:
+                self.inbox.put(None)  # (every later receive sees the end too)
+                if not self.ready:
+                    self.failed = "the training process did not start"
+                    raise Unavailable(self.failed)
+                return None
+            if msg.get("kind") == "ready":
+                self.ready = True
+                continue
+            return msg
 
     def fingerprint(self, ds) -> str:
         if self._fp is None or self._fp[0] is not ds:
@@ -454,6 +491,7 @@ class TrainingProcess:
         """End the child (asked to quit, then killed if it does not)."""
         proc, self.proc = self.proc, None
         _LIVE.discard(self)
+        self.ready = False
         if proc is None:
             return
         try:
@@ -481,42 +519,43 @@ def usable(exp, max_data_bytes: int = 512 << 20) -> bool:
 
 
 class RemoteRun(Iterator):
-    """Drives one segment of ``exp``'s training in ``proc``; iterates like
+    """Drives ``exp``'s training, in ``proc`` as soon as it can; iterates like
     :meth:`Experiment.train` (a :class:`Report` about every ``report_every`` seconds, or every
     :data:`POLL` seconds with the last counters while none comes) and :meth:`close` pauses it.
 
-    :class:`Unavailable` from the constructor: train in the thread instead."""
+    It begins in the calling thread (``exp.train``) while the child starts and builds the data
+    (its first time can take seconds): the child is sent the state then, and says when it is
+    ready; training then stops here and goes on there from the state of that moment. If the
+    child refuses the run (or cannot start), training simply stays here: :attr:`where` says
+    which ("here", "process")."""
 
     def __init__(self, exp, proc: TrainingProcess, steps: int | None = None,
                  report_every: float = 1 / 30) -> None:  # fmt: skip
-        from gradlab.experiment import checkpoint
-
         self.exp = exp
         self.proc = proc
+        self.steps = steps
+        self.report_every = report_every
         self.ended = False
-        self._was = exp.status
-        proc.ensure_started()
-        exp.ensure_initial_probe()
-        self.start_step = exp.step_count
-        self._start_pos = (exp.epoch, exp.pos)
-        #: the network as the segment began (the messages overwrite it: a lost segment restores it)
-        self._net0 = {k: v.copy() for k, v in exp.network.state_arrays().items()}
-        manifest, arrays = checkpoint.state(exp)
-        proc.send({"cmd": "start", "manifest": manifest, "arrays": arrays, "steps": steps,
-                   "report_every": report_every, "fingerprint": proc.fingerprint(exp.data)})
-        msg = self._receive(START_TIMEOUT)
-        if msg.get("kind") != "started":
-            self.ended = True
-            raise Unavailable(str(msg.get("why", "the training process refused the run")))
-        exp.status = "running"
+        self.where = "here"
+        self.why_here = ""
+        self._id = proc.next_id()
         self._last = None
+        self._target = None if steps is None else exp.step_count + steps
+        self._local = exp.train(steps, report_every=report_every)
+        self._asked = False  # the child was sent the state to prepare
+        try:
+            proc.spawn()
+        except Unavailable as why:
+            self.why_here = str(why)
 
     # -- iterating
     def __next__(self):
-        from gradlab.experiment.experiment import Report
-
         if self.ended:
             raise StopIteration
+        if self.where == "here":
+            self._check_child()
+            if self.where == "here":
+                return next(self._local)  # (StopIteration: the stretch ended here)
         try:
             msg = self._receive(POLL)
         except TimeoutError:
@@ -534,19 +573,100 @@ class RemoteRun(Iterator):
             return final
         self._fail(str(msg.get("message", "the training process failed")))
 
-    def _report_now(self):
-        from gradlab.experiment.experiment import Report
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
+        """Wait (without training here) until training has moved to the process: True, or
+        False if it stays here (:attr:`why_here` says why)."""
+        deadline = time.monotonic() + timeout
+        while self.where == "here" and not self.ended and not self.why_here:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._check_child(min(left, POLL))
+        return self.where == "process"
 
-        last = self.exp.history.latest_step()
-        return Report(self.exp.step_count, self.exp.epoch_float, last["loss"] if last else math.nan,
-                      self.exp.lr, 0.0, "running", self.exp.history.n_probes)  # fmt: skip
+    def _check_child(self, timeout: float = 0.0) -> None:
+        """While training here: ask the child to prepare once it is ready, hand over once it
+        has (a refusal, or the child gone, keeps training here)."""
+        proc = self.proc
+        if self.why_here:
+            return
+        try:
+            while True:
+                msg = proc.receive(timeout)
+                timeout = 0.0
+                if msg is None:
+                    self.why_here = "the training process has gone"
+                    return
+                if msg.get("id") != self._id:
+                    continue  # (an earlier stretch's answer)
+                if msg.get("kind") == "prepared":
+                    self._hand_over()
+                    return
+                self.why_here = str(msg.get("why", "the training process refused the run"))
+                return
+        except TimeoutError:
+            pass
+        except Unavailable as why:
+            self.why_here = str(why)
+            return
+        if proc.ready and not self._asked:
+            self._asked = True
+            self._send("prepare")
+
+    def _send(self, cmd: str) -> None:
+        from gradlab.experiment import checkpoint
+
+        exp = self.exp
+        manifest, arrays = checkpoint.state(exp)
+        steps = None if self._target is None else self._target - exp.step_count
+        self.proc.send({"cmd": cmd, "id": self._id, "manifest": manifest, "arrays": arrays,
+                        "steps": steps, "report_every": self.report_every,
+                        "fingerprint": self.proc.fingerprint(exp.data)})  # fmt: skip
+
+    def _hand_over(self) -> None:
+        """Stop training here and go on in the child from this state."""
+        exp = self.exp
+        self._local.close()
+        self._local = None
+        if self._target is not None and exp.step_count >= self._target:
+            self.ended = True  # (nothing left for the child)
+            return
+        exp.ensure_initial_probe()
+        self.start_step = exp.step_count
+        self._start_pos = (exp.epoch, exp.pos)
+        self._was = exp.status
+        #: the network as the stretch began (messages overwrite it: a lost stretch restores it)
+        self._net0 = {k: v.copy() for k, v in exp.network.state_arrays().items()}
+        self._send("start")
+        self.where = "process"
+        msg = self._receive(START_TIMEOUT)
+        if msg.get("kind") != "started":  # (it prepared this data a moment ago: unlikely)
+            self.where = "here"
+            self.why_here = str(msg.get("why", "the training process refused the run"))
+            self._local = exp.train(self._remaining(), report_every=self.report_every)
+            return
+        exp.status = "running"
+
+    def _remaining(self) -> int | None:
+        return None if self._target is None else max(0, self._target - self.exp.step_count)
+
+    def _report_now(self):
+        exp = self.exp
+        last = exp.history.latest_step()
+        return Report(exp.step_count, exp.epoch_float, last["loss"] if last else math.nan,
+                      exp.lr, 0.0, "running", exp.history.n_probes)  # fmt: skip
 
     def close(self) -> None:
         """Pause: the child stops after its current step and its state becomes ``exp``'s."""
         if self.ended:
             return
+        if self.where == "here":
+            self.ended = True
+            if self._local is not None:
+                self._local.close()
+            return
         try:
-            self.proc.send({"cmd": "stop"})
+            self.proc.send({"cmd": "stop", "id": self._id})
         except OSError:
             pass
         deadline = time.monotonic() + STOP_TIMEOUT
@@ -564,13 +684,17 @@ class RemoteRun(Iterator):
                 self._fail(str(msg.get("message", "the training process failed")))
 
     def _receive(self, timeout: float) -> dict:
-        msg = self.proc.receive(timeout)
-        if msg is None:
-            code = self.proc.proc.poll() if self.proc.proc is not None else None
-            self.proc.close(timeout=1.0)
-            self._fail("the training process ended unexpectedly"
-                       + (f" (exit code {code})" if code is not None else ""))  # fmt: skip
-        return msg
+        """The next message of this stretch (older ones are dropped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.proc.receive(max(0.0, deadline - time.monotonic()))
+            if msg is None:
+                code = self.proc.proc.poll() if self.proc.proc is not None else None
+                self.proc.close(timeout=1.0)
+                self._fail("the training process ended unexpectedly"
+                           + (f" (exit code {code})" if code is not None else ""))  # fmt: skip
+            if msg.get("id") == self._id:
+                return msg
 
     # -- mirroring
     def _apply(self, msg: dict) -> None:
@@ -603,7 +727,7 @@ class RemoteRun(Iterator):
         self.ended = True
 
     def _fail(self, why: str):
-        """The segment is lost: the history goes back to where it began, the run with it."""
+        """The stretch is lost: the history goes back to where it began, the run with it."""
         exp = self.exp
         self.ended = True
         exp.history.truncate_after(self.start_step)
