@@ -39,7 +39,7 @@ from gradlab.app.document import Document
 from gradlab.app.downloads import confirm_stop, stop_all
 from gradlab.app.lecture import LectureChrome
 from gradlab.app.model import RunModel
-from gradlab.app.pacing import REMOTE_SHARE, UI_SHARE, FramePacer
+from gradlab.app.pacing import FramePacer
 from gradlab.app.panels import DataPanel, NetworkPanel, SpecPanel, TrainingPanel
 from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
@@ -446,7 +446,8 @@ class MainWindow(
     # ================================================================== the frame
     def _tick(self, force: bool = False) -> None:
         snap = self.snapshot
-        if not force and not self.pacer.due(self._training_flat_out(snap)):
+        remote = snap is not None and snap.remote
+        if not force and not self.pacer.due(self._training_flat_out(snap), remote):
             # the status bar and the views wait for the next frame drawn (pacing.py); the timer
             # sleeps until then (each tick takes the GIL from training)
             self.timer.setInterval(min(max(FRAME_MS, int(1000 * self.pacer.wait()) + 1), 1000))
@@ -485,8 +486,6 @@ class MainWindow(
         """
         if snap is None or snap.status != "running":
             return False
-        # training in its own process takes no GIL from the frames: they may take more time
-        self.pacer.share = REMOTE_SHARE if snap.remote else UI_SHARE
         pace = self.steps_per_second()
         if pace is None:
             return True
