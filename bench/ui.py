@@ -349,6 +349,8 @@ def thread_vs_process(spec: dict, seconds: float, rounds: int) -> list[dict]:
     the worker thread, sharing the GIL with the window's painting, and in the training process
     (:mod:`gradlab.experiment.remote`, the window's default at Max speed)."""
     run = Interleaved(spec, seconds)
+    pacer = run.win.pacer
+    wide = pacer.remote_share
     out = []
     for r in range(rounds):
         head = run.headless()
@@ -356,9 +358,13 @@ def thread_vs_process(spec: dict, seconds: float, rounds: int) -> list[dict]:
         old = run.windowed()
         run.restart(remote=True)
         new = run.windowed()
-        out.append({"head": head, "old": old, "new": new})
-        print(f"round {r + 1}: headless {head:.1f} steps/s; "
-              f"{_line('worker thread', old, head)}; {_line('training process', new, head)}",
+        pacer.remote_share = pacer.share  # (the frames held to the thread's share)
+        narrow = run.windowed()
+        pacer.remote_share = wide
+        out.append({"head": head, "old": old, "new": new, "narrow": narrow})
+        print(f"round {r + 1}: headless {head:.1f} steps/s; {_line('worker thread', old, head)}"
+              f"; {_line('training process', new, head)}; "
+              f"{_line(f'process, frames at {pacer.share:.0%}', narrow, head)}",
               flush=True)  # fmt: skip
     run.close()
     os.environ.pop("GRADLAB_TRAINING_PROCESS", None)
@@ -420,7 +426,8 @@ def main() -> None:
     elif args.thread_vs_process:
         rows = thread_vs_process(spec, args.seconds, args.thread_vs_process)
         compare = (("in the worker thread (before)", "old"),
-                   ("in the training process (after)", "new"))  # fmt: skip
+                   ("in the training process (after)", "new"),
+                   ("in the training process, frames at the thread's share", "narrow"))  # fmt: skip
     if compare:
         for label, k in compare:
             ratio = statistics.median(r[k][0] / r["head"] for r in rows)

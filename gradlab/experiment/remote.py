@@ -67,6 +67,8 @@ STOP_TIMEOUT = 120.0
 #: for the decision boundary, at most every BOUNDARY_EVERY seconds)
 SMALL_NET = 200_000
 BOUNDARY_EVERY = 0.15
+#: the room asked for in the pipe from the child
+PIPE_BYTES = 1 << 20
 #: the largest message the parent accepts (a state hand-back of the largest network allowed)
 MAX_MESSAGE = 8 << 30
 _ALLOWED_KINDS = "biuf"
@@ -434,6 +436,7 @@ class TrainingProcess:
             self.failed = f"the training process could not start ({err})"
             raise Unavailable(self.failed) from None
         self._started = time.monotonic()
+        _widen(self.proc.stdout)
         _LIVE.add(self)
         threading.Thread(
             target=self._read, args=(self.proc.stdout,), daemon=True, name="gradlab-remote"
@@ -464,7 +467,7 @@ class TrainingProcess:
         write_message(self.proc.stdin, encode(header))
 
     def receive(self, timeout: float) -> dict | None:
-        """The next message (``ready`` taken here); None if the child has gone (and
+        """The next message (``ready`` noted in :attr:`ready`); None if the child has gone (and
         :class:`Unavailable` if it went before it was ready); TimeoutError if none came."""
         while True:
             try:
@@ -479,7 +482,6 @@ class TrainingProcess:
                 return None
             if msg.get("kind") == "ready":
                 self.ready = True
-                continue
             return msg
 
     def fingerprint(self, ds) -> str:
@@ -507,6 +509,22 @@ class TrainingProcess:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def _widen(stream: IO[bytes] | None, size: int = PIPE_BYTES) -> None:
+    """Give the pipe from the child room for ~a second of messages (Linux: 64 KB by default,
+    two of the spiral's), so the child never waits for a window busy painting to read them."""
+    import fcntl
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if stream is None or setsize is None:
+        return
+    for n in (size, size // 4):  # (an unprivileged process may get at most pipe-max-size)
+        try:
+            fcntl.fcntl(stream.fileno(), setsize, n)
+            return
+        except OSError:
+            continue
 
 
 def usable(exp, max_data_bytes: int = 512 << 20) -> bool:
