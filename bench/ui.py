@@ -244,36 +244,48 @@ def tab_switches(spec: dict, seconds_per_tab: float = 0.8, train: bool = True) -
     return out
 
 
-def before_after(spec: dict, seconds: float, rounds: int) -> list[dict]:
-    """Issue 17's comparison, interleaved in one process: the window as it is used (tabs cycling
-    every 2 s, training at Max speed) with its frames paced (:mod:`gradlab.app.pacing`) and
-    with every frame drawn (the pacer's share at 100%: the window before issue 17), each against
-    headless training measured between them (the window's run paused, the window idle)."""
+class Interleaved:
+    """The window as it is used (tabs cycling every 2 s, training at Max speed) measured in
+    several set-ups one after another in one process, each against headless training measured
+    between them (the window's run paused, the window idle): ratios within a round."""
 
-    from gradlab.app.views import RUN_VIEWS
-    from gradlab.experiment import Experiment
+    def __init__(self, spec: dict, seconds: float):
+        from gradlab.app.views import RUN_VIEWS
+        from gradlab.experiment import Experiment
 
-    win = open_window(spec)
-    max_speed(win)
-    win.worker.post("run")
-    run_events(3.0)
-    exp = win.run.experiment
-    base = Experiment(spec)
-    base.ensure_initial_probe()
-    for _ in base.train(report_every=2.0):  # warm up
-        break
-    keys = [v.key for v in RUN_VIEWS if v.key != "boundary"]
-    share = win.pacer.share
-    state = {"t": time.perf_counter(), "i": 0}
+        self.seconds = seconds
+        self.win = win = open_window(spec)
+        max_speed(win)
+        win.worker.post("run")
+        run_events(3.0)
+        self.base = Experiment(spec)
+        self.base.ensure_initial_probe()
+        for _ in self.base.train(report_every=2.0):  # warm up
+            break
+        self.keys = [v.key for v in RUN_VIEWS if v.key != "boundary"]
+        self.state = {"t": time.perf_counter(), "i": 0}
 
-    def cycle():
+    def cycle(self) -> None:
+        win, state = self.win, self.state
         if time.perf_counter() - state["t"] > 2.0:
             state["t"] = time.perf_counter()
-            state["i"] = (state["i"] + 1) % len(keys)
-            win.tabs.setCurrentWidget(next(v for v in win.views if v.key == keys[state["i"]]))
+            state["i"] = (state["i"] + 1) % len(self.keys)
+            win.tabs.setCurrentWidget(next(v for v in win.views if v.key == self.keys[state["i"]]))
 
-    def windowed_rate(pacer_share: float) -> tuple[float, float, float]:
-        win.pacer.share = pacer_share
+    def restart(self, remote: bool) -> None:
+        """Pause and run again, training in the worker thread or in the training process."""
+        win = self.win
+        os.environ["GRADLAB_TRAINING_PROCESS"] = "1" if remote else "0"
+        win.worker.post("pause")
+        wait_until(lambda: win.snapshot is not None and win.snapshot.status != "running", 60)
+        win.worker.post("run")
+        wait_until(lambda: win.snapshot is not None and win.snapshot.status == "running"
+                   and win.snapshot.remote == remote, 120)  # fmt: skip
+        run_events(1.0)
+
+    def windowed(self) -> tuple[float, float, float]:
+        """(steps/s, longest UI stall ms, frames drawn/s) of the window as it is now."""
+        win, exp = self.win, self.win.run.experiment
         drawn = [0]
         original = win.pacer.drawn
 
@@ -283,36 +295,79 @@ def before_after(spec: dict, seconds: float, rounds: int) -> list[dict]:
 
         win.pacer.drawn = counted
         n0, t0 = exp.step_count, time.perf_counter()
-        gaps = measure_ticks(seconds, cycle)
+        gaps = measure_ticks(self.seconds, self.cycle)
         elapsed = time.perf_counter() - t0
         win.pacer.drawn = original
         return (exp.step_count - n0) / elapsed, max(gaps) - 5.0, drawn[0] / elapsed
 
-    def headless_rate() -> float:
+    def headless(self) -> float:
+        win, base = self.win, self.base
         win.worker.post("pause")
-        wait_until(lambda: win.snapshot is not None and win.snapshot.status != "running", 30)
+        wait_until(lambda: win.snapshot is not None and win.snapshot.status != "running", 60)
         n0, t0 = base.step_count, time.perf_counter()
-        for _ in base.train(report_every=seconds):
+        for _ in base.train(report_every=self.seconds):
             break
         rate = (base.step_count - n0) / (time.perf_counter() - t0)
         win.worker.post("run")
         run_events(1.0)
         return rate
 
+    def close(self) -> None:
+        self.win.shutdown()
+        self.win.close()
+
+
+def _line(label: str, m: tuple[float, float, float], head: float) -> str:
+    return (f"{label} {m[0]:.1f} ({m[0] / head:.0%}, stall {m[1]:.0f} ms, "
+            f"{m[2]:.1f} frames/s)")  # fmt: skip
+
+
+def before_after(spec: dict, seconds: float, rounds: int) -> list[dict]:
+    """Issue 17's comparison of frame pacing, in the worker thread (:class:`Interleaved`): the
+    frames paced (:mod:`gradlab.app.pacing`) and every frame drawn (the pacer's share at 100%:
+    the window before issue 17)."""
+    os.environ["GRADLAB_TRAINING_PROCESS"] = "0"
+    run = Interleaved(spec, seconds)
+    share = run.win.pacer.share
     out = []
     for r in range(rounds):
-        head = headless_rate()
-        old = windowed_rate(1.0)
-        new = windowed_rate(share)
+        head = run.headless()
+        run.win.pacer.share = 1.0
+        old = run.windowed()
+        run.win.pacer.share = share
+        new = run.windowed()
         out.append({"head": head, "old": old, "new": new})
-        print(
-            f"round {r + 1}: headless {head:.1f} steps/s; every frame drawn {old[0]:.1f} "
-            f"({old[0] / head:.0%}, stall {old[1]:.0f} ms, {old[2]:.1f} frames/s); paced "
-            f"{new[0]:.1f} ({new[0] / head:.0%}, stall {new[1]:.0f} ms, {new[2]:.1f} frames/s)",
-            flush=True,
-        )
-    win.shutdown()
-    win.close()
+        print(f"round {r + 1}: headless {head:.1f} steps/s; "
+              f"{_line('every frame drawn', old, head)}; {_line('paced', new, head)}",
+              flush=True)  # fmt: skip
+    run.close()
+    return out
+
+
+def thread_vs_process(spec: dict, seconds: float, rounds: int) -> list[dict]:
+    """Issue 17's comparison of where training runs (:class:`Interleaved`, frames paced): in
+    the worker thread, sharing the GIL with the window's painting, and in the training process
+    (:mod:`gradlab.experiment.remote`, the window's default at Max speed)."""
+    run = Interleaved(spec, seconds)
+    pacer = run.win.pacer
+    wide = pacer.remote_share
+    out = []
+    for r in range(rounds):
+        head = run.headless()
+        run.restart(remote=False)
+        old = run.windowed()
+        run.restart(remote=True)
+        new = run.windowed()
+        pacer.remote_share = pacer.share  # (the frames held to the thread's share)
+        narrow = run.windowed()
+        pacer.remote_share = wide
+        out.append({"head": head, "old": old, "new": new, "narrow": narrow})
+        print(f"round {r + 1}: headless {head:.1f} steps/s; {_line('worker thread', old, head)}"
+              f"; {_line('training process', new, head)}; "
+              f"{_line(f'process, frames at {pacer.share:.0%}', narrow, head)}",
+              flush=True)  # fmt: skip
+    run.close()
+    os.environ.pop("GRADLAB_TRAINING_PROCESS", None)
     return out
 
 
@@ -338,6 +393,14 @@ def main() -> None:
         help="only compare, interleaved, the window with every frame drawn and with paced "
         "frames (issue 17), each against headless",
     )
+    ap.add_argument(
+        "--thread-vs-process",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only compare, interleaved, the window training in its worker thread and in the "
+        "training process (issue 17), each against headless",
+    )
     args = ap.parse_args()
     from gradlab.app.views.dashboard import PART_RATE
     from gradlab.experiment import presets
@@ -356,9 +419,17 @@ def main() -> None:
         f"{args.seconds:g} s per measurement, "
         f"platform {os.environ.get('QT_QPA_PLATFORM', 'native')}"
     )
+    compare = None
     if args.before_after:
         rows = before_after(spec, args.seconds, args.before_after)
-        for label, k in (("every frame drawn (before)", "old"), ("frames paced (after)", "new")):
+        compare = (("every frame drawn (before)", "old"), ("frames paced (after)", "new"))
+    elif args.thread_vs_process:
+        rows = thread_vs_process(spec, args.seconds, args.thread_vs_process)
+        compare = (("in the worker thread (before)", "old"),
+                   ("in the training process (after)", "new"),
+                   ("in the training process, frames at the thread's share", "narrow"))  # fmt: skip
+    if compare:
+        for label, k in compare:
             ratio = statistics.median(r[k][0] / r["head"] for r in rows)
             stall = statistics.median(r[k][1] for r in rows)
             fps = statistics.median(r[k][2] for r in rows)

@@ -86,6 +86,26 @@ with lb.serve() as server:
             sys.exit(r.returncode)
     assert any(line.startswith("mnist") and " downloaded" in line for line in r.stdout.splitlines())
 PY
+check "the training process of the frozen app trains a stretch" "$python" - "$app" "$repo" <<'PY'
+import sys
+app, repo = sys.argv[1:]
+sys.path.insert(0, repo)
+from gradlab.experiment import Experiment, presets
+from gradlab.experiment.remote import RemoteRun, TrainingProcess
+spec = presets.load("spiral")
+spec["training"]["steps"] = 300
+proc = TrainingProcess([app, "--training-process"])
+try:
+    exp = Experiment(spec)
+    run = RemoteRun(exp, proc)
+    assert run.wait_ready(120), run.why_here
+    for _ in run:
+        pass
+    assert exp.step_count == 300 and exp.status == "done", (exp.step_count, exp.status)
+    print("trained in", proc.command)
+finally:
+    proc.close()
+PY
 check "the window opens offscreen and quits" env GRADLAB_QUIT_WHEN_SHOWN=0 timeout 120 "$app"
 expect "  it was shown" 'window shown at'
 check "the window opens a session" env GRADLAB_QUIT_WHEN_SHOWN=0 timeout 120 "$app" "$tmp/x.gradlab"

@@ -61,6 +61,10 @@ def qt_leftovers() -> list[str]:
         from gradlab.app.worker import running_threads
 
         found += [f"the QThread {t.objectName()!r} is still running" for t in running_threads()]
+    if "gradlab.experiment.remote" in sys.modules:
+        from gradlab.experiment.remote import live_processes
+
+        found += [f"the training process {pid} is still running" for pid in live_processes()]
     if "gradlab.app.downloads" in sys.modules:
         from gradlab.app.downloads import running_threads as download_threads
 

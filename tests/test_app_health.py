@@ -41,8 +41,9 @@ def wait_status(win, qtbot, status, timeout=20000):
 def test_cs231n_tanh_001_shows_vanishing_not_healthy(qtbot, settings):  # noqa: F811
     """The lecture's own example of vanishing activations: the window agrees with its plots."""
     win = make_window(qtbot, settings, start=("preset", "cs231n-tanh-0.01"))
-    try:
-        qtbot.waitUntil(lambda: win.run.name == "cs231n-tanh-0.01", timeout=20000)
+    try:  # (the preset's run and its first snapshot: the verdict is the one at its step)
+        qtbot.waitUntil(lambda: win.run.name == "cs231n-tanh-0.01" and win.snapshot is not None
+                        and win.snapshot.run_id == win.run.run_id, timeout=20000)  # fmt: skip
         win._tick(force=True)
         text = win.health_btn.text()
         assert "healthy" not in text

@@ -40,6 +40,19 @@ def test_a_costly_frame_delays_the_next_until_the_window_is_back_under_its_share
     assert p.due(busy=True)
 
 
+def test_training_in_its_own_process_leaves_the_frames_a_larger_share():
+    c = Clocks()
+    p = pacer(c)
+    p.remote_share = 0.5
+    p.drawn()
+    c.wall += 0.050
+    c.cpu += 0.020  # 40% of the time: over the thread's 20%, within the process's 50%
+    assert not p.due(busy=True)
+    assert p.due(busy=True, remote=True)
+    assert p.wait() == 0.0
+    assert not p.due(busy=True) and p.wait() == pytest.approx(0.1 - 0.05)
+
+
 def test_frames_are_never_held_when_training_is_not_flat_out_nor_for_longer_than_the_gap():
     c = Clocks()
     p = pacer(c)

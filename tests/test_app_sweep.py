@@ -77,8 +77,9 @@ def test_a_sweep_opens_in_compare_with_its_table_trials_and_curves(
         assert "t0006 has no session to open" in panel.status.text()
         win._saved_step = win.snapshot.step  # (saved: opening asks nothing)
         panel.trials.cellDoubleClicked.emit(3, 0)
-        qtbot.waitUntil(lambda: win.path is not None and win.path.name == "t0003.gradlab",
-                        timeout=20000)
+        qtbot.waitUntil(lambda: win.path is not None and win.path.name == "t0003.gradlab"
+                        and win.snapshot is not None
+                        and win.snapshot.run_id == win.run.run_id, timeout=20000)
         assert win.run.history.n_steps > 0 and win.snapshot.step == 20
         # closing the sweep unpins its curves, not the user's pin
         panel.closed.emit()

@@ -27,6 +27,10 @@ from collections.abc import Callable
 
 #: the share of the time the window's thread may spend while training runs at full speed
 UI_SHARE = 0.15
+#: the share while training runs in its own process (gradlab.experiment.remote): the frames then
+#: take no GIL from it, only the CPU of the window's own core and the worker thread's time to
+#: mirror the run
+REMOTE_SHARE = 0.5
 #: a frame is drawn at least this often (seconds), whatever it costs
 MAX_GAP = 0.25
 
@@ -42,6 +46,9 @@ class FramePacer:
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.share = share
+        #: the share while training runs in the training process (:meth:`due`'s ``remote``)
+        self.remote_share = REMOTE_SHARE
+        self._share = share  # the one in force
         self.max_gap = max_gap
         self.clock = clock
         self.cpu_clock = cpu_clock
@@ -50,16 +57,18 @@ class FramePacer:
         #: frames held back since the last one drawn (the window draws them as one)
         self.held = 0
 
-    def due(self, busy: bool) -> bool:
+    def due(self, busy: bool, remote: bool = False) -> bool:
         """Whether to draw a frame now. ``busy``: training runs as fast as it can (else every
-        frame is due). A frame drawn is :meth:`drawn`'s to record."""
+        frame is due); ``remote``: in the training process (:attr:`remote_share` then). A frame
+        drawn is :meth:`drawn`'s to record."""
+        self._share = self.remote_share if remote else self.share
         if not busy:
             return True
         elapsed = self.clock() - self._wall
         if elapsed >= self.max_gap:
             return True
         spent = self.cpu_clock() - self._cpu
-        if spent <= self.share * elapsed:
+        if spent <= self._share * elapsed:
             return True
         self.held += 1
         return False
@@ -69,7 +78,7 @@ class FramePacer:
         meanwhile (the window's timer sleeps that long instead of asking every 33 ms)."""
         elapsed = self.clock() - self._wall
         spent = self.cpu_clock() - self._cpu
-        return max(0.0, min(spent / self.share if self.share > 0 else self.max_gap,
+        return max(0.0, min(spent / self._share if self._share > 0 else self.max_gap,
                             self.max_gap) - elapsed)
 
     def drawn(self) -> None:

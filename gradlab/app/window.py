@@ -446,7 +446,8 @@ class MainWindow(
     # ================================================================== the frame
     def _tick(self, force: bool = False) -> None:
         snap = self.snapshot
-        if not force and not self.pacer.due(self._training_flat_out(snap)):
+        remote = snap is not None and snap.remote
+        if not force and not self.pacer.due(self._training_flat_out(snap), remote):
             # the status bar and the views wait for the next frame drawn (pacing.py); the timer
             # sleeps until then (each tick takes the GIL from training)
             self.timer.setInterval(min(max(FRAME_MS, int(1000 * self.pacer.wait()) + 1), 1000))

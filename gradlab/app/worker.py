@@ -22,7 +22,9 @@ waits for; a QThread is never destroyed while it runs (:class:`WorkerThread`).
 from __future__ import annotations
 
 import math
+import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -35,7 +37,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from gradlab import data as datasets
 from gradlab.errors import DataError, InputError, sentence
-from gradlab.experiment import Experiment, load_session
+from gradlab.experiment import Experiment, load_session, remote
 from gradlab.figures.boundary_grid import boundary_probabilities as _grid_probabilities
 
 #: seconds between snapshots while running (30 Hz)
@@ -102,6 +104,8 @@ class Snapshot:
     total_steps: int | None
     message: str = ""
     boundary: np.ndarray | None = None  # (res, res, n_classes) float32 class probabilities
+    #: training runs in the training process (gradlab.experiment.remote), not the worker thread
+    remote: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,8 @@ class TrainingWorker(QObject):
         self._boundary_grid: np.ndarray | None = None
         self._last_rate = 0.0
         self._next_frame = 0.0
+        #: the training process runs at Max speed train in (started on first use)
+        self._process: remote.TrainingProcess | None = None
 
     # ------------------------------------------------------------------ from any thread
     def post(self, name: str, *args: Any) -> None:
@@ -206,6 +212,8 @@ class TrainingWorker(QObject):
                 if self._gen is not None:
                     self._handle("advance", ())
         finally:
+            if self._process is not None:
+                self._process.close()
             self.finished.emit()
 
     @property
@@ -302,6 +310,16 @@ class TrainingWorker(QObject):
 
     def _start(self, steps: int | None = None) -> None:
         exp = self._require()
+        if self._speed is None and use_process() and remote.usable(exp):
+            # flat out: in the training process, so the window's painting takes nothing from it
+            if self._process is None:
+                self._process = remote.TrainingProcess()
+            try:
+                self._gen = remote.RemoteRun(exp, self._process, steps, report_every=FRAME)
+                self._next_frame = time.perf_counter()
+                return
+            except (remote.Unavailable, remote.RemoteError) as why:
+                print(f"gradlab: training in the window's process: {why}", file=sys.stderr)
         per_yield = None
         if self._speed is not None:
             per_yield = max(1, round(self._speed * FRAME))
@@ -328,7 +346,11 @@ class TrainingWorker(QObject):
 
     def _cmd_set_lr(self, lr: float | None) -> None:
         """Change the run's learning rate from the next step on (recorded by the run)."""
-        self._require().set_lr(lr)
+        exp = self._require()
+        resume = self._sync()
+        exp.set_lr(lr)
+        if resume:
+            self._start()
         self._emit()
 
     def _cmd_rename(self, name: str, description: str | None) -> None:
@@ -343,7 +365,10 @@ class TrainingWorker(QObject):
     def _cmd_copy_network(self, token: Any) -> None:
         """Answer with a detached copy of the network, taken between two steps."""
         exp = self._require()
+        resume = self._sync()
         self.networkCopied.emit(token, exp.network.copy(), int(exp.step_count), exp.name)
+        if resume:
+            self._start()
 
     def _cmd_speed(self, steps_per_sec: float | None) -> None:
         self._speed = steps_per_sec
@@ -366,8 +391,21 @@ class TrainingWorker(QObject):
             self._start()
 
     def _cmd_probe_now(self) -> None:
-        self._require().probe_now()
+        exp = self._require()
+        resume = self._sync()
+        exp.probe_now()
+        if resume:
+            self._start()
         self._emit()
+
+    def _sync(self) -> bool:
+        """End a stretch of training in the training process, its state made the experiment's
+        (a command that reads or changes the run needs it here); True if one was running."""
+        if isinstance(self._gen, remote.RemoteRun):
+            self._gen.close()
+            self._gen = None
+            return True
+        return False
 
     def _require(self) -> Experiment:
         if self.exp is None:
@@ -447,8 +485,16 @@ class TrainingWorker(QObject):
                 total_steps=total if ok else None,
                 message=message,
                 boundary=boundary,
+                remote=getattr(self._gen, "where", "") == "process",
             )
         )
+
+
+def use_process() -> bool:
+    """Whether runs at Max speed train in a separate process (``GRADLAB_TRAINING_PROCESS=0``
+    keeps them in the worker thread)."""
+    return os.environ.get("GRADLAB_TRAINING_PROCESS", "1").strip().lower() not in (
+        "0", "no", "false", "off")
 
 
 def boundary_probabilities(exp: Experiment, points: np.ndarray, res: int) -> np.ndarray:

@@ -27,7 +27,17 @@ if TYPE_CHECKING:
 def save(exp: Experiment, path: str | Path) -> Path:
     """Write ``exp`` to ``path`` (atomic: the previous file survives a failed save)."""
     path = Path(path)
-    meta, arrays = exp.history.to_arrays()
+    manifest, arrays = state(exp)
+    session.write(path, manifest, arrays)
+    exp.path = path
+    return path
+
+
+def state(exp: Experiment, history: bool = True) -> tuple[dict, dict[str, np.ndarray]]:
+    """(the manifest, the arrays) of ``exp`` as a session stores them (the arrays are the
+    experiment's own, not copies). ``history=False`` leaves the history out (the training
+    process hands its state back this way: :mod:`gradlab.experiment.remote`)."""
+    meta, arrays = exp.history.to_arrays() if history else ({}, {})
     for k, v in exp.network.state_arrays().items():
         arrays[f"network/{k}"] = v
     opt_state = exp.optimizer.state_dict()
@@ -80,9 +90,7 @@ def save(exp: Experiment, path: str | Path) -> Path:
         "history": meta,
         "gradlab_version": __version__,
     }
-    session.write(path, manifest, arrays)
-    exp.path = path
-    return path
+    return manifest, arrays
 
 
 def restore(cls: type[Experiment], manifest: dict, arrays: dict[str, np.ndarray], path: Path):

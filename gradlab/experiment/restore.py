@@ -412,8 +412,10 @@ def _preprocess_shapes(exp) -> tuple[str, dict[str, tuple[int, ...]]]:
 
 
 # ----------------------------------------------------------------------------- step 2
-def apply(exp, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Put the checked state of ``manifest`` and ``arrays`` into ``exp`` (from :func:`prepare`)."""
+def apply(exp, manifest: dict, arrays: dict[str, np.ndarray], history: bool = True) -> None:
+    """Put the checked state of ``manifest`` and ``arrays`` into ``exp`` (from :func:`prepare`).
+    ``history=False`` keeps ``exp``'s own history (the training process's state handed back to
+    the experiment that mirrored its history: :mod:`gradlab.experiment.remote`)."""
     exp._preprocess_state = {
         k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith("data/preprocess/")
     }
@@ -447,11 +449,12 @@ def apply(exp, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
     exp._t_step, exp._t_probe = float(tr["t_step"]), float(tr["t_probe"])
     exp._t_jacobian = float(tr.get("t_jacobian", 0.0))
     exp._prober_state = manifest["prober"]
-    _check_history_arrays(arrays, exp.step_count)
-    meta = dict(manifest["history"])
-    meta["events"] = [check_event(e, f"history.events[{i}]")
-                      for i, e in enumerate(meta["events"])]
-    exp.history = History.from_arrays(meta, arrays)
+    if history:
+        _check_history_arrays(arrays, exp.step_count)
+        meta = dict(manifest["history"])
+        meta["events"] = [check_event(e, f"history.events[{i}]")
+                          for i, e in enumerate(meta["events"])]
+        exp.history = History.from_arrays(meta, arrays)
     exp._load_health(tr.get("health") or {})
     if exp.early_stopping is not None and tr.get("early_stopping") is not None:
         kept = {k[len("early_stopping/"):]: v for k, v in arrays.items()

@@ -76,7 +76,12 @@ class WeightHistory:
     def add(self, index: int, step: int, network: Network) -> None:
         """Keep the weights of probe number ``index`` (taken at ``step``); called between two
         training steps by the thread that trains ``network``."""
-        arrays = {k: np.array(v, copy=True) for k, v in network.state_arrays().items()}
+        self.add_arrays(index, step, network.state_arrays())
+
+    def add_arrays(self, index: int, step: int, arrays: dict[str, np.ndarray]) -> None:
+        """:meth:`add` from the network's state arrays (copied): the training process sends
+        them (:mod:`gradlab.experiment.remote`)."""
+        arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}
         size = sum(a.nbytes for a in arrays.values())
         with self._lock:
             if self._steps and step <= self._steps[-1]:
