@@ -99,6 +99,9 @@ def test_a_run_trained_in_the_process_and_paused_twice_is_the_run_trained_in_the
     a.run()
     b = Experiment(spiral())
     reports = 0
+    sent = []
+    send = proc.send
+    proc.send = lambda header: (sent.append(header["cmd"]), send(header))
     for segment in range(3):  # paused after a few reports, twice, as a user pressing Space
         run = RemoteRun(b, proc, report_every=0.005)
         assert run.wait_ready() and b.status == "running"
@@ -109,8 +112,11 @@ def test_a_run_trained_in_the_process_and_paused_twice_is_the_run_trained_in_the
                 run.close()
                 assert b.status == "paused" and 0 < b.step_count < 600
                 break
+    proc.send = send
     assert b.status == a.status == "done" and b.step_count == 600
     assert_same_run(a, b)
+    # the data was prepared once: the later stretches went straight to the process
+    assert sent.count("prepare") <= 1 and sent.count("start") == 3
     assert proc.alive  # one process serves every stretch
 
 

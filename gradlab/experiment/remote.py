@@ -406,6 +406,7 @@ class TrainingProcess:
         self.proc: subprocess.Popen | None = None
         self.inbox: queue.Queue[dict | None] = queue.Queue()
         self.ready = False  # the child said it is ready
+        self.holds = ""  # the fingerprint of the data the child holds ("" before any)
         self.failed = ""  # why it cannot be used ("" while it can)
         self._fp: tuple[Any, str] | None = None  # (the dataset, its fingerprint)
         self._ids = 0
@@ -426,7 +427,7 @@ class TrainingProcess:
             return
         if self.failed:
             raise Unavailable(self.failed)
-        self.inbox, self.ready = queue.Queue(), False
+        self.inbox, self.ready, self.holds = queue.Queue(), False, ""
         try:
             self.proc = subprocess.Popen(
                 self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
@@ -493,7 +494,7 @@ class TrainingProcess:
         """End the child (asked to quit, then killed if it does not)."""
         proc, self.proc = self.proc, None
         _LIVE.discard(self)
-        self.ready = False
+        self.ready, self.holds = False, ""
         if proc is None:
             return
         try:
@@ -618,6 +619,7 @@ class RemoteRun(Iterator):
                 if msg.get("id") != self._id:
                     continue  # (an earlier stretch's answer)
                 if msg.get("kind") == "prepared":
+                    proc.holds = proc.fingerprint(self.exp.data)
                     self._hand_over()
                     return
                 self.why_here = str(msg.get("why", "the training process refused the run"))
@@ -629,7 +631,10 @@ class RemoteRun(Iterator):
             return
         if proc.ready and not self._asked:
             self._asked = True
-            self._send("prepare")
+            if proc.holds and proc.holds == proc.fingerprint(self.exp.data):
+                self._hand_over()  # (it has this data already: no need to prepare)
+            else:
+                self._send("prepare")
 
     def _send(self, cmd: str) -> None:
         from gradlab.experiment import checkpoint
@@ -644,11 +649,10 @@ class RemoteRun(Iterator):
     def _hand_over(self) -> None:
         """Stop training here and go on in the child from this state."""
         exp = self.exp
+        if self._target is not None and exp.step_count >= self._target:
+            return  # (nothing left for the child: the thread ends the stretch)
         self._local.close()
         self._local = None
-        if self._target is not None and exp.step_count >= self._target:
-            self.ended = True  # (nothing left for the child)
-            return
         exp.ensure_initial_probe()
         self.start_step = exp.step_count
         self._start_pos = (exp.epoch, exp.pos)
@@ -663,6 +667,7 @@ class RemoteRun(Iterator):
             self.why_here = str(msg.get("why", "the training process refused the run"))
             self._local = exp.train(self._remaining(), report_every=self.report_every)
             return
+        self.proc.holds = self.proc.fingerprint(exp.data)
         exp.status = "running"
 
     def _remaining(self) -> int | None:
