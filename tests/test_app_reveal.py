@@ -146,6 +146,12 @@ def test_a_view_left_before_its_plots_were_all_painted_is_whole_when_shown_again
         win.tabs.setCurrentWidget(dist)
         dist.figure_widget()
         assert dist.revealed and all(it.opacity() == 1 for it in plot_items(dist))
+        dash = next(v for v in win.views if v.key == "dashboard")
+        win.tabs.setCurrentWidget(dash)
+        assert not all(part.revealed for part in dash.shown)
+        dash.figure_widget()
+        for part in dash.shown:
+            assert part.revealed and all(it.opacity() == 1 for it in plot_items(part))
     finally:
         stop_window(win)
 

@@ -176,9 +176,11 @@ class BaseView(QWidget):
         return self.model is not None and not self._stale
 
     def ensure_built(self) -> None:
-        """Build now if the items are stale, shown or not (export, tests, pre-building)."""
+        """Build now if the items are stale, shown or not (export, tests, pre-building); every
+        item painted (none waiting for its turn: an exported figure is never half drawn)."""
         if self.model is not None and self._stale:
             self._adopt_now()
+        revealer().finish(self)
 
     def prebuild(self) -> bool:
         """One step of building a hidden view's items in idle time (the window calls it between
@@ -246,7 +248,6 @@ class BaseView(QWidget):
     def figure_widget(self) -> QWidget:
         """The widget an exported figure shows (by default the plot canvas)."""
         self.ensure_built()
-        revealer().finish(self)
         return self.canvas
 
     def retheme(self) -> None:
