@@ -21,6 +21,9 @@ from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange, is_live
 MAX_ROWS = 20_000
 #: the fewest (min, max) pairs a step curve is thinned to (decimate.py)
 MIN_BUCKETS = 500
+#: a step curve is thinned only beyond this many rows a pixel (pyqtgraph's own automatic
+#: downsampling starts there: fewer are drawn every one)
+THIN_ABOVE = 5
 EVENT_COLORS = {"error": "error", "warning": "warning", "info": "muted"}
 
 
@@ -121,7 +124,7 @@ class TrainingView(BaseView):
                             (self.p_gn, self.c_gn)):  # fmt: skip
             keep_downsampling_fresh(plot, [curve])
         self.p_loss.vb.sigResized.connect(self._on_resized)
-        self._drawn_buckets = 0
+        self._drawn_buckets = self._rows = 0
         self.cursor = [
             pg.InfiniteLine(
                 angle=90,
@@ -195,11 +198,12 @@ class TrainingView(BaseView):
         # NaN (no validation set, a non-positive value on a log axis) draws as a gap; the curves
         # are thinned to about a point pair per pixel, each pair a bucket's min and max
         # (decimate.py: a spike is still drawn, the newest step is the last point)
+        self._rows = len(step)
+        self._drawn_buckets = self._buckets(self._rows)
         x, (loss, lr, gn) = envelope(
             step, [_positive(s["loss"]), _positive(s["lr"]), _positive(s["grad_norm"])],
-            self._buckets(),
+            self._drawn_buckets,
         )
-        self._drawn_buckets = self._buckets()
         self.c_step_loss.setData(x, loss)
         self.c_lr.setData(x, lr)
         self.c_gn.setData(x, gn)
@@ -216,18 +220,23 @@ class TrainingView(BaseView):
         self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
 
     def _on_resized(self, *_args) -> None:
-        """A plot widened past the resolution its step curves were thinned to: thinned again
-        (a frozen run is not redrawn otherwise)."""
-        if self.model is not None and self._buckets() > 1.25 * self._drawn_buckets > 0:
+        """A plot widened past the resolution its step curves were thinned to, or so far that
+        they need no thinning: drawn again (a frozen run is not redrawn otherwise)."""
+        if not self.built:
+            return
+        now, drawn = self._buckets(self._rows), self._drawn_buckets
+        if (now == 0) != (drawn == 0) or now > 1.25 * drawn > 0:
             self._draw_steps(self.model)
 
-    def _buckets(self) -> int:
-        """How many (min, max) pairs a step curve keeps: one per pixel of the plot's width
-        (the step axis never shows the data on less than half of it), at least
-        :data:`MIN_BUCKETS` (a plot not laid out yet)."""
+    def _buckets(self, rows: int) -> int:
+        """How many (min, max) pairs a step curve of ``rows`` rows keeps: one per pixel of the
+        plot's width (the step axis never shows the data on less than half of it), at least
+        :data:`MIN_BUCKETS` (a plot not laid out yet); 0 (every row) up to
+        :data:`THIN_ABOVE` rows a pixel, where pyqtgraph would not downsample either."""
         if not reveal.enabled:
             return 0  # (sent whole: the A/B of bench/ui.py --tabs-ab)
-        return max(MIN_BUCKETS, int(self.p_loss.vb.width()))
+        buckets = max(MIN_BUCKETS, int(self.p_loss.vb.width()))
+        return buckets if rows > THIN_ABOVE * buckets else 0
 
     def _title_accuracy(self, mc: bool) -> None:
         """The accuracy plot's title with its keys (MC dropout's once its curve exists)."""
