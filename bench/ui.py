@@ -14,10 +14,19 @@ Prints:
   then) and second, training and paused;
 - with ``--before-after ROUNDS``: only issue 17's comparison, interleaved in one process: the
   window (tabs cycling) with every frame drawn and with its frames paced, each against headless.
+- with ``--tabs-ab ROUNDS``: only the tab-switch work of issue 17, interleaved in one process:
+  a fresh window each time, with views shown whole at a switch and step curves sent whole
+  (before), and with views drawn once while hidden, shown a plot a turn and curves thinned to
+  the plot's width (after, :mod:`gradlab.app.views.reveal`): the ``--tabs`` stalls (training
+  and paused) and the window as used (tabs cycling; throughput and longest stall).
+- with ``--thread-vs-process ROUNDS``: only where training runs, interleaved in one process: the
+  window as used (tabs cycling, frames paced) training in its worker thread and in the training
+  process (:mod:`gradlab.experiment.remote`), each against headless.
 
 Runs offscreen (QT_QPA_PLATFORM=offscreen) unless a display is set; the window is the real one.
 
-    python bench/ui.py [--seconds 20] [--n 2000] [--preset NAME] [--tabs | --before-after N]
+    python bench/ui.py [--seconds 20] [--n 2000] [--preset NAME]
+                       [--tabs | --before-after N | --tabs-ab N | --thread-vs-process N]
 """
 
 from __future__ import annotations
@@ -68,19 +77,26 @@ def wait_until(condition, timeout: float) -> None:
     poll.stop()
 
 
-def measure_ticks(seconds: float, on_tick=None) -> list[float]:
-    """Run the event loop for ``seconds`` with a 5 ms timer; the gaps between its ticks (ms)."""
+def measure_ticks(seconds: float, on_tick=None, cpu: list | None = None) -> list[float]:
+    """Run the event loop for ``seconds`` with a 5 ms timer; the gaps between its ticks (ms).
+    ``cpu``: filled with the UI thread's CPU time (ms) within each gap (how much of a stall is
+    the window's own work, how much waiting for the GIL or for a core)."""
     from PySide6.QtCore import QElapsedTimer, QTimer
 
     clock = QElapsedTimer()
     clock.start()
     gaps: list[float] = []
     last = [clock.nsecsElapsed()]
+    last_cpu = [time.thread_time()]
 
     def tick():
         now = clock.nsecsElapsed()
         gaps.append((now - last[0]) / 1e6)
         last[0] = now
+        if cpu is not None:
+            t = time.thread_time()
+            cpu.append(1000 * (t - last_cpu[0]))
+            last_cpu[0] = t
         if on_tick is not None:
             on_tick()
 
@@ -143,13 +159,16 @@ def window_only(spec: dict, seconds: float) -> dict:
             view = next(v for v in win.views if v.key == keys[index[0]])
             win.tabs.setCurrentWidget(view)
 
-    n0, t0 = exp.step_count, time.perf_counter()
+    n0, t0, c0 = exp.step_count, time.perf_counter(), time.thread_time()
     gaps = measure_ticks(seconds, cycle)
-    rate = (exp.step_count - n0) / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    rate = (exp.step_count - n0) / elapsed
+    ui_cpu = (time.thread_time() - c0) / elapsed  # the window thread's share of a core
     win.shutdown()
     win.close()
     return {
         "rate": rate,
+        "ui_cpu": ui_cpu,
         "stall": max(gaps) - 5.0,
         "p99": sorted(gaps)[int(0.99 * (len(gaps) - 1))] - 5.0,
     }
@@ -229,6 +248,7 @@ def tab_switches(spec: dict, seconds_per_tab: float = 0.8, train: bool = True) -
         win.worker.post("pause")
         run_events(0.5)
     out: dict[str, list[float]] = {}
+    cpu_of: dict[str, list[float]] = {}  # the window thread's CPU within each longest gap
     for _visit in (0, 1):
         for i in range(win.tabs.count()):
 
@@ -237,11 +257,14 @@ def tab_switches(spec: dict, seconds_per_tab: float = 0.8, train: bool = True) -
                     switched[0] = True
                     win.tabs.setCurrentIndex(i)
 
-            gaps = measure_ticks(seconds_per_tab, switch)
-            out.setdefault(win.tabs.tabText(i), []).append(max(gaps[1:]) - 5.0)
+            cpu: list[float] = []
+            gaps = measure_ticks(seconds_per_tab, switch, cpu)
+            j = max(range(1, len(gaps)), key=gaps.__getitem__)
+            out.setdefault(win.tabs.tabText(i), []).append(gaps[j] - 5.0)
+            cpu_of.setdefault(win.tabs.tabText(i), []).append(cpu[j])
     win.shutdown()
     win.close()
-    return out
+    return {"stall": out, "cpu": cpu_of}
 
 
 class Interleaved:
@@ -371,6 +394,63 @@ def thread_vs_process(spec: dict, seconds: float, rounds: int) -> list[dict]:
     return out
 
 
+def tabs_ab(spec: dict, seconds: float, rounds: int) -> None:
+    """Issue 17's tab-switch work against the window before it, interleaved in one process
+    (``--tabs-ab``): per round and setting, the ``--tabs`` stalls (training, paused) and the
+    window as used (tabs cycling for ``seconds``); medians of the rounds."""
+    from gradlab.app.views import reveal
+
+    med = statistics.median
+    rows: dict[str, list[dict]] = {"before": [], "after": []}
+    for r in range(rounds):
+        for label, on in (("before", False), ("after", True)) if r % 2 == 0 else (
+            ("after", True), ("before", False)
+        ):
+            reveal.enabled = on
+            t_res, p_res = tab_switches(spec, train=True), tab_switches(spec, train=False)
+            out = {
+                "training": t_res["stall"],
+                "paused": p_res["stall"],
+                "cpu": {m: r["cpu"] for m, r in (("training", t_res), ("paused", p_res))},
+                "cycling": window_only(spec, seconds),
+            }
+            rows[label].append(out)
+            plot_tabs = [t for t in out["training"] if t not in ("Compare",)]
+            worst, m, t = max(
+                (max(out[m][t]), m, t) for m in ("training", "paused") for t in plot_tabs
+            )
+            v = out[m][t].index(worst)
+            print(
+                f"round {r + 1} {label:<6}: longest tab-switch stall {worst:.0f} ms ({t}, {m}, "
+                f"window thread CPU in it {out['cpu'][m][t][v]:.0f} ms); tabs "
+                f"cycling {out['cycling']['rate']:.1f} steps/s, stall "
+                f"{out['cycling']['stall']:.0f} ms, p99 {out['cycling']['p99']:.0f} ms, window "
+                f"thread {out['cycling']['ui_cpu']:.0%} of a core",
+                flush=True,
+            )
+    reveal.enabled = True
+    for mode in ("training", "paused"):
+        print(f"tab switches, run {mode}: longest UI stall (ms), first / second visit, median "
+              f"of {rounds} rounds: before -> after")
+        for tab in rows["after"][0][mode]:
+            b = [med(x[mode][tab][v] for x in rows["before"]) for v in (0, 1)]
+            a = [med(x[mode][tab][v] for x in rows["after"]) for v in (0, 1)]
+            cb = [med(x["cpu"][mode][tab][v] for x in rows["before"]) for v in (0, 1)]
+            ca = [med(x["cpu"][mode][tab][v] for x in rows["after"]) for v in (0, 1)]
+            print(f"  {tab:<20} {b[0]:5.0f} / {b[1]:5.0f}  ->  {a[0]:5.0f} / {a[1]:5.0f}   "
+                  f"(window thread CPU in it {cb[0]:3.0f} / {cb[1]:3.0f} -> "
+                  f"{ca[0]:3.0f} / {ca[1]:3.0f})")
+    for label in ("before", "after"):
+        c = [x["cycling"] for x in rows[label]]
+        print(
+            f"window open, tabs cycling, {label}: {med(x['rate'] for x in c):.1f} steps/s, "
+            f"longest UI stall {med(x['stall'] for x in c):.0f} ms (median of the rounds'; "
+            f"range {min(x['stall'] for x in c):.0f}-{max(x['stall'] for x in c):.0f}), p99 "
+            f"{med(x['p99'] for x in c):.0f} ms, window thread {med(x['ui_cpu'] for x in c):.0%} "
+            "of a core"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -400,6 +480,14 @@ def main() -> None:
         metavar="ROUNDS",
         help="only compare, interleaved, the window training in its worker thread and in the "
         "training process (issue 17), each against headless",
+    )
+    ap.add_argument(
+        "--tabs-ab",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only compare, interleaved, tab switches and the window as used with and without "
+        "issue 17's staged tab paint",
     )
     args = ap.parse_args()
     from gradlab.app.views.dashboard import PART_RATE
@@ -439,13 +527,17 @@ def main() -> None:
                 f"budget <= 50 ms); {fps:.1f} frames/s drawn"
             )
         return
+    if args.tabs_ab:
+        tabs_ab(spec, args.seconds, args.tabs_ab)
+        return
     if args.tabs:
         for train in (True, False):
-            stalls = tab_switches(spec, train=train)
+            res = tab_switches(spec, train=train)
             print(f"tab switches, run {'training' if train else 'paused'}: longest UI stall "
-                  "(ms), first visit / second visit")
-            for tab, (first, second) in stalls.items():
-                print(f"  {tab:<20} {first:6.0f} / {second:6.0f}")
+                  "(ms), first visit / second visit (the window thread's CPU in it)")
+            for tab, (first, second) in res["stall"].items():
+                c1, c2 = res["cpu"][tab]
+                print(f"  {tab:<20} {first:6.0f} / {second:6.0f}   ({c1:3.0f} / {c2:3.0f})")
         return
     base = headless(spec, args.seconds)
     print(f"headless training           {base:8.1f} steps/s")

@@ -7,8 +7,9 @@ showed, they made it appear 3-4 s after launch. Now
   and not before the window has been painted once (:attr:`ViewBuilding.views_ready`), so the
   window appears at once and the visible view fills in right after;
 * the views not on screen are then built in idle time, one plot per turn of the event loop
-  (:meth:`BaseView.prebuild`), so a tab's first visit only paints it, as before: the switch
-  stalls no longer than it did when everything was built up front (``bench/ui.py --tabs``).
+  (:meth:`BaseView.prebuild`), and drawn once when built (a turn of its own), so a tab's first
+  visit only updates and paints it, a plot a turn (:mod:`gradlab.app.views.reveal`;
+  ``bench/ui.py --tabs``).
 
 A new run with another shape (a preset change) rebuilds the visible view at once and the others
 in idle time again.

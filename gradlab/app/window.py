@@ -178,6 +178,7 @@ class MainWindow(
         self.compare.pinRequested.connect(self.pin_current)
         self.timeline = TimelineBar(central)
         self.timeline.stepSelected.connect(lambda _s: self._tick(force=True))
+        # a switch draws the view at once (its plots then paint one a turn: views/reveal.py)
         self.tabs.currentChanged.connect(lambda _i: self._tick(force=True))
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)

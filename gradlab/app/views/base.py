@@ -9,6 +9,9 @@ or the timeline moved; ``refresh(row)`` draws probe row ``row`` of the history (
 A *lazy* view (the window's tabs) builds its items only when it is first shown: the window
 appears without building the ~50 plots of views nobody looks at yet, and a new run with a new
 shape rebuilds only what is on screen. A view used alone (tests, figure export) builds at once.
+A lazy view built in idle time (:meth:`BaseView.prebuild`) is drawn there once too, so its first
+visit only updates it; and a lazy view that is shown paints its plots one a turn
+(:mod:`gradlab.app.views.reveal`), so no turn of the event loop paints a whole canvas.
 
 Performance rules (DESIGN.md budgets; measured by bench/ui.py): never auto-range per frame (fix
 ranges, or re-range on demand / when the data escapes), no item creation per frame, 1-px pens,
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
+from gradlab.app.views import reveal
 from gradlab.app.views.common import (
     AXIS_WIDTH,
     no_index,
@@ -46,6 +50,7 @@ from gradlab.app.views.common import (
     style_axes,
     title_spans_plot,
 )
+from gradlab.app.views.reveal import revealer
 
 
 class HelpBar(QWidget):
@@ -95,6 +100,7 @@ class BaseView(QWidget):
         self._stale = False  # the items do not belong to self.model yet
         self._has_items = False
         self._steps: Iterator[None] | None = None  # a build under way in idle time
+        self._predraw = False  # built in idle time, not drawn yet
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -126,6 +132,7 @@ class BaseView(QWidget):
         self.model = model
         self._stale = True
         self._steps = None  # a build in progress is for the previous run: dropped
+        self._predraw = False
         if self._can_build():
             self._adopt_now()
 
@@ -169,13 +176,22 @@ class BaseView(QWidget):
         return self.model is not None and not self._stale
 
     def ensure_built(self) -> None:
-        """Build now if the items are stale, shown or not (export, tests, pre-building)."""
+        """Build now if the items are stale, shown or not (export, tests, pre-building); every
+        item painted (none waiting for its turn: an exported figure is never half drawn)."""
         if self.model is not None and self._stale:
             self._adopt_now()
+        revealer().finish(self)
 
     def prebuild(self) -> bool:
         """One step of building a hidden view's items in idle time (the window calls it between
         frames); True when there is nothing (left) to build."""
+        if self._predraw and not self._stale and self.model is not None:
+            # built: drawn once while hidden, so a first visit does not pay for the first
+            # draw (new symbols, ranges fitted: 20-45 ms), only for an update
+            self._predraw = False
+            if not self.isVisible() and reveal.enabled:
+                self.draw(self.model, self.row)
+            return False  # (a turn of its own)
         if not self._stale or self.model is None or not self.lazy:
             return True
         if self._steps is None:
@@ -186,7 +202,8 @@ class BaseView(QWidget):
         except StopIteration:
             self._steps = None
             self._stale = False
-            return True
+            self._predraw = True
+            return False
 
     def _can_build(self) -> bool:
         if not self.lazy:
@@ -210,6 +227,23 @@ class BaseView(QWidget):
         if self._stale and self.model is not None:
             self.refresh(self.row)
         refit_labels(self.canvas)
+        if self.lazy and self._has_items and not event.spontaneous():
+            # a tab switched to: its plots are painted one a turn (reveal.py)
+            revealer().stage(self, self.canvas_items())
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        revealer().finish(self)  # (hidden: nothing to paint, every item back at once)
+
+    def canvas_items(self) -> list:
+        """The canvas's top-level items (plots, labels), row by row."""
+        cells = self.canvas.ci.items
+        return sorted(cells, key=lambda item: min(cells[item], default=(0, 0)))
+
+    @property
+    def revealed(self) -> bool:
+        """Whether every plot of the view is painted (not waiting for its turn, reveal.py)."""
+        return not revealer().pending(self)
 
     def figure_widget(self) -> QWidget:
         """The widget an exported figure shows (by default the plot canvas)."""

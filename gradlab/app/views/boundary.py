@@ -25,6 +25,7 @@ from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.common import new_plot, set_title
+from gradlab.app.views.reveal import revealer
 
 #: class colours: Playground's blue and orange first, then Tableau's qualitative palette
 CLASS_COLORS = theme.CLASS_COLORS
@@ -139,6 +140,7 @@ class BoundaryView(BaseView):
         super().set_model(model)
 
     def figure_widget(self) -> QWidget:
+        revealer().finish(self)  # (every plot painted: reveal.py)
         return self.empty if self.message else self.canvas
 
     def build(self, model: RunModel):

@@ -11,12 +11,19 @@ from PySide6.QtGui import QColor
 
 from gradlab.app import theme
 from gradlab.app.model import RunModel
+from gradlab.app.views import reveal
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.common import keep_downsampling_fresh, new_plot, set_title, swatch
+from gradlab.app.views.decimate import envelope
 from gradlab.app.views.ranges import STEP_HEADROOM, GrowingRange, is_live
 
 #: step rows read per frame (a longer history is read at an even stride)
 MAX_ROWS = 20_000
+#: the fewest (min, max) pairs a step curve is thinned to (decimate.py)
+MIN_BUCKETS = 500
+#: a step curve is thinned only beyond this many rows a pixel (pyqtgraph's own automatic
+#: downsampling starts there: fewer are drawn every one)
+THIN_ABOVE = 5
 EVENT_COLORS = {"error": "error", "warning": "warning", "info": "muted"}
 
 
@@ -116,6 +123,8 @@ class TrainingView(BaseView):
         for plot, curve in ((self.p_loss, self.c_step_loss), (self.p_lr, self.c_lr),
                             (self.p_gn, self.c_gn)):  # fmt: skip
             keep_downsampling_fresh(plot, [curve])
+        self.p_loss.vb.sigResized.connect(self._on_resized)
+        self._drawn_buckets = self._rows = 0
         self.cursor = [
             pg.InfiniteLine(
                 angle=90,
@@ -186,10 +195,18 @@ class TrainingView(BaseView):
         self._n_steps, self._stride = h.n_steps, h.step_stride
         s = h.steps(max_rows=MAX_ROWS)
         step = s["step"]
-        # NaN (no validation set, a non-positive value on a log axis) draws as a gap
-        self.c_step_loss.setData(step, _positive(s["loss"]))
-        self.c_lr.setData(step, _positive(s["lr"]))
-        self.c_gn.setData(step, _positive(s["grad_norm"]))
+        # NaN (no validation set, a non-positive value on a log axis) draws as a gap; the curves
+        # are thinned to about a point pair per pixel, each pair a bucket's min and max
+        # (decimate.py: a spike is still drawn, the newest step is the last point)
+        self._rows = len(step)
+        self._drawn_buckets = self._buckets(self._rows)
+        x, (loss, lr, gn) = envelope(
+            step, [_positive(s["loss"]), _positive(s["lr"]), _positive(s["grad_norm"])],
+            self._drawn_buckets,
+        )
+        self.c_step_loss.setData(x, loss)
+        self.c_lr.setData(x, lr)
+        self.c_gn.setData(x, gn)
         clipped = s["clipped"]
         n_clipped = int(clipped.sum())
         if n_clipped != self._n_clipped:
@@ -201,6 +218,25 @@ class TrainingView(BaseView):
         self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
         self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
+
+    def _on_resized(self, *_args) -> None:
+        """A plot widened past the resolution its step curves were thinned to, or so far that
+        they need no thinning: drawn again (a frozen run is not redrawn otherwise)."""
+        if not self.built:
+            return
+        now, drawn = self._buckets(self._rows), self._drawn_buckets
+        if (now == 0) != (drawn == 0) or now > 1.25 * drawn > 0:
+            self._draw_steps(self.model)
+
+    def _buckets(self, rows: int) -> int:
+        """How many (min, max) pairs a step curve of ``rows`` rows keeps: one per pixel of the
+        plot's width (the step axis never shows the data on less than half of it), at least
+        :data:`MIN_BUCKETS` (a plot not laid out yet); 0 (every row) up to
+        :data:`THIN_ABOVE` rows a pixel, where pyqtgraph would not downsample either."""
+        if not reveal.enabled:
+            return 0  # (sent whole: the A/B of bench/ui.py --tabs-ab)
+        buckets = max(MIN_BUCKETS, int(self.p_loss.vb.width()))
+        return buckets if rows > THIN_ABOVE * buckets else 0
 
     def _title_accuracy(self, mc: bool) -> None:
         """The accuracy plot's title with its keys (MC dropout's once its curve exists)."""
