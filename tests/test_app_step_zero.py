@@ -1,22 +1,25 @@
-"""A run just built (before Run) shows its starting point: the Dashboard's learning-rate plot
-has the starting learning rate at step 0, and markers at step 0 are drawn whole."""
+"""A run just built (before Run) shows its starting point: the learning-rate plot (the Training
+tab's and the Dashboard's) has the starting learning rate at step 0, and markers at step 0 are
+drawn whole."""
 
 from __future__ import annotations
 
 import math
 
+import pytest
+
 from tests.qt_helpers import make_window, settings, stop_window  # noqa: F401
 
 
-def test_the_dashboards_lr_plot_shows_the_starting_lr_before_run(qtbot, settings):  # noqa: F811
+@pytest.mark.parametrize("tab", ["dashboard", "training"])
+def test_the_lr_plot_shows_the_starting_lr_before_run(qtbot, settings, tab):  # noqa: F811
     win = make_window(qtbot, settings)
     try:
-        dash = win.views[0]
-        assert dash.key == "dashboard"
-        win.tabs.setCurrentWidget(dash)
-        qtbot.waitUntil(lambda: dash.built, timeout=20000)
+        view = next(v for v in win.views if v.key == tab)
+        win.tabs.setCurrentWidget(view)
+        qtbot.waitUntil(lambda: view.built, timeout=20000)
         win._tick(force=True)
-        training = dash.parts[2]
+        training = view.parts[2] if tab == "dashboard" else view
         assert win.run.history.n_steps == 0  # nothing run yet
         lr = win.run.spec["training"]["lr"]
 

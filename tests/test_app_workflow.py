@@ -145,8 +145,7 @@ def test_window_rendered_mid_training_holds_data_for_every_layer(qtbot, settings
         qtbot.waitUntil(lambda: not dash._pending, timeout=5000)  # every part had its turn
         image = win.grab().toImage()  # rendered offscreen while the worker trains
         assert image.width() > 0 and not image.isNull()
-        kinds = (DistributionsView, ProfileView, TrainingView)  # (the Dashboard's Training
-        # panel is a TrainingView of its own: DashboardTraining)
+        kinds = (DistributionsView, ProfileView, TrainingView)
         parts = {k: next(p for p in dash.parts if isinstance(p, k)) for k in kinds}
         assert all(len(c.yData) == win.run.history.bins
                    for c in parts[DistributionsView].curves)

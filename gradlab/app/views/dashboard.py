@@ -11,15 +11,11 @@ data stops changing.
 
 from __future__ import annotations
 
-import math
 import time
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QGridLayout, QSizePolicy, QWidget
 
-from gradlab.app import theme
 from gradlab.app.model import RunModel
 from gradlab.app.views.base import BaseView
 from gradlab.app.views.boundary import BoundaryView
@@ -74,39 +70,6 @@ def shorten_items(combo: QComboBox) -> None:
     combo.setMinimumContentsLength(min(longest, 22))
 
 
-def starting_lr(model: RunModel) -> float:
-    """The learning rate the run starts from: the step-0 probe's (the schedule's first value),
-    else the spec's ``training.lr``."""
-    h = model.history
-    if h.n_probes:
-        steps, lrs = h.probe_column("step"), h.probe_column("lr")
-        if len(steps) and int(steps[0]) == 0 and math.isfinite(float(lrs[0])):
-            return float(lrs[0])
-    return float(model.spec.get("training", {}).get("lr", math.nan))
-
-
-class DashboardTraining(TrainingView):
-    """The Training view as a Dashboard panel. Before the first step (a run just built), its
-    learning-rate plot shows the starting learning rate as a dot at step 0, not an empty plot;
-    the dot goes when the steps' own learning rates arrive."""
-
-    def build(self, model: RunModel):
-        yield from super().build(model)
-        color = QColor(theme.current().accent)
-        self.c_lr_start = self.p_lr.plot(
-            pen=None, symbol="o", symbolSize=theme.px(6), symbolBrush=color, symbolPen=None
-        )
-
-    def draw(self, model: RunModel, row: int | None) -> None:
-        super().draw(model, row)
-        lr = starting_lr(model) if model.history.n_steps == 0 else math.nan
-        if math.isfinite(lr) and lr > 0:
-            self.c_lr_start.setData([0.0], [lr])
-            self.y_lr.fit(np.array([lr]))
-        elif self.c_lr_start.xData is not None and len(self.c_lr_start.xData):
-            self.c_lr_start.setData([], [])
-
-
 class DashboardView(BaseView):
     key = "dashboard"
     title = "Dashboard"
@@ -137,7 +100,7 @@ class DashboardView(BaseView):
     PARTS = (
         (DistributionsView, 0, 0),
         (ProfileView, 0, 1),
-        (DashboardTraining, 1, 0),
+        (TrainingView, 1, 0),
         (OverTimeView, 1, 1),
         (BoundaryView, 1, 1),
     )

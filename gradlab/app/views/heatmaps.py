@@ -214,7 +214,9 @@ class HeatmapsView(ReusesItems, BaseView):
         shown = self.plots[:1] + self.plots[-1:] if self.shared_y and L > 1 else self.plots
         self.y_ranges = [GrowingRange(p, "y", headroom=0.05, pad=0.05) for p in shown]
         # step axis: room to grow towards the planned steps; probe axis: a little room
-        self.x_step = GrowingRange(self.plots[0], "x", headroom=STEP_HEADROOM, pad=0.0, shrink=0)
+        self.x_step = GrowingRange(  # (an image from step 0: no lead before it)
+            self.plots[0], "x", headroom=STEP_HEADROOM, pad=0.0, shrink=0, lead=0.0
+        )
         self.x_probe = GrowingRange(self.plots[0], "x", headroom=0.05, pad=0.0, shrink=0)
         self._reset_state()
 

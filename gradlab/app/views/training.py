@@ -4,6 +4,8 @@ process")."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -25,6 +27,17 @@ MIN_BUCKETS = 500
 #: downsampling starts there: fewer are drawn every one)
 THIN_ABOVE = 5
 EVENT_COLORS = {"error": "error", "warning": "warning", "info": "muted"}
+
+
+def starting_lr(model: RunModel) -> float:
+    """The learning rate the run starts from: the step-0 probe's (the schedule's first value),
+    else the spec's ``training.lr``."""
+    h = model.history
+    if h.n_probes:
+        steps, lrs = h.probe_column("step"), h.probe_column("lr")
+        if len(steps) and int(steps[0]) == 0 and math.isfinite(float(lrs[0])):
+            return float(lrs[0])
+    return float(model.spec.get("training", {}).get("lr", math.nan))
 
 
 class TrainingView(BaseView):
@@ -108,6 +121,10 @@ class TrainingView(BaseView):
         )
         self._mc_in_legend = False
         self.c_lr = self.p_lr.plot(pen=pg.mkPen(accent, width=theme.px(1)))
+        # before the first step (a run just built): the starting learning rate, a dot at step 0
+        self.c_lr_start = self.p_lr.plot(
+            pen=None, symbol="o", symbolSize=theme.px(6), symbolBrush=accent, symbolPen=None
+        )
         self.c_gn = self.p_gn.plot(pen=pg.mkPen(muted, width=theme.px(1)), name="||g|| per step")
         self.c_clip = self.p_gn.plot(
             pen=None,
@@ -167,6 +184,7 @@ class TrainingView(BaseView):
         h = model.history
         if h.n_steps != self._n_steps or h.step_stride != self._stride:
             self._draw_steps(model)
+            self._draw_lr_start(model)
         if h.n_evals != self._n_evals:  # symbol curves are costly: only when evals arrive
             self._n_evals = h.n_evals
             e = h.evals()
@@ -218,6 +236,16 @@ class TrainingView(BaseView):
         self.y_loss.fit(np.concatenate([self._last_losses, self._eval_losses]))
         self.y_lr.fit(s["lr"][-5000:] if len(s["lr"]) else np.array([1e-3]))
         self.y_gn.fit(s["grad_norm"][-5000:] if len(s["grad_norm"]) else np.array([1.0]))
+
+    def _draw_lr_start(self, model: RunModel) -> None:
+        """The starting learning rate as a dot at step 0 while the run has no step (not an empty
+        plot); the dot goes when the steps' own learning rates arrive."""
+        lr = starting_lr(model) if model.history.n_steps == 0 else math.nan
+        if math.isfinite(lr) and lr > 0:
+            self.c_lr_start.setData([0.0], [lr])
+            self.y_lr.fit(np.array([lr]))
+        elif self.c_lr_start.xData is not None and len(self.c_lr_start.xData):
+            self.c_lr_start.setData([], [])
 
     def _on_resized(self, *_args) -> None:
         """A plot widened past the resolution its step curves were thinned to, or so far that
