@@ -217,6 +217,25 @@ def test_the_boundary_follows_the_timeline_to_earlier_steps(qtbot, spiral_run):
     np.testing.assert_array_equal(view.image.image, shown_early)
 
 
+def test_training_points_shrink_in_a_small_cell_so_the_boundary_shows(qtbot, spiral_run):
+    """Full-size points in the Dashboard's cell covered a spiral's boundary (it looked straight):
+    a small boundary plot draws smaller points, a large one full-size ones."""
+    model = RunModel.from_experiment(spiral_run, 1)
+    sizes = {}
+    for name, (w, h) in (("small", (380, 280)), ("large", (900, 700))):
+        view = BoundaryView()
+        qtbot.addWidget(view)
+        view.resize(w, h)
+        view.show()
+        view.set_model(model)
+        view.refresh(None)
+        qtbot.waitUntil(lambda v=view: v.scatter is not None and v.plot.vb.height() > 50)
+        view._keep_aspect()
+        sizes[name] = float(view.scatter.opts["size"])
+    assert sizes["large"] == theme.px(7)
+    assert sizes["small"] <= 0.7 * sizes["large"]
+
+
 def test_a_reopened_session_shows_its_last_boundary_and_says_so(qtbot, spiral_run, tmp_path):
     back = load_session(spiral_run.save(tmp_path / "r.gradlab"))
     model = RunModel.from_experiment(back, 2)

@@ -322,12 +322,27 @@ class BoundaryView(BaseView):
         bar_w = self.bar.width() if self.bar is not None else 0.0
         free = self.canvas.viewport().width() - bar_w - 30.0  # not ci: it may be overflowing
         want = max(min(free, vb.height() * aspect + axes_w), 100.0)
+        self._size_points(vb.height())
         if abs(plot.maximumWidth() - want) > 1.0 or abs(plot.preferredWidth() - want) > 1.0:
             # preferred = maximum = the aspect-true width; a small minimum, so a narrow window
             # squeezes the plot instead of overflowing the canvas
             plot.setMinimumWidth(min(want, 120.0))
             plot.setPreferredWidth(want)
             plot.setMaximumWidth(want)
+
+    def _size_points(self, height: float) -> None:
+        """Training points sized to the plot: full size from ~450 px high, down to 40% in a
+        small cell (the Dashboard's), where full-size points covered the boundary they sit on
+        (a spiral's boundary looked straight)."""
+        if self.scatter is None or height <= 0:
+            return
+        scale = min(1.0, max(0.4, height / 450.0))
+        size = round(theme.px(7) * scale, 1)
+        if size != getattr(self, "_point_size", None):
+            self._point_size = size
+            self.scatter.setSize(size)
+            edge = QColor("#ffffff" if theme.current().name == "light" else "#000000")
+            self.scatter.setPen(pg.mkPen(edge, width=theme.px(1) * scale))
 
     @staticmethod
     def _scrubbed_step(model: RunModel, row: int | None) -> int | None:
