@@ -261,3 +261,18 @@ def test_the_training_panel_shows_the_divergence_rule(qtbot, settings):  # noqa:
         assert presets.names()  # the window was built from the presets
     finally:
         stop_window(win)
+
+
+def test_the_status_bar_names_a_verdict_once(qtbot, settings):  # noqa: F811
+    """The status bar's message for a new verdict: "Vanishing gradients: the back-propagated
+    gradient shrinks ...", not "Vanishing gradients: Vanishing gradients: ..."."""
+    from gradlab.app import health_ui
+    from gradlab.experiment import Experiment, health
+
+    exp = Experiment(presets.load("cs231n-tanh-0.01"))
+    exp.ensure_initial_probe()
+    v = health.verdict(exp.history, exp.step_count)
+    text = health_ui.status_message(v)
+    label = v.label
+    assert text.lower().count(label.lower()) == 1, text
+    assert text.startswith(label[0].upper() + label[1:])

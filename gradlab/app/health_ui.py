@@ -170,8 +170,12 @@ def show_on_button(
 
 
 def status_message(v: health.Verdict) -> str:
-    """The status bar's message when a new worst verdict arises."""
-    return clean(f"{v.label[0].upper()}{v.label[1:]}: {v.sentence}", 400)
+    """The status bar's message when a new worst verdict arises: its sentence, led by its
+    label unless the sentence already starts with it ("Saturation: 70% of ...")."""
+    sentence = v.sentence.strip()
+    if sentence.lower().startswith(v.label.lower()):
+        return clean(sentence, 400)
+    return clean(f"{v.label[0].upper()}{v.label[1:]}: {sentence}", 400)
 
 
 __all__ = [
