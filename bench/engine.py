@@ -22,6 +22,7 @@ each ratio is taken within a round, so a noisy shared machine affects both sides
 medians over rounds are printed.
 
     python bench/engine.py [--threads 1] [--rounds 7] [--seconds 1.0] [--only NAME]
+                           [--clock wall|cpu]
 """
 
 from __future__ import annotations
@@ -41,16 +42,25 @@ CONFIGS = [
 ]
 
 
+#: the clock each call is timed with: wall time (``time.perf_counter``, the default) or, with
+#: ``--clock cpu``, the thread's CPU time (``time.thread_time``), which leaves out the time the
+#: thread waits for a core while other processes run (a shared 2-core machine at load 4-6 adds
+#: +-15-30% to single wall-clock rounds; cache and memory-bandwidth contention still count)
+CLOCK = time.perf_counter
+
+
 def timed(step, seconds: float) -> float:
-    """Median seconds per call of ``step`` over about ``seconds`` of calls (after warm-up)."""
+    """Median seconds per call of ``step`` (on :data:`CLOCK`) over about ``seconds`` of wall
+    time of calls (after warm-up)."""
     for _ in range(3):
         step()
+    clock = CLOCK
     times = []
     t_end = time.perf_counter() + seconds
     while time.perf_counter() < t_end or len(times) < 5:
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times)
 
 
@@ -169,7 +179,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=1.0, help="timing per side per round")
     ap.add_argument("--only", default="", help="only the networks whose name contains this")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="time calls by wall clock (default) or by the thread's CPU time")
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
 
     from gradlab.threads import configure_blas
 
@@ -181,7 +195,8 @@ def main() -> None:
         torch_version = torch.__version__
     except ImportError:
         have_torch, torch_version = False, None
-    print(f"threads {args.threads}, float32, {args.rounds} rounds; numpy {np.__version__}, "
+    print(f"threads {args.threads}, float32, {args.rounds} rounds, {args.clock} clock; "
+          f"numpy {np.__version__}, "
           f"torch {torch_version or 'not installed'}")
     med = statistics.median
     rows = []

@@ -611,13 +611,15 @@ class Network:
         modules = self.modules
         deferrable = self._deferrable(dout.shape[0]) if not weight_grads else ()
         deferred = self.deferred = {}
+        own = False  # the caller's dout is never overwritten; every module's dx is fresh
         for i in range(len(modules) - 1, -1, -1):
             m = modules[i]
             if m in deferrable:
-                dout = m.backward(dout, i > 0 or input_grad, False)
+                dout = m.backward(dout, i > 0 or input_grad, False, own)
                 deferred[m.name + ".W"] = m.factors
             else:
-                dout = m.backward(dout, i > 0 or input_grad)
+                dout = m.backward(dout, i > 0 or input_grad, True, own)
+            own = True
         return dout
 
     def _deferrable(self, batch: int) -> frozenset:

@@ -243,10 +243,15 @@ class Optimizer:
         scale = self._w_scale()
         direction = self._direction
         add = np.add
+        blockable = updateplan.blockable
         if span is not None and scale is None and not outer and span.holds(params, grads):
             # every parameter a view of one buffer, every gradient of another, at the same
-            # offsets (Network's layout): one run of the rule over all of them
-            add(span.w, direction(span.g, (), span.bufs, c), out=span.w)
+            # offsets (Network's layout): one run of the rule over all of them (a block at a
+            # time for a large network, updateplan.blocked_step)
+            if span.blocked:
+                updateplan.blocked_step(direction, span.w, span.g, (), span.bufs, c, None)
+            else:
+                add(span.w, direction(span.g, (), span.bufs, c), out=span.w)
             return
         for name, shape, slots, bufs in singles:
             w = params[name]
@@ -260,6 +265,9 @@ class Optimizer:
             g = grads[name]
             if g.shape != shape or w.shape != shape:
                 raise self._shape_error(name, w, g, bufs[0])
+            if blockable(w, g, slots):  # a block at a time, the scratch in cache
+                updateplan.blocked_step(direction, w, g, slots, bufs, c, scale)
+                continue
             if scale is not None:
                 np.multiply(w, scale, out=w)
             add(w, direction(g, slots, bufs, c), out=w)

@@ -7,8 +7,14 @@ arrays with one shared scratch buffer per dtype; small ones (at most the rule's
 the concatenation (tiny networks are bound by per-call overhead); and for a rule without state
 (SGD), when the parameters are consecutive views of one buffer and their gradients views of
 another at the same offsets (:class:`gradlab.engine.network.Network` lays them out so), the whole
-update is one run over the two buffers (:class:`Span`). Element-wise IEEE operations give the
-same bits whichever layout they run on.
+update is one run over the two buffers (:class:`Span`).
+
+A parameter (or span) larger than :data:`BLOCK_ELEMENTS` is updated a flat block at a time
+(:func:`blocked_step`): for every block ``r`` of the flattened arrays,
+``w_r <- w_r + direction(g_r, state_r)``, so that the block's scratch stays in cache between
+the rule's passes instead of streaming a scratch as large as ``w`` through memory (SGD on
+784-[512]x4-10: about 0.5 ms a step instead of 0.75). Element-wise IEEE operations give the
+same bits whichever layout or blocking they run on.
 """
 
 from __future__ import annotations
@@ -17,9 +23,53 @@ import operator
 
 import numpy as np
 
-#: a span longer than this is not used: one pass over a large buffer with a scratch as large
-#: leaves the cache; the singles' per-parameter passes reuse a scratch that stays in it
-SPAN_MAX_ELEMENTS = 65_536
+#: elements per block of :func:`blocked_step`: 64 K float32 = 256 KB per array, so a block of
+#: w, g, two state arrays and the scratch stay in a 2 MB L2 cache together (on this machine's
+#: SGD update of 1.2 M float32, 8 K: 0.70 ms, 16 K: 0.60, 32 K: 0.53, 64 K: 0.51, 128 K: 0.53,
+#: unblocked: 0.75)
+BLOCK_ELEMENTS = 65_536
+
+
+def blocked_step(
+    direction, w: np.ndarray, g: np.ndarray, slots: tuple, bufs: tuple, c: tuple,
+    scale: float | None,
+) -> None:
+    """``w <- scale * w + direction(g, slots, bufs, c)`` a flat block at a time, in place.
+
+    ``w, g`` and each of ``slots`` (the rule's state, shaped like ``w``) are C-contiguous
+    arrays of one size n; ``bufs`` are scratch arrays of at least ``min(n, BLOCK_ELEMENTS)``
+    elements. For each block ``r = [i, i + BLOCK_ELEMENTS)`` of the flattened arrays::
+
+        w_r <- scale * w_r                       (decoupled weight decay; skipped when None)
+        w_r <- w_r + direction(g_r, slots_r, bufs[:|r|], c)
+
+    which is the whole-array update element by element (every rule is element-wise), with the
+    same bits.
+    """
+    n = w.size
+    fw, fg = w.reshape(-1), g.reshape(-1)
+    fs = tuple(s.reshape(-1) for s in slots)
+    fb = tuple(b.reshape(-1) for b in bufs)
+    add, multiply = np.add, np.multiply
+    step = BLOCK_ELEMENTS
+    for i in range(0, n, step):
+        j = min(i + step, n)
+        wr = fw[i:j]
+        if scale is not None:
+            multiply(wr, scale, out=wr)
+        delta = direction(fg[i:j], tuple(s[i:j] for s in fs), tuple(b[: j - i] for b in fb), c)
+        add(wr, delta, out=wr)
+
+
+def blockable(w: np.ndarray, g: np.ndarray, slots: tuple) -> bool:
+    """True when :func:`blocked_step` pays and applies: more than one block, and ``w``, ``g``
+    and the state C-contiguous (their flat views are then views, not copies)."""
+    return (
+        w.size > BLOCK_ELEMENTS
+        and w.flags.c_contiguous
+        and g.flags.c_contiguous
+        and all(s.flags.c_contiguous for s in slots)
+    )
 
 
 class Group:
@@ -44,15 +94,20 @@ class Group:
 
 class Span:
     """Every parameter a view of the flat buffer ``w``, its gradient of ``g``, at the same
-    offsets: the update runs once over ``w`` and ``g`` (``bufs``: the scratch, as long)."""
+    offsets: the update runs once over ``w`` and ``g`` (a block at a time when longer than
+    :data:`BLOCK_ELEMENTS`; ``bufs``: the scratch, as long as ``w`` or one block).
 
-    __slots__ = ("bufs", "g", "g_views", "names", "w", "w_views")
+    ``blocked`` is True when the span is longer than one block."""
+
+    __slots__ = ("blocked", "bufs", "g", "g_views", "names", "w", "w_views")
 
     def __init__(self, names, w, g, w_views, g_views, n_scratch):
         self.names = names
         self.w, self.g = w, g
         self.w_views, self.g_views = w_views, g_views
-        self.bufs = tuple(np.empty_like(w) for _ in range(n_scratch))
+        self.blocked = w.size > BLOCK_ELEMENTS
+        self.bufs = tuple(np.empty(min(w.size, BLOCK_ELEMENTS), w.dtype)
+                          for _ in range(n_scratch))
 
     def holds(self, params, grads) -> bool:
         """True while ``params`` and ``grads`` still map the names to those very views."""
@@ -94,8 +149,6 @@ def span_of(params, grads, names, n_scratch: int) -> Span | None:
         if off != end:
             return None
         end += size
-    if end - lo > SPAN_MAX_ELEMENTS:
-        return None
     return Span(tuple(names), pb[lo:end], gb[lo:end], tuple(params[n] for n in names),
                 tuple(grads[n] for n in names), n_scratch)
 
