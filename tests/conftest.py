@@ -51,7 +51,8 @@ def qt_leftovers() -> list[str]:
     if app is None:
         return []
     # collect first: a Python-owned widget collected mid-way would delete its children under
-    # the walk below
+    # the walk below (a window not shut down may have left its objects frozen: thawed first)
+    gc.unfreeze()
     gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     app.processEvents()

@@ -45,7 +45,7 @@ from gradlab.app.runstate import FOLLOWED, RunState
 from gradlab.app.session_files import SessionFiles
 from gradlab.app.sweep_view import SweepFiles
 from gradlab.app.timeline import TimelineBar
-from gradlab.app.viewbuild import PREBUILD_MS, ViewBuilding
+from gradlab.app.viewbuild import PREBUILD_MS, ViewBuilding, thaw_garbage
 from gradlab.app.views import VIEWS, BaseView, CompareView
 from gradlab.app.views.compare import spec_diff
 from gradlab.app.worker import RunInfo, Snapshot, WorkerThread
@@ -637,6 +637,7 @@ class MainWindow(
         self._rebuild_timer.stop()
         self.stop_sweep_loading()  # (File > Open Sweep's curves: loaded off the UI thread)
         self._remove_space()
+        thaw_garbage()  # (its objects, frozen while it showed runs, may be collected now)
         return self.worker.stop()
 
 
