@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 import queue
-import sys
 import threading
 import time
 import traceback
@@ -312,14 +311,13 @@ class TrainingWorker(QObject):
         exp = self._require()
         if self._speed is None and use_process() and remote.usable(exp):
             # flat out: in the training process, so the window's painting takes nothing from it
+            # (it starts here and moves there once the process holds the data; if the process
+            # cannot start or refuses the run, it simply goes on here)
             if self._process is None:
                 self._process = remote.TrainingProcess()
-            try:
-                self._gen = remote.RemoteRun(exp, self._process, steps, report_every=FRAME)
-                self._next_frame = time.perf_counter()
-                return
-            except (remote.Unavailable, remote.RemoteError) as why:
-                print(f"gradlab: training in the window's process: {why}", file=sys.stderr)
+            self._gen = remote.RemoteRun(exp, self._process, steps, report_every=FRAME)
+            self._next_frame = time.perf_counter()
+            return
         per_yield = None
         if self._speed is not None:
             per_yield = max(1, round(self._speed * FRAME))
