@@ -35,13 +35,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gradlab.app import pins, theme
+from gradlab.app.views.compare_tables import table_item
 from gradlab.errors import InputError, sentence
 from gradlab.safeio import printable
 
@@ -289,15 +289,6 @@ class SweepCurveLoader(QThread):
 
 
 # ============================================================================ the panel
-def _item(text: str, tip: str = "", align=Qt.AlignmentFlag.AlignLeft) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    it.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
-    it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    if tip:
-        it.setToolTip(tip)
-    return it
-
-
 class SweepPanel(QWidget):
     """A sweep in the Compare view: a header, its table and its trials (see the module)."""
 
@@ -358,7 +349,7 @@ class SweepPanel(QWidget):
         )
         for i, row in enumerate(summary.cells):
             for j, cell in enumerate(row):
-                it = _item(cell.text, cell.tip, Qt.AlignmentFlag.AlignCenter)
+                it = table_item(cell.text, cell.tip, Qt.AlignmentFlag.AlignCenter)
                 if cell.best:
                     fb = QFont(it.font())
                     fb.setBold(True)
@@ -394,7 +385,7 @@ class SweepPanel(QWidget):
             )
             for j, text in enumerate(cells):
                 right = j in (2, 4, 5, 6)
-                it = _item(text, note or tr.label, Qt.AlignmentFlag.AlignRight if right else
+                it = table_item(text, note or tr.label, Qt.AlignmentFlag.AlignRight if right else
                            Qt.AlignmentFlag.AlignLeft)
                 if tr.status in colors and j in (3, 7):
                     it.setForeground(QBrush(QColor(colors[tr.status])))

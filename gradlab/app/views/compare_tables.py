@@ -34,7 +34,8 @@ def swatch_icon(color: QColor, size: int = 12) -> QIcon:
     return QIcon(pm)
 
 
-def _item(text: str, tip: str = "", align=Qt.AlignmentFlag.AlignRight) -> QTableWidgetItem:
+def table_item(text: str, tip: str = "", align=Qt.AlignmentFlag.AlignRight) -> QTableWidgetItem:
+    """A read-only table cell (selectable), aligned, with its tooltip (Compare, Open Sweep)."""
     it = QTableWidgetItem(text)
     it.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
     it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
@@ -116,7 +117,7 @@ class CompareTables:
         m.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):
             f = run.final_metrics()
-            name = _item(run.name, run.describe(), Qt.AlignmentFlag.AlignLeft)
+            name = table_item(run.name, run.describe(), Qt.AlignmentFlag.AlignLeft)
             name.setIcon(swatch_icon(self.color(run)))
             m.setItem(i, 0, name)
             err = error_pct(run)
@@ -129,7 +130,7 @@ class CompareTables:
                 f"{err:.1f}" if math.isfinite(err) else "–",
             ]
             for j, text in enumerate(cells, start=1):
-                m.setItem(i, j, _item(text))
+                m.setItem(i, j, table_item(text))
         m.resizeColumnsToContents()
         hh = m.horizontalHeader()
         numbers = sum(m.columnWidth(j) for j in range(1, m.columnCount()))
@@ -166,7 +167,7 @@ class CompareTables:
             if len(sharing) > 1:
                 tip += f"\n(the latest of {len(sharing)} runs here: {', '.join(sharing)})"
             text = f"{err:.1f}" if math.isfinite(err) else "–"
-            it = _item(text, tip, Qt.AlignmentFlag.AlignCenter)
+            it = table_item(text, tip, Qt.AlignmentFlag.AlignCenter)
             it.setForeground(QBrush(self.color(run)))
             if best is not None and err == best:
                 f = QFont(it.font())
