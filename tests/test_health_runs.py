@@ -69,6 +69,8 @@ TABLE = {
     "dead-relu": (50, {}, "healthy", "dead", {"dead"}),
     "batchnorm-rescue": (300, {}, "healthy", "healthy", set()),
     "spiral": (500, {}, "healthy", "healthy", set()),
+    # every weight 0.1: the units of each layer stay one function (the blog's symmetry)
+    "symmetric-init": (300, {}, "symmetric", "symmetric", {"symmetric"}),
     # Hands-On ML ch. 11: SELU keeps 100 layers healthy; of the activations only the ten
     # sigmoid layers vanish; clipping, 1cycle and the transfer runs train healthily, and the
     # layers handson-transfer freezes on purpose are not called "frozen"

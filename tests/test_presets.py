@@ -323,6 +323,21 @@ def test_spiral_learns_within_its_budget():
     assert val[-1] > 0.95, val
 
 
+def test_symmetric_init_units_never_differentiate_and_the_net_learns_as_one_neuron_a_layer():
+    """The blog's symmetry: every weight 0.1, so the 16 units of each hidden layer keep one
+    function through the whole run, and the spiral is not learned (the same net with
+    glorot_uniform is: the test above)."""
+    exp = gradlab.Experiment(presets.load("symmetric-init"))
+    exp.run()
+    for blk in exp.network.blocks[:-1]:
+        w = exp.network.params[f"{blk.name}.W"]
+        assert np.array_equal(w, np.repeat(w[:, :1], w.shape[1], axis=1)), blk.name
+    assert not np.all(w == np.float32(0.1))  # (the weights moved: together)
+    assert exp.history.evals()["val_acc"][-1] < 0.8
+    kinds = {e["kind"] for e in exp.history.events_copy() if e["step"] == 0}
+    assert "symmetric" in kinds
+
+
 @pytest.mark.parametrize("dataset", ["xor", "circles"])
 def test_the_default_preset_network_learns_the_other_2d_toys_too(dataset):
     """Issue 4: a tiny network reaches > 95% on xor, circles and spiral within the steps the
