@@ -11,19 +11,7 @@ import pytest
 
 import gradlab
 from gradlab.engine import Network, fused, losses, optimizers, regularization
-
-# non-default hyper-parameters (weight decay, momentum, Nesterov, both Adam moments, Nadam's
-# schedule), so a rule the fused path got wrong would show
-HYPER = {
-    "sgd": {"lr": 0.05},
-    "momentum": {"lr": 0.05, "momentum": 0.8},
-    "nesterov": {"lr": 0.05, "momentum": 0.7},
-    "adagrad": {"lr": 0.1, "eps": 1e-3},
-    "rmsprop": {"lr": 0.01, "rho": 0.8, "eps": 1e-3},
-    "adam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3},
-    "adamw": {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3, "weight_decay": 0.3},
-    "nadam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3, "momentum_decay": 0.3},
-}
+from tests.test_optimizers import HYPER  # (non-default settings: a rule got wrong shows)
 
 
 def test_every_optimizer_is_covered():
@@ -244,18 +232,7 @@ def test_sgd_updates_a_small_network_in_one_run_with_the_same_bits():
     once over both (updateplan.Span), and the result is bit for bit the per-array update."""
     layers = [{"units": 8, "activation": "tanh"}] * 3
     net = Network.from_spec(layers, input_dim=2, output_dim=2, seed=0)
-    loss = losses.get("softmax_cross_entropy")
-    rng = np.random.default_rng(2)
-    opt = optimizers.get("sgd", lr=0.1)
-    apart = {k: v.copy() for k, v in net.params.items()}  # separate arrays: one run per array
-    opt_apart = optimizers.get("sgd", lr=0.1)
-    for _ in range(3):
-        x, y = rng.standard_normal((16, 2)).astype(np.float32), rng.integers(0, 2, 16)
-        _, dout = loss(net.forward(x), y)
-        net.backward(dout, input_grad=False)
-        grads = {k: g.copy() for k, g in net.grads.items()}
-        opt.step(net.params, net.grads)
-        opt_apart.step(apart, grads)
+    opt, opt_apart, apart, grads = sgd_joint_and_apart(net, seed=2)
     assert opt._plan[3] is not None and opt_apart._plan[3] is None  # (one run; one per array)
     for k, w in apart.items():
         np.testing.assert_array_equal(net.params[k], w, err_msg=k)
@@ -282,3 +259,23 @@ def test_a_frozen_first_layer_leaves_the_rest_in_one_run():
     np.testing.assert_array_equal(net.params["dense1.W"], w1)
     expected = w2 - np.float32(0.1) * net.grads["dense2.W"]
     np.testing.assert_array_equal(net.params["dense2.W"], expected)
+
+
+def sgd_joint_and_apart(net: Network, seed: int, steps: int = 3):
+    """``steps`` SGD steps of ``net`` on random batches, its parameters updated as the engine
+    does (one run over its buffers when it can) and, beside them, a copy updated array by array
+    with the same gradients: (the optimiser, the per-array one, the per-array parameters, the
+    last step's gradients)."""
+    loss = losses.get("softmax_cross_entropy")
+    rng = np.random.default_rng(seed)
+    opt, opt_apart = optimizers.get("sgd", lr=0.1), optimizers.get("sgd", lr=0.1)
+    apart = {k: v.copy() for k, v in net.params.items()}  # separate arrays: one run per array
+    for _ in range(steps):
+        x = rng.standard_normal((16, net.input_dim)).astype(np.float32)
+        y = rng.integers(0, net.output_dim, 16)
+        _, dout = loss(net.forward(x), y)
+        net.backward(dout, input_grad=False)
+        grads = {k: g.copy() for k, g in net.grads.items()}
+        opt.step(net.params, net.grads)
+        opt_apart.step(apart, grads)
+    return opt, opt_apart, apart, grads

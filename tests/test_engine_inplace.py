@@ -12,6 +12,7 @@ import pytest
 from gradlab.engine import Network, activations, losses, optimizers, updateplan
 from gradlab.engine.layers import Dense
 from tests.test_engine_fused import HYPER as FUSED_HYPER
+from tests.test_engine_fused import sgd_joint_and_apart
 
 HYPER = FUSED_HYPER  # (one setting per optimiser, away from the defaults; covers every one)
 
@@ -143,17 +144,7 @@ def test_sgd_runs_over_a_large_network_in_blocks_with_the_bits_of_the_per_array_
     net = Network.from_spec([{"units": 20, "activation": "relu"}] * 2, input_dim=9,
                             output_dim=3, seed=0)
     assert net.n_params > 100
-    loss = losses.get("softmax_cross_entropy")
-    opt, opt_apart = optimizers.get("sgd", lr=0.1), optimizers.get("sgd", lr=0.1)
-    apart = {k: v.copy() for k, v in net.params.items()}  # separate arrays: one run per array
-    rng = np.random.default_rng(8)
-    for _ in range(3):
-        x, y = rng.standard_normal((16, 9)).astype(np.float32), rng.integers(0, 3, 16)
-        _, dout = loss(net.forward(x), y)
-        net.backward(dout, input_grad=False)
-        grads = {k: g.copy() for k, g in net.grads.items()}
-        opt.step(net.params, net.grads)
-        opt_apart.step(apart, grads)
+    opt, opt_apart, apart, _ = sgd_joint_and_apart(net, seed=8)
     span = opt._plan[3]
     assert span is not None and span.blocked and span.bufs[0].size == 100
     assert opt_apart._plan[3] is None

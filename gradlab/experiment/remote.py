@@ -572,7 +572,6 @@ class RemoteRun(Iterator):
                  report_every: float = 1 / 30) -> None:  # fmt: skip
         self.exp = exp
         self.proc = proc
-        self.steps = steps
         self.report_every = report_every
         self.ended = False
         self.where = "here"
